@@ -1,0 +1,108 @@
+"""`synpt` command line: one subcommand per user job, dispatched lazily.
+
+Why lazy: `synpt --help` and data commands should start in a fraction of a second, so a subcommand's module (which
+may import JAX) is imported only when that subcommand runs. Each entry of `COMMANDS` names a module that defines
+`<name>_arguments(parser)` and `<name>_main(args) -> int` (dashes in the name become underscores).
+
+T5X-style `--gin_file=F` and `--gin.KEY=VALUE` flags are collected for every command into `args.gin_files` and
+`args.gin_bindings` (lists of str); commands that do not take gin reject them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from synpt import __version__
+from synpt.errors import SynptError
+
+# name -> (module, one-line summary, accepts gin flags)
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "quickstart": ("synpt.experiments.commands", "offline end-to-end demo: pretrain on Set, fine-tune on g2p", False),
+    "generate": ("synpt.tasks.commands", "write synthetic pre-training data in the reference layout", False),
+    "verify": ("synpt.tasks.commands", "recompute every target of a synthetic data file and report mismatches", False),
+    "show": ("synpt.tasks.commands", "print a few examples of a task readably", False),
+    "data": ("synpt.tasks.data_commands", "download or check datasets and the T5 vocabulary", False),
+    "vocab": ("synpt.tasks.data_commands", "build an offline SentencePiece vocabulary", False),
+    "evaluate": ("synpt.tasks.data_commands", "score a predictions file with a task's metrics", False),
+    "train": ("synpt.train.commands", "train from gin files (T5X style)", True),
+    "pretrain": ("synpt.train.commands", "pre-train a T5 on a synthetic task (resumes automatically)", True),
+    "score": ("synpt.train.commands", "teacher-forced log-probabilities of targets given inputs", True),
+    "export-hf": ("synpt.model.commands", "export a run's checkpoint to Hugging Face format", False),
+    "init": ("synpt.init.commands", "write an initial checkpoint with a weight-transfer or statistics scheme", False),
+    "stats": ("synpt.init.commands", "print (and plot) per-parameter statistics of checkpoints", False),
+    "finetune": ("synpt.experiments.commands", "fine-tune on a downstream task with the paper's selection rule", True),
+    "report": ("synpt.experiments.commands", "build the paper's tables and plots from run directories", False),
+}
+
+
+def _split_gin_flags(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Separate `--gin_file=F` / `--gin_file F` and `--gin.KEY=VALUE` flags from the rest of argv."""
+    rest: list[str] = []
+    gin_files: list[str] = []
+    gin_bindings: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item.startswith("--gin_file="):
+            gin_files.append(item.split("=", 1)[1])
+        elif item == "--gin_file":
+            value = next(items, None)
+            if value is None:
+                raise SynptError("--gin_file needs a file path, e.g. --gin_file=configs/runs/pretrain.gin")
+            gin_files.append(value)
+        elif item.startswith("--gin."):
+            binding = item[len("--gin.") :]
+            if "=" not in binding:
+                raise SynptError(f"{item!r}: write gin overrides as --gin.KEY=VALUE, e.g. --gin.TRAIN_STEPS=1000")
+            gin_bindings.append(binding)
+        else:
+            rest.append(item)
+    return rest, gin_files, gin_bindings
+
+
+def _command_module(name: str):
+    module_name, _, _ = COMMANDS[name]
+    return importlib.import_module(module_name)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; only `command`'s module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="synpt",
+        description="Synthetic pre-training research on T5 encoder-decoders.",
+        epilog="Run 'synpt COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"synpt {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, summary, _) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        if name == command:
+            getattr(_command_module(name), f"{name.replace('-', '_')}_arguments")(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rest, gin_files, gin_bindings = _split_gin_flags(argv)
+        command = next((a for a in rest if a in COMMANDS), None)
+        parser = build_parser(command)
+        args = parser.parse_args(rest)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        if (gin_files or gin_bindings) and not COMMANDS[args.command][2]:
+            raise SynptError(f"'synpt {args.command}' takes no --gin_file/--gin.KEY=VALUE flags")
+        args.gin_files, args.gin_bindings = gin_files, gin_bindings
+        return int(getattr(_command_module(args.command), f"{args.command.replace('-', '_')}_main")(args) or 0)
+    except SynptError as err:
+        print(f"synpt: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("synpt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""init stage of the synpt pipeline."""
