@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "evaluate": ("synpt.tasks.data_commands", "score a predictions file with a task's metrics", False),
     "train": ("synpt.train.commands", "train from gin files (T5X style)", True),
     "pretrain": ("synpt.train.commands", "pre-train a T5 on a synthetic task (resumes automatically)", True),
-    "score": ("synpt.train.commands", "teacher-forced log-probabilities of targets given inputs", True),
+    "score": ("synpt.model.commands", "teacher-forced log-probabilities of targets given inputs", False),
     "export-hf": ("synpt.model.commands", "export a run's checkpoint to Hugging Face format", False),
     "init": ("synpt.init.commands", "write an initial checkpoint with a weight-transfer or statistics scheme", False),
     "stats": ("synpt.init.commands", "print (and plot) per-parameter statistics of checkpoints", False),
