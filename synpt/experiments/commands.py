@@ -1,0 +1,167 @@
+"""CLI of the experiments stage: `synpt finetune`, `synpt report`, `synpt quickstart`.
+
+Only argument parsing lives here; the work is in finetune.py, report.py / plots.py and quickstart.py, imported when
+the command runs so that `synpt report` never loads JAX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from synpt.errors import SynptError
+
+
+def finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Fine-tune a T5 on a downstream task with the paper's settings and selection rule: the eval step with the "
+        "best teacher-forced validation accuracy (earliest on ties), and the decoded metrics at that step, are "
+        "written to OUT/results.json. Re-running resumes an unfinished run and skips a finished one. "
+        "T5X-style overrides: --gin.TRAIN_STEPS=N, --gin.LEARNING_RATE=X, --gin.BATCH_SIZE=N, --gin.EVAL_PERIOD=N, "
+        "--gin.EVALUATOR_NUM_EXAMPLES=N, --gin.INPUT_LEN=N, --gin.TARGET_LEN=N, --gin.MAX_DECODE_LENGTH=N, "
+        "--gin.EVAL_STEPS=N, --gin.DROPOUT_RATE=X, --gin.Z_LOSS=X, --gin.BEAM_SIZE=N, --gin.PACK=True|False."
+    )
+    parser.add_argument("--task", required=True, help="downstream task, e.g. code_translation, squad, g2p")
+    parser.add_argument(
+        "--init",
+        default="from_scratch",
+        help="from_scratch (Random Init), all / all_but_embedding (transfer the weights of --ckpt), or a statistics "
+        "scheme id or alias (e.g. per_param_grouping___init_mean_std; statistics from --ckpt). Default from_scratch",
+    )
+    parser.add_argument("--ckpt", help="pre-trained run directory, checkpoint_<step> directory or params directory")
+    parser.add_argument(
+        "--transfer",
+        choices=("all", "all_but_embedding"),
+        help="copy the weights of --ckpt before a statistics scheme (rarely wanted); --init all|all_but_embedding "
+        "is the usual way to transfer",
+    )
+    parser.add_argument(
+        "--pre-attn-ln-value",
+        type=float,
+        help="set every pre-attention layer-norm scale to this constant after the init (Table 3; paper default 0.4)",
+    )
+    parser.add_argument(
+        "--model", help="model preset for runs without --ckpt (default t5_small; tiny with --scale tiny)"
+    )
+    parser.add_argument("--steps", type=int, help="training steps (default: the task's paper setting)")
+    parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics, results.json)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the init, data order and dropout (default 0)")
+    parser.add_argument("--data-dir", help="data directory (default $SYNPT_DATA_DIR, else ./data)")
+    parser.add_argument(
+        "--scale",
+        choices=("paper", "tiny"),
+        default="paper",
+        help="paper: the paper's per-task settings; tiny: the same pipeline shrunk to run in minutes on a CPU",
+    )
+    parser.add_argument(
+        "--paper-table",
+        choices=("table1", "table2", "table3"),
+        help="which table's per-task settings to use (they differ for code translation's evaluator size and SQuAD "
+        "packing); default: table2 for a statistics scheme, table3 for --pre-attn-ln-value, else table1",
+    )
+    parser.add_argument("--natural", action="store_true", help="mark this run as the natural pre-training reference")
+    parser.add_argument("--row", help="row label for synpt report (default: derived from the init and checkpoint)")
+    parser.add_argument(
+        "--ckpt-label", help="name of the checkpoint in row labels (default: its pre-training task, else dir name)"
+    )
+
+
+def finetune_main(args: argparse.Namespace) -> int:
+    from synpt.experiments.finetune import request_from_args, run_finetune
+
+    if args.gin_files:
+        raise SynptError("synpt finetune takes --gin.KEY=VALUE overrides but no --gin_file (use synpt train)")
+    request = request_from_args(args)
+    run_finetune(request)
+    return 0
+
+
+def report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Build the paper's Tables 1-3 from the results.json of fine-tuning runs (searched recursively under each "
+        "RUN_DIR): scores (mean ± SD over seeds), averages, and the % of the natural pre-training benefit, "
+        "100 * (score - Random Init) / (natural - Random Init), per task and averaged. Random Init is every run "
+        "with --init from_scratch and no other change; natural rows are runs fine-tuned with --natural or rows "
+        "named with --natural-row. With --pretrain-step, print the selected step of pre-training run(s) instead."
+    )
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="directories holding fine-tuning runs")
+    parser.add_argument(
+        "--natural-row",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="row label to use as the natural pre-training reference (repeatable; for each task the first listed "
+        "row that has it wins, e.g. a T5v1.1 row for cnndm_10k before a T5-small row)",
+    )
+    parser.add_argument("--out", type=Path, help="also write tables.md, tables.csv, tables.json and curve plots here")
+    parser.add_argument("--no-plots", action="store_true", help="skip the validation-curve PNGs")
+    parser.add_argument(
+        "--pretrain-step",
+        choices=("max", "99"),
+        help="print the step of max validation accuracy (max) or the first with accuracy >= --threshold (99) of "
+        "each pre-training RUN_DIR (its metrics.jsonl)",
+    )
+    parser.add_argument("--threshold", type=float, default=0.99, help="accuracy threshold of --pretrain-step 99")
+
+
+def report_main(args: argparse.Namespace) -> int:
+    if args.pretrain_step:
+        return _print_pretrain_steps(args)
+    from synpt.experiments import report
+
+    results = report.find_results(args.run_dirs)
+    if not results:
+        raise SynptError(
+            f"no results.json under {', '.join(map(str, args.run_dirs))}; runs write it when synpt finetune finishes"
+        )
+    tables = report.build_tables(results, args.natural_row)
+    markdown = report.to_markdown(tables, report.metric_names(results))
+    print(markdown)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "tables.md").write_text(markdown + "\n", encoding="utf-8")
+        (args.out / "tables.json").write_text(json.dumps(report.to_json(tables), indent=2) + "\n", encoding="utf-8")
+        report.write_csv(tables, args.out / "tables.csv")
+        written = [args.out / name for name in ("tables.md", "tables.csv", "tables.json")]
+        if not args.no_plots:
+            from synpt.experiments.plots import plot_validation_curves
+
+            written += plot_validation_curves(results, args.out)
+        print("wrote " + ", ".join(str(path) for path in written))
+    return 0
+
+
+def _print_pretrain_steps(args: argparse.Namespace) -> int:
+    from synpt.experiments.selection import first_step_reaching, max_accuracy_step, read_metrics
+
+    status = 0
+    for run_dir in args.run_dirs:
+        records = read_metrics(run_dir)
+        if args.pretrain_step == "max":
+            print(max_accuracy_step(records))
+            continue
+        step = first_step_reaching(records, args.threshold)
+        if step is None:
+            print(f"{run_dir}: validation accuracy never reached {args.threshold}")
+            status = 1
+        else:
+            print(step)
+    return status
+
+
+def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "The offline end-to-end demo on a CPU (about 10 minutes, no downloads): pre-train a tiny T5 on the Set "
+        "task, then fine-tune it on g2p (CMUdict grapheme-to-phoneme) from Random Init, from the Set checkpoint, "
+        "from its Per Param Scale statistics and with pre-attention LN = 0.4, and print the table and plots."
+    )
+    parser.add_argument("--out", type=Path, default=Path("quickstart_runs"), help="output directory")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
+
+
+def quickstart_main(args: argparse.Namespace) -> int:
+    from synpt.experiments.quickstart import run_quickstart
+
+    run_quickstart(args.out, seed=args.seed)
+    return 0

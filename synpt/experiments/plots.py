@@ -1,0 +1,54 @@
+"""Validation curves per task: teacher-forced accuracy and the decoded paper metric against the step.
+
+Why these two curves: the selection rule picks the step of best validation accuracy and reports the decoded metric
+there, so seeing both curves side by side shows whether the rule picked a sensible point and how much each init
+changes the speed of fine-tuning (the paper's runs overfit heavily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from synpt.experiments.report import RunResult, classify, task_order
+from synpt.experiments.selection import inference_metrics, read_metrics, validation_accuracy
+
+
+def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path) -> list[Path]:
+    """Write `curves_<task>.png` under `out_dir` for every task with runs; returns the written paths.
+
+    Runs without a metrics.jsonl beside their results.json are skipped (results copied without logs).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for task in task_order({r.task for r in results}):
+        runs = [r for r in results if r.task == task and (r.path.parent / "metrics.jsonl").is_file()]
+        if not runs:
+            continue
+        figure, (acc_axis, metric_axis) = plt.subplots(1, 2, figsize=(11, 4))
+        metric = runs[0].data.get("paper_metric", "score")
+        for run in runs:
+            records = read_metrics(run.path.parent)
+            label = f"{classify(run.data)[1]} (seed {run.data.get('seed', '?')})"
+            accuracy = validation_accuracy(records)
+            (line,) = acc_axis.plot(list(accuracy), list(accuracy.values()), marker=".", label=label)
+            decoded = {step: m[metric] for step, m in inference_metrics(records).items() if metric in m}
+            metric_axis.plot(list(decoded), list(decoded.values()), marker=".", color=line.get_color(), label=label)
+            best = run.data.get("best_step")
+            if best in decoded:
+                metric_axis.plot([best], [decoded[best]], marker="*", markersize=12, color=line.get_color())
+        acc_axis.set(title=f"{task}: teacher-forced validation accuracy", xlabel="step", ylabel="token accuracy")
+        metric_axis.set(title=f"{task}: decoded {metric} (★ = selected step)", xlabel="step", ylabel=metric)
+        acc_axis.legend(fontsize=7)
+        figure.tight_layout()
+        path = out_dir / f"curves_{task}.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
