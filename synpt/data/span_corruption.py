@@ -1,0 +1,284 @@
+"""T5 span corruption ("denoising" pre-training objective), seeded and vectorized with numpy.
+
+Why here and not in a task: any task whose examples are plain token sequences can be turned into a denoising task
+(the nesting language of reference §2.11 is the paper's case). The semantics follow T5's `span_corruption`
+preprocessor:
+
+1. `select_random_chunk`: a sequence longer than `max_chunk_length` (65,536) is cut to a random window;
+2. `reduce_concat_tokens`: groups of `group_size` (128) sequences are concatenated;
+3. `split_tokens_to_inputs_length`: each group is split into chunks of `raw_length` tokens, where `raw_length` is
+   the longest chunk whose noised input (plus EOS) still fits `inputs_length` (512 -> 568, 256 -> 284); the
+   last, shorter piece of a group is kept;
+4. `random_spans_noise_mask`: ~15% of a chunk's tokens, in spans of mean length 3, are noise; the mask alternates
+   non-noise / noise spans and always starts with non-noise;
+5. inputs = the chunk with each noise span replaced by one sentinel, targets = each non-noise span replaced by
+   one sentinel followed by the noise tokens; sentinels count down from `first_sentinel` (32099 =
+   `<extra_id_0>`), so the k-th noise span is marked by `first_sentinel - k` on both sides;
+6. EOS (1) is appended after trimming to the feature lengths.
+
+Randomness: chunk number `c` of a stream is noised with its own generator seeded by `(seed, c)`, so a stream can
+be restarted at any chunk (`start`) and gives the same examples (reference quirk 4: T5 used no seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from synpt.errors import SynptError
+
+EOS_ID = 1
+NOISE_DENSITY = 0.15
+MEAN_NOISE_SPAN_LENGTH = 3.0
+FIRST_SENTINEL = 32099  # <extra_id_0> of the T5 vocabulary; the next spans use 32098, 32097, ...
+MAX_CHUNK_LENGTH = 65536
+GROUP_SIZE = 128
+
+# Seed-sequence stream tags: keep the per-chunk noise independent of anything else seeded with the same seed.
+_NOISE_STREAM = 0x5A1
+_CHUNK_STREAM = 0x5A2
+
+
+@dataclass(frozen=True)
+class SpanCorruptionLengths:
+    """Lengths of one full chunk: `raw_length` tokens in, `inputs_length` / `targets_length` out (EOS included)."""
+
+    raw_length: int
+    inputs_length: int
+    targets_length: int
+    num_noise_tokens: int
+    num_noise_spans: int
+
+
+def _span_counts(length: int, noise_density: float, mean_noise_span_length: float) -> tuple[int, int]:
+    """(noise tokens, noise spans) of a chunk of `length` tokens, as T5 rounds them (at least 1 of each)."""
+    length = max(length, 2)
+    num_noise_tokens = min(max(int(round(length * noise_density)), 1), length - 1)
+    num_noise_spans = max(int(round(num_noise_tokens / mean_noise_span_length)), 1)
+    return num_noise_tokens, num_noise_spans
+
+
+def corrupted_lengths(
+    raw_length: int, *, noise_density: float = NOISE_DENSITY, mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH
+) -> SpanCorruptionLengths:
+    """Input and target lengths (each with its EOS) that a chunk of `raw_length` tokens turns into."""
+    num_noise_tokens, num_noise_spans = _span_counts(raw_length, noise_density, mean_noise_span_length)
+    return SpanCorruptionLengths(
+        raw_length=raw_length,
+        inputs_length=raw_length - num_noise_tokens + num_noise_spans + 1,
+        targets_length=num_noise_tokens + num_noise_spans + 1,
+        num_noise_tokens=num_noise_tokens,
+        num_noise_spans=num_noise_spans,
+    )
+
+
+def random_spans_lengths(
+    inputs_length: int,
+    *,
+    noise_density: float = NOISE_DENSITY,
+    mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
+) -> SpanCorruptionLengths:
+    """The longest raw chunk whose noised input exactly fills `inputs_length` (T5's `random_spans_helper`).
+
+    512 -> 568 raw tokens -> 512 inputs / 114 targets; 256 -> 284 -> 256 / 58.
+    """
+    if inputs_length < 3:
+        raise SynptError(f"inputs_length={inputs_length}: span corruption needs at least 3 input positions")
+    if not 0.0 < noise_density < 1.0:
+        raise SynptError(f"noise_density={noise_density}: choose a value strictly between 0 and 1")
+    if mean_noise_span_length < 1.0:
+        raise SynptError(f"mean_noise_span_length={mean_noise_span_length}: choose a value >= 1")
+    raw_length = inputs_length
+    while (
+        corrupted_lengths(
+            raw_length + 1, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
+        ).inputs_length
+        <= inputs_length
+    ):
+        raw_length += 1
+    return corrupted_lengths(raw_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length)
+
+
+def _random_segmentation(rng: np.random.Generator, num_items: int, num_segments: int) -> np.ndarray:
+    """Lengths of a uniformly random split of `num_items` into `num_segments` non-empty consecutive parts."""
+    cuts = np.sort(rng.choice(num_items - 1, size=num_segments - 1, replace=False)) + 1
+    return np.diff(np.concatenate(([0], cuts, [num_items])))
+
+
+def random_spans_noise_mask(
+    length: int,
+    rng: np.random.Generator,
+    *,
+    noise_density: float = NOISE_DENSITY,
+    mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
+) -> np.ndarray:
+    """bool[length]: True for noise. Alternating non-noise/noise spans, non-noise first (T5 semantics).
+
+    The number of noise tokens is round(length * noise_density) (clipped to [1, length - 1]) and the number of
+    noise spans round(noise tokens / mean span length) (at least 1); both span-length vectors are uniformly
+    random compositions. Lengths below 2 are computed as 2 and truncated, as in T5.
+    """
+    padded_length = max(length, 2)
+    num_noise_tokens, num_noise_spans = _span_counts(length, noise_density, mean_noise_span_length)
+    noise_lengths = _random_segmentation(rng, num_noise_tokens, num_noise_spans)
+    nonnoise_lengths = _random_segmentation(rng, padded_length - num_noise_tokens, num_noise_spans)
+    interleaved = np.stack([nonnoise_lengths, noise_lengths], axis=1).reshape(-1)
+    is_noise_span = np.tile([False, True], num_noise_spans)
+    return np.repeat(is_noise_span, interleaved)[:length]
+
+
+def replace_spans_with_sentinels(
+    tokens: np.ndarray, span_mask: np.ndarray, *, first_sentinel: int = FIRST_SENTINEL
+) -> np.ndarray:
+    """Each maximal run of True in `span_mask` becomes one sentinel: `first_sentinel`, then one less per run."""
+    previous = np.concatenate(([False], span_mask[:-1]))
+    span_starts = span_mask & ~previous
+    sentinels = first_sentinel + 1 - np.cumsum(span_starts)
+    out = np.where(span_starts, sentinels, tokens)
+    return out[~(span_mask & previous)].astype(np.int32)
+
+
+def corrupt(
+    tokens: np.ndarray, noise_mask: np.ndarray, *, first_sentinel: int = FIRST_SENTINEL
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) without EOS: noise spans masked in the inputs, non-noise spans masked in the targets."""
+    tokens = np.asarray(tokens, dtype=np.int32)
+    inputs = replace_spans_with_sentinels(tokens, noise_mask, first_sentinel=first_sentinel)
+    targets = replace_spans_with_sentinels(tokens, ~noise_mask, first_sentinel=first_sentinel)
+    return inputs, targets
+
+
+def reconstruct(inputs: np.ndarray, targets: np.ndarray, *, first_sentinel: int = FIRST_SENTINEL) -> np.ndarray:
+    """The original tokens from (inputs, targets) without EOS: the inverse of `corrupt`, for checks and display.
+
+    Sentinels are recognised by position in the countdown (the k-th one must be `first_sentinel - k`), so token ids
+    just below the sentinel range are never mistaken for one unless a chunk has that many spans.
+    """
+
+    def split_on_sentinels(ids: np.ndarray) -> list[list[int]]:
+        pieces: list[list[int]] = [[]]
+        for token in np.asarray(ids).tolist():
+            if token == first_sentinel - (len(pieces) - 1):
+                pieces.append([])
+            else:
+                pieces[-1].append(token)
+        return pieces
+
+    kept = split_on_sentinels(inputs)  # kept[0], then the tokens after each noise span
+    noise = split_on_sentinels(targets)  # noise[0] (empty: targets start with a sentinel), then each noise span
+    result: list[int] = list(kept[0])
+    for k in range(1, max(len(kept), len(noise))):
+        result.extend(noise[k] if k < len(noise) else [])
+        result.extend(kept[k] if k < len(kept) else [])
+    return np.asarray(result, dtype=np.int32)
+
+
+def select_random_chunk(tokens: np.ndarray, rng: np.random.Generator, max_length: int = MAX_CHUNK_LENGTH) -> np.ndarray:
+    """A random window of at most `max_length` tokens (T5 draws a random start among the aligned windows)."""
+    if len(tokens) <= max_length:
+        return tokens
+    num_windows = -(-len(tokens) // max_length)
+    start = int(rng.integers(num_windows)) * max_length
+    return tokens[start : start + max_length]
+
+
+def concatenate_and_split(
+    sequences: Iterable[np.ndarray], *, chunk_length: int, group_size: int = GROUP_SIZE
+) -> Iterator[np.ndarray]:
+    """T5's `reduce_concat_tokens` + `split_tokens`: concatenate `group_size` sequences, cut into `chunk_length`.
+
+    The last piece of each group may be shorter; empty sequences are skipped.
+    """
+    group: list[np.ndarray] = []
+
+    def flush() -> Iterator[np.ndarray]:
+        if group:
+            joined = np.concatenate(group)
+            for begin in range(0, len(joined), chunk_length):
+                yield joined[begin : begin + chunk_length]
+            group.clear()
+
+    for sequence in sequences:
+        sequence = np.asarray(sequence, dtype=np.int32)
+        if len(sequence):
+            group.append(sequence)
+        if len(group) == group_size:
+            yield from flush()
+    yield from flush()
+
+
+def _chunk_rng(seed: int, index: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([stream, int(seed), int(index)]))
+
+
+def corrupt_chunk(
+    chunk: np.ndarray,
+    *,
+    seed: int,
+    index: int,
+    inputs_length: int,
+    targets_length: int,
+    noise_density: float = NOISE_DENSITY,
+    mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
+    first_sentinel: int = FIRST_SENTINEL,
+) -> dict[str, np.ndarray]:
+    """One example from raw chunk number `index`: noise seeded by (seed, index), trimmed, EOS appended."""
+    rng = _chunk_rng(seed, index, _NOISE_STREAM)
+    mask = random_spans_noise_mask(
+        len(chunk), rng, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
+    )
+    inputs, targets = corrupt(chunk, mask, first_sentinel=first_sentinel)
+    return {
+        "inputs": np.append(inputs[: inputs_length - 1], EOS_ID).astype(np.int32),
+        "targets": np.append(targets[: targets_length - 1], EOS_ID).astype(np.int32),
+    }
+
+
+def span_corruption_examples(
+    sequences: Iterable[np.ndarray],
+    *,
+    inputs_length: int = 512,
+    seed: int = 0,
+    start: int = 0,
+    shard_index: int = 0,
+    shard_count: int = 1,
+    group_size: int = GROUP_SIZE,
+    max_chunk_length: int = MAX_CHUNK_LENGTH,
+    noise_density: float = NOISE_DENSITY,
+    mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
+    first_sentinel: int = FIRST_SENTINEL,
+    presplit: bool = False,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Span-corrupted examples from a stream of raw token sequences (no EOS), the whole T5 pipeline.
+
+    Chunk `c` (counted over the whole stream) yields example `c`; this host yields the chunks `c >= start` with
+    `c % shard_count == shard_index`. With `presplit=True` the sequences already are the raw chunks (a generator
+    that cuts its own stream), so steps 1-3 are skipped. Inputs are at most `inputs_length` and targets at most
+    the matching target length (114 for 512), EOS included.
+    """
+    lengths = random_spans_lengths(
+        inputs_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
+    )
+    if presplit:
+        chunks: Iterable[np.ndarray] = sequences
+    else:
+        windows = (
+            select_random_chunk(np.asarray(s, dtype=np.int32), _chunk_rng(seed, i, _CHUNK_STREAM), max_chunk_length)
+            for i, s in enumerate(sequences)
+        )
+        chunks = concatenate_and_split(windows, chunk_length=lengths.raw_length, group_size=group_size)
+    for index, chunk in enumerate(chunks):
+        if index < start or index % shard_count != shard_index:
+            continue
+        yield corrupt_chunk(
+            chunk,
+            seed=seed,
+            index=index,
+            inputs_length=lengths.inputs_length,
+            targets_length=lengths.targets_length,
+            noise_density=noise_density,
+            mean_noise_span_length=mean_noise_span_length,
+            first_sentinel=first_sentinel,
+        )
