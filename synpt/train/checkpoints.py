@@ -1,0 +1,172 @@
+"""Orbax checkpoints: full resume state for training runs, and params-only checkpoints for `synpt init` & co.
+
+Layout of a run directory (T5X-like names):
+
+    RUN_DIR/config.json                    the run's TrainConfig and model config
+    RUN_DIR/checkpoint_<step>/params       model parameters (orbax PyTree, float32)
+    RUN_DIR/checkpoint_<step>/opt_state    Adafactor statistics and update count
+    RUN_DIR/checkpoint_<step>/extra        JSON: step, examples consumed, seed, RNG key data, model config
+
+A params-only checkpoint (`save_params`) is `DIR/params` plus `DIR/config.json` (model config) and
+`DIR/metadata.json`. Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
+run killed mid-save leaves the previous checkpoint as the latest one (atomicity).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+from synpt.errors import SynptError
+from synpt.model.config import T5Config
+from synpt.model.t5 import init_params
+
+STEP_PREFIX = "checkpoint"
+_STEP_DIR = re.compile(rf"^{STEP_PREFIX}_(\d+)$")
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def describe_config(config: T5Config) -> str:
+    """A one-line summary of the fields that decide parameter shapes and the forward pass."""
+    d = config.to_dict()
+    keys = ("d_model", "num_heads", "head_dim", "num_encoder_layers", "num_decoder_layers", "d_ff", "feed_forward")
+    keys += ("tie_embeddings", "vocab_size", "dtype")
+    return ", ".join(f"{k}={d[k]}" for k in keys if k in d)
+
+
+def check_same_model(found: T5Config, wanted: T5Config, where: Path) -> None:
+    """Raise when a checkpoint in `where` belongs to a different architecture than the one requested.
+
+    Dropout is a training setting and may differ (fine-tuning turns it on for a pre-trained checkpoint).
+    """
+    strip = lambda c: {k: v for k, v in c.to_dict().items() if k != "dropout_rate"}
+    if strip(found) != strip(wanted):
+        raise SynptError(
+            f"{where} holds a checkpoint of another model.\n  checkpoint: {describe_config(found)}\n"
+            f"  requested:  {describe_config(wanted)}\n"
+            "Use a fresh --out/MODEL_DIR for this model, or request the checkpoint's model."
+        )
+
+
+def abstract_params(config: T5Config, sharding=None):
+    """Shapes and dtypes of `init_params(config)` (no memory), with `sharding` (default: first device)."""
+    sharding = sharding or jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    shapes = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
+
+
+def checkpoint_steps(run_dir: Path) -> list[int]:
+    """Steps of the complete checkpoints in `run_dir`, ascending (orbax's temporary directories are ignored)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    steps = []
+    for child in run_dir.iterdir():
+        match = _STEP_DIR.match(child.name)
+        if match and (child / "extra").is_dir():
+            steps.append(int(match.group(1)))
+    return sorted(steps)
+
+
+class RunCheckpoints:
+    """Save and restore the full training state of one run directory (every N steps, keep K)."""
+
+    def __init__(self, run_dir: Path, *, keep: int | None = None):
+        self.run_dir = Path(run_dir).absolute()
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep, step_prefix=STEP_PREFIX, enable_async_checkpointing=False, create=True
+        )
+        self.manager = ocp.CheckpointManager(self.run_dir, options=options)
+
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def path(self, step: int) -> Path:
+        return self.run_dir / f"{STEP_PREFIX}_{step}"
+
+    def save(self, step: int, params, opt_state, extra: dict) -> Path:
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardSave(params),
+                opt_state=ocp.args.StandardSave(opt_state),
+                extra=ocp.args.JsonSave(extra),
+            ),
+            force=True,
+        )
+        self.manager.wait_until_finished()
+        return self.path(step)
+
+    def read_extra(self, step: int) -> dict:
+        return read_extra(self.path(step))
+
+    def restore(self, step: int, abstract_params_tree, abstract_opt_state) -> tuple[Any, Any, dict]:
+        restored = self.manager.restore(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardRestore(abstract_params_tree),
+                opt_state=ocp.args.StandardRestore(abstract_opt_state),
+            ),
+        )
+        return restored["params"], restored["opt_state"], self.read_extra(step)
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+def read_extra(checkpoint_dir: Path) -> dict:
+    path = Path(checkpoint_dir) / "extra" / "metadata"
+    if not path.is_file():
+        raise SynptError(f"{checkpoint_dir} is not a complete synpt checkpoint (missing extra/metadata)")
+    return json.loads(path.read_text())
+
+
+def save_params(path: str | os.PathLike, params, config: T5Config, metadata: dict | None = None) -> Path:
+    """Write a params-only checkpoint to `path` (created; an existing params checkpoint there is an error)."""
+    path = Path(path).absolute()
+    if (path / "params").exists():
+        raise SynptError(f"{path} already holds a params checkpoint; choose another --out or delete it")
+    path.mkdir(parents=True, exist_ok=True)
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(path / "params", params)
+    checkpointer.wait_until_finished()
+    write_json_atomic(path / "metadata.json", metadata or {})
+    write_json_atomic(path / "config.json", config.to_dict())
+    return path
+
+
+def _params_location(path: Path) -> tuple[Path, T5Config]:
+    """(orbax params directory, model config) for a params-only dir, a checkpoint dir or a run dir."""
+    if (path / "params").is_dir() and (path / "extra").is_dir():  # checkpoint_<step>
+        return path / "params", T5Config.from_dict(read_extra(path)["model_config"])
+    if (path / "params").is_dir() and (path / "config.json").is_file():  # save_params
+        return path / "params", T5Config.from_dict(json.loads((path / "config.json").read_text()))
+    steps = checkpoint_steps(path)
+    if steps:  # run directory: its latest checkpoint
+        return _params_location(path / f"{STEP_PREFIX}_{steps[-1]}")
+    raise SynptError(
+        f"{path} holds no checkpoint: expected a run directory with {STEP_PREFIX}_<step>/ subdirectories, "
+        f"a {STEP_PREFIX}_<step> directory, or a params-only directory written by 'synpt init' (params/ + config.json)"
+    )
+
+
+def load_params(path: str | os.PathLike, *, sharding=None) -> tuple[Any, T5Config]:
+    """Parameters and model config from a run directory (latest checkpoint), a checkpoint dir or a params-only dir."""
+    path = Path(path).expanduser().absolute()
+    if not path.exists():
+        raise SynptError(f"checkpoint path {path} does not exist")
+    params_dir, config = _params_location(path)
+    params = ocp.StandardCheckpointer().restore(params_dir, abstract_params(config, sharding))
+    return params, config

@@ -1,0 +1,149 @@
+"""Run logging: one console line per log period, `metrics.jsonl`, TensorBoard scalars, and MFU.
+
+Why our own TensorBoard writer: scalar summaries need only the TFRecord framing (length + masked CRC32C) around a
+tiny hand-encoded `Event` protobuf, so the run does not depend on TensorFlow, tensorboard or tensorboardX.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+from pathlib import Path
+
+import jax
+
+# Dense peak FLOP/s per chip by precision (reference §8.2); matched by substring of `jax.Device.device_kind`.
+# NVIDIA float32 matmuls run as TF32 on tensor cores (half the bf16 peak); TPUs run float32 matmuls in bf16 passes.
+_PEAK_BF16 = (
+    ("H100 PCIe", 756e12),
+    ("H100", 989e12),
+    ("H200", 989e12),
+    ("A100", 312e12),
+    ("TPU v3", 123e12),
+    ("TPU v4", 275e12),
+)
+
+
+def peak_flops_per_second(device_kind: str, dtype: str) -> float | None:
+    """The device's peak FLOP/s at `dtype` ("bfloat16" or "float32"), or None when unknown (e.g. any CPU)."""
+    for name, bf16 in _PEAK_BF16:
+        if name.lower() in device_kind.lower():
+            return bf16 if dtype == "bfloat16" or name.startswith("TPU") else bf16 / 2
+    return None
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def _masked_crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, wire_type: int, payload: bytes) -> bytes:
+    key = _varint((number << 3) | wire_type)
+    return key + (_varint(len(payload)) + payload if wire_type == 2 else payload)
+
+
+def _event(wall_time: float, step: int, *, file_version: str | None = None, scalars: dict | None = None) -> bytes:
+    """Encode a tensorflow.Event: wall_time=1 (double), step=2 (int64), file_version=3, summary=5."""
+    out = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, _varint(step))
+    if file_version is not None:
+        out += _field(3, 2, file_version.encode())
+    if scalars:
+        values = b"".join(
+            _field(1, 2, _field(1, 2, tag.encode()) + _field(2, 5, struct.pack("<f", float(v))))
+            for tag, v in scalars.items()
+        )
+        out += _field(5, 2, values)
+    return out
+
+
+class TensorBoardWriter:
+    """Append scalar summaries to `logdir/events.out.tfevents.<time>.<host>` (readable by TensorBoard)."""
+
+    def __init__(self, logdir: Path):
+        logdir.mkdir(parents=True, exist_ok=True)
+        self.path = logdir / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}"
+        self._file = open(self.path, "ab")  # noqa: SIM115 (kept open for the run)
+        self._write(_event(time.time(), 0, file_version="brain.Event:2"))
+
+    def _write(self, record: bytes) -> None:
+        header = struct.pack("<Q", len(record))
+        self._file.write(header + struct.pack("<I", _masked_crc32c(header)))
+        self._file.write(record + struct.pack("<I", _masked_crc32c(record)))
+        self._file.flush()
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        self._write(_event(time.time(), step, scalars=values))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def format_line(event: str, step: int, values: dict[str, float]) -> str:
+    """`step 100 | loss 1.234 | accuracy 0.512 | ...` with compact number formatting."""
+    parts = [f"{event} step {step}"]
+    for key, value in values.items():
+        text = str(value)
+        if isinstance(value, float):
+            text = f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+        parts.append(f"{key} {text}")
+    return " | ".join(parts)
+
+
+class RunLogger:
+    """Writes every event to `RUN_DIR/metrics.jsonl` and TensorBoard (`RUN_DIR/<event>/`), and prints it.
+
+    Only process 0 writes, so a multi-host run logs once.
+    """
+
+    def __init__(self, run_dir: Path, *, echo=print):
+        self.enabled = jax.process_index() == 0
+        self.echo = echo
+        self.run_dir = Path(run_dir)
+        self._writers: dict[str, TensorBoardWriter] = {}
+        if self.enabled:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._jsonl = open(self.run_dir / "metrics.jsonl", "a")  # noqa: SIM115
+
+    def log(self, event: str, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self._jsonl.write(json.dumps({"event": event, "step": step, **values}) + "\n")
+        self._jsonl.flush()
+        numeric = {k: v for k, v in values.items() if isinstance(v, int | float)}
+        if event not in self._writers:
+            self._writers[event] = TensorBoardWriter(self.run_dir / "tensorboard" / event)
+        self._writers[event].scalars(step, numeric)
+        self.echo(format_line(event, step, values))
+
+    def close(self) -> None:
+        if self.enabled:
+            self._jsonl.close()
+            for writer in self._writers.values():
+                writer.close()

@@ -1,0 +1,352 @@
+"""The training loop: `TrainConfig` + `train(...)` (contract in docs/architecture.md).
+
+Why it is organised this way: everything a resumed run needs to continue bit-identically (params, Adafactor state,
+step, RNG key, number of training examples consumed) is in each checkpoint, and every random draw is a function of
+(seed, step), so "kill and rerun the same command" equals "never stopped". Metrics stay on device until a log,
+checkpoint or eval boundary, where they are fetched once; a non-finite loss found there stops the run before a bad
+checkpoint can be written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from synpt.data.batching import batches, count_examples
+from synpt.errors import SynptError
+from synpt.model.config import T5Config, get_config
+from synpt.model.t5 import T5, init_params
+from synpt.train import partitioning
+from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model, write_json_atomic
+from synpt.train.logging import RunLogger, peak_flops_per_second
+from synpt.train.losses import summarize
+from synpt.train.optimizer import adafactor
+from synpt.train.schedules import SCHEDULES, make_schedule
+from synpt.train.step import make_eval_step, make_train_step
+
+Example = dict[str, np.ndarray]
+PADDINGS = ("bucket", "pack", "fixed")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run besides its data. Defaults are the paper's pre-training (§4.5),
+    except `padding="bucket"` (reference quirk 18: identical loss, less padding; "fixed" reproduces 512/512)."""
+
+    model: str | T5Config = "t5_small"
+    steps: int = 80_000
+    batch_size: int = 128
+    learning_rate: float | None = None  # constant schedule: the LR; rsqrt: a multiplier (default 1, the paper's)
+    schedule: str = "rsqrt"
+    warmup_steps: int = 10_000
+    z_loss: float = 0.0
+    dropout_rate: float = 0.1
+    input_length: int = 512
+    target_length: int = 512
+    padding: str = "bucket"
+    eval_period: int = 5_000
+    eval_batches: int | None = 20  # None: every eval example once; else cycle the examples to this many batches
+    checkpoint_every: int = 5_000
+    keep_checkpoints: int | None = None  # None keeps all (the paper keeps all)
+    log_every: int = 100
+    seed: int = 0
+    grad_accum: int = 1
+    dtype: str | None = None  # activation dtype override: "float32" or "bfloat16" (float16 is refused)
+    model_parallel: int = 1
+
+    def validate(self) -> None:
+        positive = ("steps", "batch_size", "eval_period", "checkpoint_every", "log_every", "grad_accum")
+        for name in (*positive, "input_length", "target_length", "model_parallel"):
+            if getattr(self, name) < 1:
+                raise SynptError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.padding not in PADDINGS:
+            raise SynptError(f"padding {self.padding!r} is not valid; choose one of {', '.join(PADDINGS)}")
+        if self.schedule not in SCHEDULES:
+            raise SynptError(f"schedule {self.schedule!r} is not valid; choose one of {', '.join(SCHEDULES)}")
+        if self.batch_size % self.grad_accum:
+            raise SynptError(f"batch_size {self.batch_size} must be divisible by grad_accum {self.grad_accum}")
+        data_parallel = jax.device_count() // self.model_parallel
+        if (self.batch_size // self.grad_accum) % data_parallel:
+            raise SynptError(
+                f"the micro-batch ({self.batch_size} / grad_accum {self.grad_accum}) must be divisible by the "
+                f"{data_parallel} data-parallel devices; change batch_size or grad_accum"
+            )
+        if self.z_loss < 0:
+            raise SynptError(f"z_loss must be >= 0, got {self.z_loss}")
+        self.model_config()  # unknown preset, float16, bad dropout rate: SynptError from the model config
+
+    def model_config(self) -> T5Config:
+        overrides = {"dropout_rate": self.dropout_rate}
+        if self.dtype is not None:
+            overrides["dtype"] = self.dtype
+        return get_config(self.model, **overrides)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        if isinstance(self.model, T5Config):
+            d["model"] = self.model.to_dict()
+        return d
+
+
+@dataclasses.dataclass
+class TrainSummary:
+    """What a finished `train` call reports; `params` are the final parameters (on device)."""
+
+    step: int
+    params: Any
+    checkpoint: Path | None
+    resumed_from: int | None
+    train_metrics: dict[str, float]
+    evals: list[dict[str, float]]
+    seconds: float
+
+
+def _model_flops(model_config: T5Config, batch: dict[str, np.ndarray]) -> float:
+    from synpt.model.flops import train_flops_per_example
+
+    rows, input_length = batch["encoder_input_tokens"].shape
+    target_length = batch["decoder_target_tokens"].shape[1]
+    return rows * train_flops_per_example(model_config, input_length, target_length)
+
+
+def _write_run_config(model_dir: Path, config: TrainConfig, model_config: T5Config) -> None:
+    path = model_dir / "config.json"
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        if "model" in previous:
+            check_same_model(T5Config.from_dict(previous["model"]), model_config, model_dir)
+    if jax.process_index() == 0:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, {"train": config.to_dict(), "model": model_config.to_dict()})
+
+
+class _Evaluator:
+    """Teacher-forced validation: fixed batches built once, pooled loss and token accuracy."""
+
+    def __init__(self, config: TrainConfig, model, examples: list[Example], mesh):
+        if config.eval_batches is not None:
+            examples = list(itertools.islice(itertools.cycle(examples), config.eval_batches * config.batch_size))
+        padding = "fixed" if config.padding == "fixed" else "bucket"
+        self.batches = [
+            partitioning.global_batch(b, mesh)
+            for b in batches(
+                iter(examples),
+                batch_size=config.batch_size,
+                input_length=config.input_length,
+                target_length=config.target_length,
+                padding=padding,
+            )
+        ]
+        self.eval_step = make_eval_step(model, z_loss=config.z_loss)
+
+    def __call__(self, params) -> dict[str, float]:
+        totals = None
+        for batch in self.batches:
+            sums = self.eval_step(params, batch)
+            totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+        return summarize(jax.device_get(totals))
+
+
+class _PeriodMeter:
+    """Accumulates one log period's device metrics and host-side token counts; fetches them once."""
+
+    def __init__(self):
+        self.pending: list[tuple[int, dict]] = []
+        self.real_tokens = self.padded_tokens = 0
+        self.flops = 0.0
+        self.start = time.perf_counter()
+
+    def add(self, step: int, metrics: dict, batch: dict[str, np.ndarray], flops: float) -> None:
+        self.pending.append((step, metrics))
+        self.real_tokens += int(np.count_nonzero(batch["encoder_input_tokens"]))
+        self.real_tokens += int(np.count_nonzero(batch["decoder_target_tokens"]))
+        self.padded_tokens += batch["encoder_input_tokens"].size + batch["decoder_target_tokens"].size
+        self.flops += flops
+
+    def fetch(self, last_checkpoint: Path | None) -> list[tuple[int, dict]]:
+        """Host copies of the pending metrics; raises at the first non-finite loss."""
+        fetched = jax.device_get(self.pending)
+        for step, metrics in fetched:
+            loss = float(metrics["loss"])
+            if not math.isfinite(loss):
+                where = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
+                raise SynptError(
+                    f"training loss became {loss} at step {step + 1}; {where}. Lower the learning rate, use float32, "
+                    "or check the data; rerunning the same command resumes from the last good checkpoint"
+                )
+        return fetched
+
+
+def train(
+    config: TrainConfig,
+    *,
+    model_dir: str | Path,
+    train_stream: Callable[[int], Iterator[Example]],
+    eval_examples: Iterable[Example] | None = None,
+    initial_params=None,
+    on_eval: Callable[[int, Any], dict[str, float]] | None = None,
+    progress: bool = True,
+) -> TrainSummary:
+    """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md."""
+    config.validate()
+    started = time.perf_counter()
+    model_config = config.model_config()
+    model_dir = Path(model_dir)
+    mesh = partitioning.make_mesh(config.model_parallel)
+    store = RunCheckpoints(model_dir, keep=config.keep_checkpoints)
+    latest = store.latest_step()
+    if latest is not None:
+        check_same_model(T5Config.from_dict(store.read_extra(latest)["model_config"]), model_config, model_dir)
+    _write_run_config(model_dir, config, model_config)
+
+    model = T5(model_config)
+    schedule = make_schedule(config.schedule, learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)
+    optimizer = adafactor(schedule)
+    init_key, dropout_key = jax.random.split(jax.random.key(config.seed))
+    abstract = abstract_params(model_config)
+    abstract_opt = jax.eval_shape(optimizer.init, abstract)
+    param_shardings = partitioning.tree_shardings(abstract, mesh)
+    opt_shardings = partitioning.tree_shardings(abstract_opt, mesh)
+    replicated = partitioning.replicated(mesh)
+
+    if latest is not None:
+        with_sharding = lambda tree, shardings: jax.tree.map(
+            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), tree, shardings
+        )
+        params, opt_state, extra = store.restore(
+            latest, with_sharding(abstract, param_shardings), with_sharding(abstract_opt, opt_shardings)
+        )
+        step, position = extra["step"], extra["examples_consumed"]
+        rng = jnp.asarray(extra["rng_key_data"], jnp.uint32)
+        last_checkpoint: Path | None = store.path(latest)
+    else:
+        if initial_params is None:
+            params = jax.jit(lambda: init_params(model_config, init_key), out_shardings=param_shardings)()
+        else:
+            _check_param_shapes(initial_params, abstract)
+            params = jax.device_put(initial_params, param_shardings)
+        opt_state = jax.jit(optimizer.init, out_shardings=opt_shardings)(params)
+        step, position, last_checkpoint = 0, 0, None
+        rng = jax.random.key_data(dropout_key)
+    state = {
+        "params": params,
+        "opt_state": opt_state,
+        "step": jax.device_put(jnp.asarray(step, jnp.int32), replicated),
+        "rng": jax.device_put(rng, replicated),
+    }
+    state_shardings = {"params": param_shardings, "opt_state": opt_shardings, "step": replicated, "rng": replicated}
+    train_step = make_train_step(
+        model,
+        optimizer,
+        schedule,
+        z_loss=config.z_loss,
+        grad_accum=config.grad_accum,
+        use_dropout=model_config.dropout_rate > 0,
+        state_shardings=state_shardings,
+    )
+    evaluator = _Evaluator(config, model, list(eval_examples), mesh) if eval_examples is not None else None
+    logger = RunLogger(model_dir, echo=tqdm.write)
+    peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
+    per_host_batch = config.batch_size // jax.process_count()
+    stream = batches(
+        train_stream(position),
+        batch_size=per_host_batch,
+        input_length=config.input_length,
+        target_length=config.target_length,
+        padding=config.padding,
+    )
+    evals: list[dict[str, float]] = []
+    train_metrics: dict[str, float] = {}
+    meter = _PeriodMeter()
+    bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
+    try:
+        while step < config.steps:
+            local = next(stream)
+            state, metrics = train_step(state, partitioning.global_batch(local, mesh))
+            meter.add(step, metrics, local, _model_flops(model_config, local) * jax.process_count() if peak else 0.0)
+            position += count_examples(local) * jax.process_count()
+            step += 1
+            bar.update(1)
+            is_last = step == config.steps
+            if step % config.log_every == 0 or is_last:
+                train_metrics = _log_period(logger, meter.fetch(last_checkpoint), meter, peak)
+                meter = _PeriodMeter()
+            if step % config.checkpoint_every == 0 or is_last:
+                meter.fetch(last_checkpoint)
+                extra = {
+                    "step": step,
+                    "examples_consumed": position,
+                    "seed": config.seed,
+                    "rng_key_data": np.asarray(jax.device_get(state["rng"])).tolist(),
+                    "model_config": model_config.to_dict(),
+                }
+                last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
+            if step % config.eval_period == 0 or is_last:
+                evals.append(_evaluate(step, state["params"], evaluator, on_eval, logger))
+    finally:
+        bar.close()
+        logger.close()
+        store.close()
+    return TrainSummary(
+        step=step,
+        params=state["params"],
+        checkpoint=last_checkpoint,
+        resumed_from=latest,
+        train_metrics=train_metrics,
+        evals=evals,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _check_param_shapes(params, abstract) -> None:
+    from synpt.model.t5 import flatten_names
+
+    got = {k: np.shape(v) for k, v in flatten_names(params).items()}
+    want = {k: tuple(v.shape) for k, v in flatten_names(abstract).items()}
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[:5]
+        raise SynptError(f"initial_params do not match the model config; first differences: {diff}")
+
+
+def _log_period(logger: RunLogger, fetched: list[tuple[int, dict]], meter: _PeriodMeter, peak: float | None):
+    if not fetched:
+        return {}
+    totals = {k: sum(float(m[k]) for _, m in fetched) for k in ("loss", "z_loss", "correct", "weight")}
+    seconds = time.perf_counter() - meter.start
+    last_step, last = fetched[-1]
+    values = summarize(totals)
+    values.update(
+        learning_rate=float(last["learning_rate"]),
+        grad_norm=float(last["grad_norm"]),
+        seconds_per_step=seconds / len(fetched),
+        tokens_per_second=meter.real_tokens / seconds,
+        padded_tokens_per_second=meter.padded_tokens / seconds,
+    )
+    if peak:
+        values["mfu"] = meter.flops / seconds / peak
+    logger.log("train", last_step + 1, values)
+    return values
+
+
+def _evaluate(step, params, evaluator, on_eval, logger) -> dict[str, float]:
+    result: dict[str, float] = {"step": step}
+    if evaluator is not None:
+        metrics = evaluator(params)
+        logger.log("eval", step, metrics)
+        result.update(metrics)
+    if on_eval is not None:
+        inference = {k: float(v) for k, v in on_eval(step, params).items()}
+        logger.log("inference", step, inference)
+        result.update({f"inference/{k}": v for k, v in inference.items()})
+    return result
