@@ -7,8 +7,8 @@ set of bucket lengths ("bucket"), or filling rows with several examples whose at
 segment ("pack"), leaves the loss unchanged while jit still sees only a few static shapes. "fixed" keeps the
 reference's behaviour.
 
-Batches are built with vectorised numpy per batch; the only per-example Python is trimming (a slice) and, for
-packing, the sequential next-fit row assignment.
+Batches are built with vectorised numpy per batch (trimming included); the only per-example Python is collecting the
+arrays and, for packing, the sequential next-fit row assignment.
 """
 
 from __future__ import annotations
@@ -162,15 +162,12 @@ def _padded_batches(
             window = [window[i] for i in np.argsort(key, kind="stable")]
         for start in range(0, len(window), batch_size):
             chunk = window[start : start + batch_size]
-            inputs = [ex["inputs"][:input_length] for ex in chunk]
-            targets = [ex["targets"][:target_length] for ex in chunk]
-            rows = np.arange(len(chunk))
-            encoder = _Placement(inputs, rows, np.zeros_like(rows))
-            decoder = _Placement(targets, rows, np.zeros_like(rows))
-            encoder_tokens = encoder.tokens(batch_size, _fitting_bucket(buckets[0], encoder.lengths))
-            decoder_tokens = decoder.tokens(batch_size, _fitting_bucket(buckets[1], decoder.lengths))
+            one_per_row = np.arange(len(chunk))
+            encoder = _Rows([ex["inputs"] for ex in chunk], input_length, one_per_row, batch_size)
+            decoder = _Rows([ex["targets"] for ex in chunk], target_length, one_per_row, batch_size)
+            decoder_tokens = decoder.tokens(_fitting_bucket(buckets[1], decoder.lengths))
             yield {
-                "encoder_input_tokens": encoder_tokens,
+                "encoder_input_tokens": encoder.tokens(_fitting_bucket(buckets[0], encoder.lengths)),
                 "decoder_input_tokens": shift_right(decoder_tokens),
                 "decoder_target_tokens": decoder_tokens,
                 "decoder_loss_weights": (decoder_tokens != 0).astype(np.int32),
@@ -184,81 +181,93 @@ def _fitting_bucket(buckets: np.ndarray, lengths: np.ndarray) -> int:
 def _packed_batches(
     examples: Iterator[Example], batch_size: int, input_length: int, target_length: int
 ) -> Iterator[Batch]:
-    """Next-fit packing: an example goes into the current row if both its sides fit, else it opens the next row.
+    """Next-fit packing: an example goes into the current row if both its trimmed sides fit, else it opens the next.
 
     Why next fit: it keeps the stream order (segments are consecutive examples), needs no look-ahead, and a batch
     boundary resets all state, so restarting the stream at the first example of a batch reproduces that batch.
     """
-    pending: list[tuple[np.ndarray, np.ndarray, int, int, int]] = []  # (inputs, targets, row, offsets) per example
+    pending: list[tuple[np.ndarray, np.ndarray, int]] = []  # (inputs, targets, row) of the current batch's examples
     row = used_inputs = used_targets = 0
     for example in examples:
-        inputs = example["inputs"][:input_length]
-        targets = example["targets"][:target_length]
-        if used_inputs + len(inputs) > input_length or used_targets + len(targets) > target_length:
+        inputs, targets = example["inputs"], example["targets"]
+        num_inputs, num_targets = min(len(inputs), input_length), min(len(targets), target_length)
+        if used_inputs + num_inputs > input_length or used_targets + num_targets > target_length:
             row, used_inputs, used_targets = row + 1, 0, 0
             if row == batch_size:
                 yield _packed_batch(pending, batch_size, input_length, target_length)
                 pending, row = [], 0
-        pending.append((inputs, targets, row, used_inputs, used_targets))
-        used_inputs += len(inputs)
-        used_targets += len(targets)
+        pending.append((inputs, targets, row))
+        used_inputs += num_inputs
+        used_targets += num_targets
     if pending:
         yield _packed_batch(pending, batch_size, input_length, target_length)
 
 
 def _packed_batch(
-    pending: list[tuple[np.ndarray, np.ndarray, int, int, int]], batch_size: int, input_length: int, target_length: int
+    pending: list[tuple[np.ndarray, np.ndarray, int]], batch_size: int, input_length: int, target_length: int
 ) -> Batch:
-    inputs, targets, rows, input_offsets, target_offsets = zip(*pending, strict=True)
+    inputs, targets, rows = zip(*pending, strict=True)
     row_of = np.array(rows)
     # Examples of a row are consecutive, so an example's segment id is its index minus its row's first index, + 1.
     segment_of = np.arange(len(row_of)) - np.searchsorted(row_of, row_of) + 1
-    encoder = _Placement(inputs, row_of, np.array(input_offsets))
-    decoder = _Placement(targets, row_of, np.array(target_offsets))
-    decoder_tokens = decoder.tokens(batch_size, target_length)
-    decoder_segments = decoder.per_token(segment_of, batch_size, target_length)
+    encoder = _Rows(inputs, input_length, row_of, batch_size)
+    decoder = _Rows(targets, target_length, row_of, batch_size)
+    decoder_tokens = decoder.tokens(target_length)
+    decoder_segments = decoder.per_token(segment_of, target_length)
     return {
-        "encoder_input_tokens": encoder.tokens(batch_size, input_length),
+        "encoder_input_tokens": encoder.tokens(input_length),
         "decoder_input_tokens": shift_right(decoder_tokens, decoder_segments),
         "decoder_target_tokens": decoder_tokens,
         "decoder_loss_weights": (decoder_tokens != 0).astype(np.int32),
-        "encoder_segment_ids": encoder.per_token(segment_of, batch_size, input_length),
+        "encoder_segment_ids": encoder.per_token(segment_of, input_length),
         "decoder_segment_ids": decoder_segments,
-        "encoder_positions": encoder.positions(batch_size, input_length),
-        "decoder_positions": decoder.positions(batch_size, target_length),
+        "encoder_positions": encoder.positions(input_length),
+        "decoder_positions": decoder.positions(target_length),
     }
 
 
-class _Placement:
-    """Where every token of a list of sequences lands in a [rows, width] array, computed once, vectorised.
+def _offsets_within(lengths: np.ndarray) -> np.ndarray:
+    """For sequences of `lengths` concatenated: each token's index inside its own sequence."""
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
 
-    Sequence i starts at column `offsets[i]` of row `rows[i]`; the caller guarantees that it fits.
+
+class _Rows:
+    """Sequences trimmed to `limit` and written left-aligned, back to back, into the rows of a [num_rows, width]
+    int32 array: sequence i goes to row `row_of[i]` (non-decreasing), after the earlier sequences of that row.
+
+    Why a mask: the filled prefixes of the rows, read in row-major order, hold exactly the concatenated trimmed
+    sequences, so one boolean-mask assignment writes a whole batch.
     """
 
-    def __init__(self, sequences: Sequence[np.ndarray], rows: np.ndarray, offsets: np.ndarray) -> None:
-        self.lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-        if not self.lengths.all():
+    def __init__(self, sequences: Sequence[np.ndarray], limit: int, row_of: np.ndarray, num_rows: int) -> None:
+        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        if not lengths.all():
             raise SynptError(
                 "an example has empty inputs or targets; every example must end with EOS (id 1), "
                 "see docs/architecture.md (tasks -> data)"
             )
-        self.flat = np.concatenate(sequences)
-        starts = np.cumsum(self.lengths) - self.lengths
-        self.within = np.arange(len(self.flat)) - np.repeat(starts, self.lengths)
-        self.row = np.repeat(rows, self.lengths)
-        self.column = np.repeat(offsets, self.lengths) + self.within
+        flat = np.concatenate(sequences)
+        if lengths.max() > limit:  # trim the over-long ones; they lose their EOS (reference quirk 17)
+            flat = flat[_offsets_within(lengths) < limit]
+            lengths = np.minimum(lengths, limit)
+        self.lengths, self.flat = lengths, flat
+        self.row_lengths = np.bincount(row_of, weights=lengths, minlength=num_rows).astype(np.int64)
+        self._masks: dict[int, np.ndarray] = {}
 
-    def _scatter(self, values: np.ndarray, num_rows: int, width: int) -> np.ndarray:
-        out = np.zeros((num_rows, width), dtype=np.int32)
-        out[self.row, self.column] = values
+    def _fill(self, values: np.ndarray, width: int) -> np.ndarray:
+        if width not in self._masks:
+            self._masks[width] = np.arange(width) < self.row_lengths[:, None]
+        out = np.zeros((len(self.row_lengths), width), dtype=np.int32)
+        out[self._masks[width]] = values
         return out
 
-    def tokens(self, num_rows: int, width: int) -> np.ndarray:
-        return self._scatter(self.flat, num_rows, width)
+    def tokens(self, width: int) -> np.ndarray:
+        return self._fill(self.flat, width)
 
-    def positions(self, num_rows: int, width: int) -> np.ndarray:
-        return self._scatter(self.within, num_rows, width)
+    def positions(self, width: int) -> np.ndarray:
+        return self._fill(_offsets_within(self.lengths), width)
 
-    def per_token(self, per_sequence: np.ndarray, num_rows: int, width: int) -> np.ndarray:
+    def per_token(self, per_sequence: np.ndarray, width: int) -> np.ndarray:
         """Broadcast one value per sequence to all of its tokens (e.g. segment ids)."""
-        return self._scatter(np.repeat(per_sequence, self.lengths), num_rows, width)
+        return self._fill(np.repeat(per_sequence, self.lengths), width)
