@@ -444,3 +444,22 @@ def downstream_task_for_folder(name: str, data_dir: str | os.PathLike | None = N
     if not folder.is_dir():
         return None
     return _file_task(name, ("em_f1",), f"user task from {folder}")
+
+
+def get_downstream_task(name: str, data_dir: str | os.PathLike | None = None) -> DownstreamTask:
+    """A registered downstream task (or alias), else the user's folder `DATA_DIR/finetuning_data/<name>/`."""
+    from synpt.tasks.registry import get_task, task_names
+
+    try:
+        task = get_task(name)
+    except SynptError:
+        task = downstream_task_for_folder(name, data_dir)
+        if task is None:
+            raise SynptError(
+                f"unknown downstream task {name!r}: not one of {', '.join(task_names('downstream'))} and no folder "
+                f"{resolve_data_dir(data_dir) / 'finetuning_data' / name} with train.txt/valid.txt/test.txt"
+            ) from None
+        return task
+    if task.family != "downstream":
+        raise SynptError(f"task {name!r} is a {task.family} pre-training task, not a downstream task")
+    return task
