@@ -16,7 +16,7 @@ preprocessor:
    `<extra_id_0>`), so the k-th noise span is marked by `first_sentinel - k` on both sides;
 6. EOS (1) is appended after trimming to the feature lengths.
 
-Randomness: chunk number `c` of a stream is noised with its own generator seeded by `(seed, c)`, so a stream can
+Randomness: chunk number `c` of a stream is noised with its own generator seeded by `(seed, stream, c)`, so a stream can
 be restarted at any chunk (`start`) and gives the same examples (reference quirk 4: T5 used no seed).
 """
 
@@ -209,8 +209,8 @@ def concatenate_and_split(
     yield from flush()
 
 
-def _chunk_rng(seed: int, index: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([stream, int(seed), int(index)]))
+def _chunk_rng(seed: int, index: int, kind: int, stream: int = 0) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([kind, int(stream), int(seed), int(index)]))
 
 
 def corrupt_chunk(
@@ -223,9 +223,13 @@ def corrupt_chunk(
     noise_density: float = NOISE_DENSITY,
     mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
     first_sentinel: int = FIRST_SENTINEL,
+    stream: int = 0,
 ) -> dict[str, np.ndarray]:
-    """One example from raw chunk number `index`: noise seeded by (seed, index), trimmed, EOS appended."""
-    rng = _chunk_rng(seed, index, _NOISE_STREAM)
+    """One example from raw chunk number `index`: noise seeded by (seed, stream, index), trimmed, EOS appended.
+
+    `stream` separates splits (train 0, validation 1, ...) so their chunk `c` never share a noise mask.
+    """
+    rng = _chunk_rng(seed, index, _NOISE_STREAM, stream)
     mask = random_spans_noise_mask(
         len(chunk), rng, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
     )
@@ -249,26 +253,26 @@ def span_corruption_examples(
     noise_density: float = NOISE_DENSITY,
     mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
     first_sentinel: int = FIRST_SENTINEL,
-    presplit: bool = False,
+    stream: int = 0,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Span-corrupted examples from a stream of raw token sequences (no EOS), the whole T5 pipeline.
 
     Chunk `c` (counted over the whole stream) yields example `c`; this host yields the chunks `c >= start` with
-    `c % shard_count == shard_index`. With `presplit=True` the sequences already are the raw chunks (a generator
-    that cuts its own stream), so steps 1-3 are skipped. Inputs are at most `inputs_length` and targets at most
+    `c % shard_count == shard_index`. Inputs are at most `inputs_length` and targets at most
     the matching target length (114 for 512), EOS included.
     """
     lengths = random_spans_lengths(
         inputs_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
     )
-    if presplit:
-        chunks: Iterable[np.ndarray] = sequences
-    else:
-        windows = (
-            select_random_chunk(np.asarray(s, dtype=np.int32), _chunk_rng(seed, i, _CHUNK_STREAM), max_chunk_length)
-            for i, s in enumerate(sequences)
-        )
-        chunks = concatenate_and_split(windows, chunk_length=lengths.raw_length, group_size=group_size)
+
+    def window(i: int, sequence: np.ndarray) -> np.ndarray:
+        sequence = np.asarray(sequence, dtype=np.int32)
+        if len(sequence) <= max_chunk_length:  # the usual case: no generator needed
+            return sequence
+        return select_random_chunk(sequence, _chunk_rng(seed, i, _CHUNK_STREAM, stream), max_chunk_length)
+
+    windows = (window(i, s) for i, s in enumerate(sequences))
+    chunks = concatenate_and_split(windows, chunk_length=lengths.raw_length, group_size=group_size)
     for index, chunk in enumerate(chunks):
         if index < start or index % shard_count != shard_index:
             continue
@@ -281,4 +285,5 @@ def span_corruption_examples(
             noise_density=noise_density,
             mean_noise_span_length=mean_noise_span_length,
             first_sentinel=first_sentinel,
+            stream=stream,
         )

@@ -1,0 +1,452 @@
+"""The two "corpus" pre-training tasks of Table 1: `nonsense_summary` and `nesting_language` (reference §2.10-2.13).
+
+Why a family of their own: unlike the 18 simple tasks (id lists on disk), nonsense summary is *text* tokenized at
+load time, and the nesting language is a plain token stream turned into examples by T5 span corruption. Both
+generate on the fly (`source="stream"`, the default) or read the reference layout (`source="files"`):
+
+    DATA_DIR/pretraining_data/nonsense_summary/{train,valid}.txt   article<TAB>summary (text)
+    DATA_DIR/pretraining_data/nesting_language/{train,valid}.txt   [id, id, ...]  (one sentence per line)
+
+The paper's downloaded files load the same way as the ones `write_dataset` writes.
+
+Determinism: stream example `i` of a split depends only on (task options, seed, i). Nonsense documents are
+independent draws; the nesting train stream cuts blocks of `NESTING_CHUNKS_PER_BLOCK` raw chunks from
+independently drawn sentence blocks, so the same holds; file streams cycle through the file in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from synpt.data import span_corruption as sc
+from synpt.errors import SynptError
+from synpt.paths import resolve_data_dir
+from synpt.tasks import nesting, nonsense
+from synpt.tasks.registry import Example, register_task
+from synpt.tasks.sampling import block_rng
+
+EOS_ID = 1
+SPLITS = ("train", "validation", "test")
+SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
+SPLIT_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
+SOURCES = ("stream", "files")
+NESTING_CHUNKS_PER_BLOCK = 64
+_WRITE_BATCH = 2048
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise SynptError(f"task option {name}={value!r}: choose one of {', '.join(map(str, choices))}")
+
+
+def _atomic_write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Write lines to `path` via a temporary file and rename, so an interrupted run never leaves a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line)
+            f.write("\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+def _progress(iterable, *, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="ex", file=sys.stderr, smoothing=0.1)
+
+
+class CorpusTask:
+    """Shared machinery: options, file locations, split handling, `write_dataset` (see module docstring)."""
+
+    family = "corpus"
+    name = ""
+    default_options: dict = {}
+    default_sizes: dict = {}
+    generated_eval_size = 0  # examples in a generated validation/test split
+
+    def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.default_options))
+        if unknown:
+            raise SynptError(
+                f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; valid options: "
+                f"{', '.join(sorted(self.default_options))}"
+            )
+        self.options = {**self.default_options, **options}
+        _check_choice("source", self.options["source"], SOURCES)
+        self._validate()
+
+    def _validate(self) -> None:
+        """Subclasses check their own options."""
+
+    def with_options(self, **options) -> CorpusTask:
+        """A configured copy; unknown options raise `SynptError` listing the valid ones."""
+        return type(self)(**{**self.options, **options})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options})"
+
+    # -- files -----------------------------------------------------------------------------------------------------
+    def folder(self, data_dir: str | os.PathLike | None) -> Path:
+        return resolve_data_dir(data_dir) / "pretraining_data" / self.name
+
+    def split_file(self, split: str, data_dir) -> Path:
+        return self.folder(data_dir) / SPLIT_FILES[split]
+
+    def _check_split(self, split: str) -> None:
+        _check_choice("split", split, SPLITS)
+
+    def _use_file(self, split: str, data_dir) -> Path | None:
+        """The file to read for `split`, or None to generate. Evaluation splits use their file when present."""
+        path = self.split_file(split, data_dir)
+        if self.options["source"] == "files":
+            if not path.is_file():
+                raise SynptError(
+                    f"{path} does not exist (task {self.name!r}, source='files'). Write it with "
+                    f"`synpt generate --task {self.name}`, download the paper's data, or use source='stream'"
+                )
+            return path
+        return path if split != "train" and path.is_file() else None
+
+    def _read_lines(self, path: Path) -> Iterator[tuple[int, str]]:
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                line = line.rstrip("\n")
+                if line:
+                    yield number, line
+
+    def _cycle_lines(self, path: Path, endless: bool) -> Iterator[tuple[int, str]]:
+        """File lines in order; for training, epoch after epoch (the file order is the data order)."""
+        while True:
+            empty = True
+            for item in self._read_lines(path):
+                empty = False
+                yield item
+            if not endless:
+                return
+            if empty:
+                raise SynptError(f"{path} has no examples; regenerate it with `synpt generate --task {self.name}`")
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+    def generation_options(self) -> dict:
+        """The options that change the generated data (recorded in the manifest)."""
+        return {k: v for k, v in self.options.items() if k not in ("source", "vocab")}
+
+    def write_dataset(
+        self,
+        data_root: str | os.PathLike,
+        *,
+        num_train: int,
+        num_valid: int,
+        seed: int,
+        workers: int = 1,
+        progress: bool = True,
+    ) -> dict:
+        """Write `train.txt` / `valid.txt` in the reference layout under `data_root` and return the manifest.
+
+        train = the first `num_train` lines of the train stream, valid = the first `num_valid` of the validation
+        stream (disjoint seeds). Files are written atomically; `manifest.json` records what was generated.
+        """
+        for flag, value in (("num_train", num_train), ("num_valid", num_valid)):
+            if value < 0:
+                raise SynptError(f"--{flag.replace('_', '-')}={value}: must be >= 0")
+        if workers < 1:
+            raise SynptError(f"--workers={workers}: must be >= 1")
+        folder = Path(data_root) / "pretraining_data" / self.name
+        files = {}
+        for split, count in (("train", num_train), ("validation", num_valid)):
+            lines = self._generate_lines(split, count, seed, workers)
+            written = self._write_unique(
+                folder / SPLIT_FILES[split],
+                _progress(lines, total=count, desc=f"{self.name} {split}", enabled=progress),
+            )
+            files[SPLIT_FILES[split]] = written
+        manifest = {
+            "task": self.name,
+            "family": self.family,
+            "options": self.generation_options(),
+            "seed": seed,
+            "requested": {"train": num_train, "valid": num_valid},
+            "files": files,
+            "dedup": self.dedup_note,
+        }
+        _atomic_write_lines(folder / "manifest.json", [json.dumps(manifest, indent=2)])
+        return manifest
+
+    dedup_note = ""
+
+    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
+        raise NotImplementedError
+
+    def _generate_lines(self, split: str, count: int, seed: int, workers: int) -> Iterator[str]:
+        """`count` lines of the split's stream, made in batches (in parallel processes when workers > 1)."""
+        batches = [(self.options, split, seed, a, min(a + _WRITE_BATCH, count)) for a in range(0, count, _WRITE_BATCH)]
+        if workers == 1:
+            for batch in batches:
+                yield from _lines_of_batch(type(self), *batch)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for lines in pool.map(_lines_of_batch, [type(self)] * len(batches), *zip(*batches, strict=True)):
+                yield from lines
+
+    def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
+        raise NotImplementedError
+
+
+def _lines_of_batch(cls, options: dict, split: str, seed: int, begin: int, end: int) -> list[str]:
+    return cls(**options).lines(split, seed, begin, end)
+
+
+# -- nonsense summary ----------------------------------------------------------------------------------------------
+
+
+class NonsenseSummaryTask(CorpusTask):
+    """Nonsense documents -> concatenated keyword summaries, tokenized with the chosen vocabulary (§2.10)."""
+
+    name = "nonsense_summary"
+    default_options = {"source": "stream", "vocab": "t5"}
+    default_sizes = {"num_train": 100_000, "num_valid": 5_000}
+    generated_eval_size = 5_000
+    dedup_note = "by article (first occurrence wins)"
+    VOCABS = ("t5", "bytes")
+
+    def _validate(self) -> None:
+        vocab = str(self.options["vocab"])
+        if vocab not in self.VOCABS and not vocab.endswith(".model"):
+            raise SynptError(
+                f"task option vocab={vocab!r}: use 't5' (DATA_DIR/vocab/t5_spiece.model), 'bytes' (no file needed) "
+                "or the path of a SentencePiece .model file"
+            )
+
+    def vocabulary(self, data_dir=None):
+        from synpt.tasks import vocab as vocabularies
+
+        choice = str(self.options["vocab"])
+        if choice == "t5":
+            return vocabularies.t5_vocabulary(data_dir)
+        if choice == "bytes":
+            return vocabularies.ByteVocabulary()
+        return vocabularies.custom_vocabulary(choice)
+
+    def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
+        stream = SPLIT_STREAMS[split]
+        return [
+            f"{article}\t{summary}"
+            for article, summary in (
+                nonsense.make_example(nonsense.example_rng(seed, stream, i)) for i in range(begin, end)
+            )
+        ]
+
+    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
+        seen: set[int] = set()
+        kept = dropped = 0
+
+        def unique() -> Iterator[str]:
+            nonlocal kept, dropped
+            for line in lines:
+                key = hash(line.split("\t", 1)[0])
+                if key in seen:
+                    dropped += 1
+                    continue
+                seen.add(key)
+                kept += 1
+                yield line
+
+        _atomic_write_lines(path, unique())
+        return {"lines": kept, "duplicates_dropped": dropped}
+
+    def _texts(self, split, *, seed, data_dir, start, shard_index, shard_count) -> Iterator[tuple[str, str]]:
+        path = self._use_file(split, data_dir)
+        if path is not None:
+            for index, (_, line) in enumerate(self._cycle_lines(path, endless=split == "train")):
+                if index < start or index % shard_count != shard_index:
+                    continue
+                fields = line.split("\t")
+                if len(fields) == 2:  # seqio drops lines without exactly two fields
+                    yield fields[0], fields[1]
+            return
+        stream = SPLIT_STREAMS[split]
+        stop = None if split == "train" else self.generated_eval_size
+        index = start + (shard_index - start) % shard_count
+        while stop is None or index < stop:
+            yield nonsense.make_example(nonsense.example_rng(seed, stream, index))
+            index += shard_count
+
+    def examples(
+        self,
+        split: str,
+        *,
+        seed: int = 0,
+        data_dir: Path | None = None,
+        start: int = 0,
+        shard_index: int = 0,
+        shard_count: int = 1,
+    ) -> Iterator[Example]:
+        """Tokenized (article, summary) pairs with EOS appended to both; see the Task contract."""
+        self._check_split(split)
+        vocab = self.vocabulary(data_dir)
+        texts = self._texts(
+            split, seed=seed, data_dir=data_dir, start=start, shard_index=shard_index, shard_count=shard_count
+        )
+        batch: list[tuple[str, str]] = []
+        for pair in texts:
+            batch.append(pair)
+            if len(batch) == 64:
+                yield from _tokenize(vocab, batch)
+                batch = []
+        yield from _tokenize(vocab, batch)
+
+
+def _tokenize(vocab, pairs: list[tuple[str, str]]) -> Iterator[Example]:
+    if not pairs:
+        return
+    encoded = vocab.encode_batch([text for pair in pairs for text in pair])
+    for k in range(len(pairs)):
+        yield {
+            "inputs": np.array([*encoded[2 * k], EOS_ID], dtype=np.int32),
+            "targets": np.array([*encoded[2 * k + 1], EOS_ID], dtype=np.int32),
+        }
+
+
+# -- nesting language ----------------------------------------------------------------------------------------------
+
+
+class NestingLanguageTask(CorpusTask):
+    """Nesting-dependency sentences turned into T5 span-corruption examples (§2.11, §2.13)."""
+
+    name = "nesting_language"
+    default_options = {
+        "source": "stream",
+        "vocab_size": nesting.DEFAULT_VOCAB_SIZE,
+        "frequency": "zipf",
+        "inputs_length": 512,
+    }
+    default_sizes = {"num_train": 1_000_000, "num_valid": 10_000}
+    generated_eval_size = 10_000  # sentences in a generated validation/test split (about 420 examples)
+    dedup_note = "none: repeated short sentences are part of the language's distribution"
+
+    def _validate(self) -> None:
+        self.language = nesting.NestingLanguage(
+            vocab_size=int(self.options["vocab_size"]), frequency=self.options["frequency"]
+        )
+        self.lengths = sc.random_spans_lengths(int(self.options["inputs_length"]))
+        lowest_sentinel = sc.FIRST_SENTINEL - self.lengths.num_noise_spans + 1
+        if self.language.max_id >= lowest_sentinel:
+            raise SynptError(
+                f"nesting_language: vocab_size={self.options['vocab_size']} uses ids up to {self.language.max_id}, "
+                f"which collide with the span-corruption sentinels ({lowest_sentinel}..{sc.FIRST_SENTINEL}); "
+                "choose a smaller vocab_size or inputs_length"
+            )
+
+    def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
+        return [str(s) for s in self._sentences(split, seed, begin, end)]
+
+    def _sentences(self, split: str, seed: int, begin: int, end: int | None) -> Iterator[list[int]]:
+        """Sentences `begin..end-1` of a split's stream, drawn in blocks of 1,024 (endless when `end` is None)."""
+        block_size = 1024
+        block = begin // block_size
+        while True:
+            rows = self.language.sentences(block_rng(seed, self.name, block, split), block_size).tolists()
+            for offset, row in enumerate(rows):
+                index = block * block_size + offset
+                if index >= begin:
+                    if end is not None and index >= end:
+                        return
+                    yield row
+            block += 1
+
+    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
+        return {"lines": _atomic_write_lines(path, lines), "duplicates_dropped": 0}
+
+    def _file_sentences(self, path: Path, endless: bool) -> Iterator[np.ndarray]:
+        for number, line in self._cycle_lines(path, endless):
+            yield _parse_id_list(line, path, number)
+
+    def _train_chunks(self, seed: int, first_block: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(chunk index, raw chunk) of the generated train stream from block `first_block` on.
+
+        Block b draws sentences until it has `NESTING_CHUNKS_PER_BLOCK` full raw chunks, concatenates them and cuts
+        the chunks (the tail is dropped), like T5's concatenate-and-split over a sentence stream.
+        """
+        raw = self.lengths.raw_length
+        needed = NESTING_CHUNKS_PER_BLOCK * raw
+        mean_tokens = float((nesting.SENTENCE_LENGTHS * nesting.SENTENCE_LENGTH_PROBS).sum())
+        block = first_block
+        while True:
+            rng = block_rng(seed, self.name, block, "train-chunks")
+            parts, total = [], 0
+            while total < needed:
+                sentences = self.language.sentences(rng, int(1.1 * (needed - total) / mean_tokens) + 16)
+                parts.append(sentences.values)
+                total += len(sentences.values)
+            tokens = np.concatenate(parts)[:needed].reshape(NESTING_CHUNKS_PER_BLOCK, raw)
+            for offset in range(NESTING_CHUNKS_PER_BLOCK):
+                yield block * NESTING_CHUNKS_PER_BLOCK + offset, tokens[offset]
+            block += 1
+
+    def examples(
+        self,
+        split: str,
+        *,
+        seed: int = 0,
+        data_dir: Path | None = None,
+        start: int = 0,
+        shard_index: int = 0,
+        shard_count: int = 1,
+    ) -> Iterator[Example]:
+        """Span-corrupted examples (inputs <= inputs_length, targets <= 114 for 512, EOS appended)."""
+        self._check_split(split)
+        stream = SPLIT_STREAMS[split]
+        corruption = {"seed": seed, "stream": stream, "inputs_length": self.lengths.inputs_length}
+        path = self._use_file(split, data_dir)
+        if path is None and split == "train":
+            for index, chunk in self._train_chunks(seed, start // NESTING_CHUNKS_PER_BLOCK):
+                if index >= start and index % shard_count == shard_index:
+                    yield sc.corrupt_chunk(
+                        chunk, seed=seed, index=index, stream=stream,
+                        inputs_length=self.lengths.inputs_length, targets_length=self.lengths.targets_length,
+                    )  # fmt: skip
+            return
+        if path is None:
+            sentences = (
+                np.asarray(s, dtype=np.int32) for s in self._sentences(split, seed, 0, self.generated_eval_size)
+            )
+        else:
+            sentences = self._file_sentences(path, endless=split == "train")
+        yield from sc.span_corruption_examples(
+            sentences,
+            start=start,
+            shard_index=shard_index,
+            shard_count=shard_count,
+            **corruption,
+        )
+
+
+def _parse_id_list(line: str, path: Path, number: int) -> np.ndarray:
+    """`[id, id, ...]` -> int32 array; a malformed line names the file and line."""
+    text = line.strip()
+    if "\t" in text or not (text.startswith("[") and text.endswith("]")):
+        raise SynptError(f"{path}:{number}: expected one list of ids like [12, 7, 3] per line, got {text[:60]!r}")
+    body = text[1:-1].strip()
+    if not body:
+        return np.zeros(0, dtype=np.int32)
+    try:
+        return np.array([int(x) for x in body.split(",")], dtype=np.int32)
+    except ValueError as err:
+        raise SynptError(f"{path}:{number}: not a list of integer ids ({err})") from err
+
+
+register_task(NonsenseSummaryTask())
+register_task(NestingLanguageTask())
