@@ -120,7 +120,7 @@ def _model_flops(model_config: T5Config, batch: dict[str, np.ndarray]) -> float:
     return rows * train_flops_per_example(model_config, input_length, target_length)
 
 
-def _write_run_config(model_dir: Path, config: TrainConfig, model_config: T5Config) -> None:
+def _write_run_config(model_dir: Path, config: TrainConfig, model_config: T5Config, run_info: dict | None) -> None:
     path = model_dir / "config.json"
     if path.is_file():
         previous = json.loads(path.read_text())
@@ -128,7 +128,8 @@ def _write_run_config(model_dir: Path, config: TrainConfig, model_config: T5Conf
             check_same_model(T5Config.from_dict(previous["model"]), model_config, model_dir)
     if jax.process_index() == 0:
         model_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {"train": config.to_dict(), "model": model_config.to_dict()})
+        record = {"train": config.to_dict(), "model": model_config.to_dict(), "run": run_info or {}}
+        write_json_atomic(path, record)
 
 
 class _Evaluator:
@@ -197,8 +198,12 @@ def train(
     initial_params=None,
     on_eval: Callable[[int, Any], dict[str, float]] | None = None,
     progress: bool = True,
+    run_info: dict | None = None,
 ) -> TrainSummary:
-    """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md."""
+    """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md.
+
+    `run_info` (task, options, data source, ...) is recorded under "run" in `model_dir/config.json`.
+    """
     config.validate()
     started = time.perf_counter()
     model_config = config.model_config()
@@ -208,7 +213,7 @@ def train(
     latest = store.latest_step()
     if latest is not None:
         check_same_model(T5Config.from_dict(store.read_extra(latest)["model_config"]), model_config, model_dir)
-    _write_run_config(model_dir, config, model_config)
+    _write_run_config(model_dir, config, model_config, run_info)
 
     model = T5(model_config)
     schedule = make_schedule(config.schedule, learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)

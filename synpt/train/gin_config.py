@@ -1,0 +1,176 @@
+"""Gin files and `--gin.KEY=VALUE` bindings with the T5X macro names the reference scripts use.
+
+Why macros only: the reference drives T5X through a handful of top-level gin macros (MODEL_DIR,
+MIXTURE_OR_TASK_NAME, TASK_FEATURE_LENGTHS, TRAIN_STEPS, BATCH_SIZE, ...). synpt parses gin's syntax with gin's own
+parser, keeps exactly those macros (plus a few synpt ones, listed in `MACROS`), and turns them into a
+`TrainConfig`; an unknown key is an error that names the file and line and lists the valid keys, instead of a
+silently ignored binding. `include` and `%MACRO` references work as in gin.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gin import config_parser
+
+from synpt.errors import SynptError
+from synpt.train.trainer import TrainConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Macro:
+    types: tuple[type, ...]
+    help: str
+    field: str | None = None  # the TrainConfig field it sets directly, if any
+
+
+_NUMBER = (int, float)
+MACROS: dict[str, Macro] = {
+    "MODEL_DIR": Macro((str,), "run directory (checkpoints, metrics.jsonl, config.json)"),
+    "MIXTURE_OR_TASK_NAME": Macro((str,), "task to train on (synpt task name)"),
+    "TASK_FEATURE_LENGTHS": Macro((dict,), "{'inputs': N, 'targets': M}"),
+    "MODEL": Macro((str,), "model preset (tiny, tiny_1_1, t5_small, t5_1_1_small, t5_base)", "model"),
+    "ACTIVATION_DTYPE": Macro((str,), "float32 or bfloat16 (float16 is refused)", "dtype"),
+    "TRAIN_STEPS": Macro((int,), "total optimizer steps", "steps"),
+    "BATCH_SIZE": Macro((int,), "global batch size in examples", "batch_size"),
+    "LEARNING_RATE": Macro((*_NUMBER, type(None)), "constant LR, or rsqrt multiplier (None = 1)", "learning_rate"),
+    "SCHEDULE": Macro((str,), "rsqrt (1/sqrt(max(t, WARMUP_STEPS))) or constant", "schedule"),
+    "WARMUP_STEPS": Macro((int,), "rsqrt warmup steps", "warmup_steps"),
+    "DROPOUT_RATE": Macro(_NUMBER, "dropout rate while training", "dropout_rate"),
+    "Z_LOSS": Macro(_NUMBER, "z-loss coefficient (1e-4 fine-tuning, 0 pre-training)", "z_loss"),
+    "EVAL_PERIOD": Macro((int,), "steps between evaluations", "eval_period"),
+    "EVAL_STEPS": Macro((int, type(None)), "teacher-forced eval batches (None: every example once)", "eval_batches"),
+    "CHECKPOINT_PERIOD": Macro((int,), "steps between checkpoints", "checkpoint_every"),
+    "KEEP_CHECKPOINTS": Macro((int, type(None)), "checkpoints kept (None keeps all)", "keep_checkpoints"),
+    "LOG_EVERY": Macro((int,), "steps between train log lines", "log_every"),
+    "PACK": Macro((bool,), "pack training examples (overrides PADDING)"),
+    "PADDING": Macro((str,), "bucket, fixed (the reference's) or pack", "padding"),
+    "SEED": Macro((int,), "seed of init, dropout and data", "seed"),
+    "GRAD_ACCUM": Macro((int,), "micro-batches per step (gradient accumulation)", "grad_accum"),
+    "MODEL_PARALLEL": Macro((int,), "devices per model replica (mesh 'model' axis)", "model_parallel"),
+    "INITIAL_CHECKPOINT_PATH": Macro((str, type(None)), "params to start from (run dir, checkpoint or init dir)"),
+    "DATA_DIR": Macro((str, type(None)), "data directory (default: $SYNPT_DATA_DIR or ./data)"),
+    "DATA_SOURCE": Macro((str, type(None)), "synthetic tasks: stream (generate) or files (read the data dir)"),
+    "TASK_OPTIONS": Macro((dict,), "synthetic task options, e.g. {'length_range': (10, 50)}"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _MacroRef:
+    name: str
+
+
+class _Delegate(config_parser.ParserDelegate):
+    def configurable_reference(self, scoped_configurable_name, evaluate):
+        raise SynptError(
+            f"@{scoped_configurable_name}: synpt gin files bind macros only (KEY = value); "
+            f"valid keys: {', '.join(MACROS)}"
+        )
+
+    def macro(self, macro_name):
+        return _MacroRef(macro_name)
+
+
+def _where(location) -> str:
+    if location.filename and location.filename.startswith("--gin."):
+        return location.filename
+    return f"{location.filename}:{location.line_num}"
+
+
+def _resolve_include(name: str, including: Path | None) -> Path:
+    candidates = [Path(name)]
+    if including is not None:
+        candidates.insert(0, including.parent / name)
+    candidates.append(REPO_ROOT / name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise SynptError(f"gin file {name!r} not found (looked in {', '.join(str(c) for c in candidates)})")
+
+
+def _parse(text: str, filename: Path | None, values: dict[str, Any], seen: set[Path], label: str = "") -> None:
+    """Parse gin `text` (from `filename`, or a command-line binding called `label`) into `values`."""
+    parser = config_parser.ConfigParser(text, _Delegate())
+    parser._filename = str(filename) if filename is not None else label  # gin copies it into statement locations
+    try:
+        for statement in parser:
+            if isinstance(statement, config_parser.IncludeStatement):
+                path = _resolve_include(statement.filename, filename).resolve()
+                if path not in seen:
+                    seen.add(path)
+                    _parse(path.read_text(), path, values, seen)
+            elif isinstance(statement, config_parser.BindingStatement):
+                if statement.scope or statement.arg_name:
+                    key = ".".join(p for p in (statement.scope, statement.selector, statement.arg_name) if p)
+                    raise SynptError(
+                        f"{_where(statement.location)}: unknown gin key {key!r}; synpt reads these macros: "
+                        f"{', '.join(MACROS)}"
+                    )
+                if statement.selector not in MACROS:
+                    raise SynptError(
+                        f"{_where(statement.location)}: unknown gin key {statement.selector!r}; "
+                        f"valid keys: {', '.join(MACROS)}"
+                    )
+                values[statement.selector] = (statement.value, _where(statement.location))
+            else:
+                raise SynptError(f"{_where(statement.location)}: only 'include' and KEY = value lines are supported")
+    except SyntaxError as err:
+        raise SynptError(f"{filename or label}: gin syntax error: {err}") from None
+
+
+def _binding_text(binding: str) -> str:
+    """`KEY=VALUE` from the command line; a bare word or path VALUE is taken as a string (no quotes needed)."""
+    key, _, value = binding.partition("=")
+    try:
+        ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        if value not in ("True", "False", "None") and not value.startswith(("%", "{", "[", "(", "'", '"')):
+            value = repr(value)
+    return f"{key.strip()} = {value}"
+
+
+def parse_gin(gin_files: list[str], gin_bindings: list[str], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Macro values from `defaults`, then each gin file, then each `KEY=VALUE` binding (later wins)."""
+    raw: dict[str, tuple[Any, str]] = {k: (v, "default") for k, v in (defaults or {}).items()}
+    seen: set[Path] = set()
+    for name in gin_files:
+        path = _resolve_include(name, None).resolve()
+        seen.add(path)
+        _parse(path.read_text(), path, raw, seen)
+    for binding in gin_bindings:
+        _parse(_binding_text(binding) + "\n", None, raw, seen, label=f"--gin.{binding}")
+    resolved: dict[str, Any] = {}
+    for key, (value, where) in raw.items():
+        resolved[key] = _resolve(key, value, raw, where, depth=0)
+    return resolved
+
+
+def _resolve(key: str, value: Any, raw: dict, where: str, depth: int) -> Any:
+    if isinstance(value, _MacroRef):
+        if value.name not in raw or depth > len(raw):
+            raise SynptError(f"{where}: %{value.name} is not bound (or refers to itself)")
+        target, target_where = raw[value.name]
+        return _resolve(key, target, raw, target_where, depth + 1)
+    macro = MACROS[key]
+    if not isinstance(value, macro.types) or (isinstance(value, bool) and bool not in macro.types):
+        names = " or ".join("None" if t is type(None) else t.__name__ for t in macro.types)
+        raise SynptError(f"{where}: {key} must be {names} ({macro.help}), got {value!r}")
+    return value
+
+
+def train_config_from(values: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig that a set of macro values describes (unset fields keep TrainConfig's defaults)."""
+    fields = {m.field: values[k] for k, m in MACROS.items() if m.field and k in values}
+    lengths = values.get("TASK_FEATURE_LENGTHS")
+    if lengths is not None:
+        if set(lengths) != {"inputs", "targets"}:
+            raise SynptError(f"TASK_FEATURE_LENGTHS must be {{'inputs': N, 'targets': M}}, got {lengths!r}")
+        fields.update(input_length=lengths["inputs"], target_length=lengths["targets"])
+    if values.get("PACK"):
+        fields["padding"] = "pack"
+    return TrainConfig(**fields)
