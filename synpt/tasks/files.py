@@ -1,0 +1,319 @@
+"""Reference-format data files: `[ids]<TAB>[ids]` lines, atomic split writing with dedup, and tolerant loading.
+
+Why here and generic: the simple tasks, LIME and the corpus tasks (nonsense summary, nesting language) all write
+the reference layout (dedup by input keeping the first, train = first N, valid = last M, §2.12) and all load it the
+way seqio does (lines without exactly two tab-separated fields are dropped, §2.13). The writer takes already
+formatted line bytes plus a 64-bit input digest per line, so it does not care what a line contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from synpt.errors import SynptError
+from synpt.tasks.sampling import Ragged
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_TABLE_SIZE = 100_000
+_SUFFIXES = (b", ", b"]\t[", b"]\n[")
+
+
+def _build_item_table() -> np.ndarray:
+    """uint64[3, _TABLE_SIZE]: the bytes of `str(id)` + suffix, zero-padded to 8 bytes (ids < 100000: 5 digits)."""
+    table = np.zeros((len(_SUFFIXES), _TABLE_SIZE, 8), dtype=np.uint8)
+    digits = np.char.encode(np.arange(_TABLE_SIZE).astype(str))
+    for s, suffix in enumerate(_SUFFIXES):
+        items = np.char.add(digits, np.bytes_(suffix))
+        table[s] = np.frombuffer(items.astype("S8").tobytes(), dtype=np.uint8).reshape(_TABLE_SIZE, 8)
+    return table.view(np.uint64)[..., 0]
+
+
+_ITEM_TABLE: np.ndarray | None = None
+
+
+def format_pairs(inputs: Ragged, targets: Ragged) -> bytes:
+    """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"` for every row, as one bytes object.
+
+    Vectorized: every id becomes one 8-byte item (its digits and the separator that follows it: `, ` inside a list,
+    `]\\t[` after the last input id, `]\\n[` after the last target id) looked up in a table; zero padding is then
+    deleted in one C-level pass. Rows must be non-empty on both sides (the tasks write [32096] for empty targets).
+    """
+    global _ITEM_TABLE
+    if len(inputs) == 0:
+        return b""
+    if inputs.lengths.min() == 0 or targets.lengths.min() == 0:
+        raise ValueError("format_pairs needs non-empty inputs and targets in every row")
+    both_lengths = inputs.lengths + targets.lengths
+    row_starts = np.zeros(len(inputs), dtype=np.int64)
+    np.cumsum(both_lengths[:-1], out=row_starts[1:])
+    tokens = np.empty(int(both_lengths.sum()), dtype=np.int64)
+    in_pos = np.repeat(row_starts, inputs.lengths) + inputs.positions
+    tokens[in_pos] = inputs.values
+    tg_pos = np.repeat(row_starts + inputs.lengths, targets.lengths) + targets.positions
+    tokens[tg_pos] = targets.values
+    if tokens.min() < 0 or tokens.max() >= _TABLE_SIZE:
+        return "".join(f"{a}\t{b}\n" for a, b in zip(inputs.tolists(), targets.tolists())).encode()
+    if _ITEM_TABLE is None:
+        _ITEM_TABLE = _build_item_table()
+    suffix = np.zeros(len(tokens), dtype=np.int64)
+    suffix[row_starts + inputs.lengths - 1] = 1
+    suffix[row_starts + both_lengths - 1] = 2
+    items = _ITEM_TABLE[suffix, tokens]
+    return b"[" + items.tobytes().translate(None, b"\x00")[:-1]
+
+
+def format_line_lengths(inputs: Ragged, targets: Ragged) -> np.ndarray:
+    """Byte length of every line `format_pairs` writes (newline included), without formatting anything."""
+    return _side_length(inputs) + _side_length(targets)
+
+
+def _digit_count(values: np.ndarray) -> np.ndarray:
+    v = np.abs(values.astype(np.int64))
+    count = np.ones(len(v), dtype=np.int64)
+    for power in (10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000):
+        count += v >= power
+    return count + (values < 0)
+
+
+def _side_length(seqs: Ragged) -> np.ndarray:
+    digits = np.bincount(seqs.segment_ids, weights=_digit_count(seqs.values), minlength=len(seqs)).astype(np.int64)
+    return digits + 2 * np.maximum(seqs.lengths - 1, 0) + 3  # ", " separators, brackets, tab or newline
+
+
+def parse_id_list(text: str) -> list[int]:
+    """`"[1, 2, 3]"` -> [1, 2, 3]; raises ValueError on anything else (`"[]"` is an empty list)."""
+    if len(text) < 2 or text[0] != "[" or text[-1] != "]":
+        raise ValueError(f"not a bracketed id list: {text[:40]!r}")
+    body = text[1:-1]
+    return [int(x) for x in body.split(", ")] if body else []
+
+
+def parse_id_pair(line: str) -> tuple[list[int], list[int]]:
+    """One reference line `[ids]<TAB>[ids]` -> (inputs, targets); ValueError when it is not exactly that."""
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) != 2:
+        raise ValueError(f"expected 2 tab-separated fields, found {len(fields)}")
+    return parse_id_list(fields[0]), parse_id_list(fields[1])
+
+
+@dataclass
+class LoadReport:
+    """What a loader kept and dropped; `bad_lines` names the first few malformed lines as `file:line: why`."""
+
+    path: Path
+    lines: int = 0
+    malformed: int = 0
+    bad_lines: list[str] = field(default_factory=list)
+
+    def note_bad(self, lineno: int, why: str, keep: int = 5) -> None:
+        self.malformed += 1
+        if len(self.bad_lines) < keep:
+            self.bad_lines.append(f"{self.path}:{lineno}: {why}")
+
+    def log(self) -> None:
+        if self.malformed:
+            log.warning(
+                "%s: dropped %d malformed of %d lines (as seqio does); first: %s",
+                self.path,
+                self.malformed,
+                self.lines,
+                "; ".join(self.bad_lines),
+            )
+
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise SynptError(f"{path}: {what} file not found; generate it with 'synpt generate' or fix --data-dir")
+    if path.stat().st_size == 0:
+        raise SynptError(f"{path}: {what} file is empty; regenerate it with 'synpt generate'")
+
+
+def load_lines(path: Path, parse_line: Callable[[str], T], *, what: str = "data") -> tuple[list[T], LoadReport]:
+    """Parse every line of `path` with `parse_line`; lines it rejects (ValueError) are counted and skipped.
+
+    Raises SynptError when the file is missing or empty, or when no line parses.
+    """
+    path = Path(path)
+    _check_file(path, what)
+    report = LoadReport(path)
+    records: list[T] = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for lineno, line in enumerate(handle, 1):
+            report.lines += 1
+            try:
+                records.append(parse_line(line))
+            except ValueError as err:
+                report.note_bad(lineno, str(err))
+    if not records:
+        raise SynptError(f"{path}: no valid line among {report.lines}; first problems: {'; '.join(report.bad_lines)}")
+    report.log()
+    return records, report
+
+
+def load_id_pairs(path: Path, *, what: str = "data") -> tuple[Ragged, Ragged, LoadReport]:
+    """Load a `[ids]<TAB>[ids]` file into (inputs, targets) ragged arrays (no EOS), dropping malformed lines.
+
+    Fast path: the per-line work is C-level counting; all numbers are parsed by one `np.fromstring` call. When that
+    does not account for every line, the file is re-read line by line to name the malformed lines.
+    """
+    path = Path(path)
+    _check_file(path, what)
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    sides = [line.split(b"\t") for line in lines]
+    if all(len(s) == 2 for s in sides) and all(
+        a[:1] == b"[" and a[-1:] == b"]" and b[:1] == b"[" and b[-1:] == b"]" and len(a) > 2 and len(b) > 2
+        for a, b in sides
+    ):
+        in_len = np.array([a.count(b",") + 1 for a, _ in sides], dtype=np.int64)
+        tg_len = np.array([b.count(b",") + 1 for _, b in sides], dtype=np.int64)
+        text = data.translate(bytes.maketrans(b"[],\t", b"    "))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                numbers = np.fromstring(text, dtype=np.int64, sep=" ")
+            except (ValueError, DeprecationWarning):
+                numbers = None
+        if numbers is not None and len(numbers) == int(in_len.sum() + tg_len.sum()):
+            both = Ragged(numbers.astype(np.int32), in_len + tg_len)
+            is_input = both.positions < np.repeat(in_len, in_len + tg_len)
+            report = LoadReport(path, lines=len(lines))
+            return Ragged(both.values[is_input], in_len), Ragged(both.values[~is_input], tg_len), report
+    pairs, report = load_lines(path, parse_id_pair, what=what)
+    return Ragged.from_lists([p[0] for p in pairs]), Ragged.from_lists([p[1] for p in pairs]), report
+
+
+def text_digest(line: bytes) -> int:
+    """64-bit digest of a line's input part (text before the first tab), for dedup of arbitrary lines."""
+    return int.from_bytes(hashlib.blake2b(line.split(b"\t", 1)[0], digest_size=8).digest(), "little")
+
+
+@dataclass
+class Chunk:
+    """Formatted lines plus, per line, its byte length and the 64-bit digest of its input (the dedup key)."""
+
+    data: bytes
+    line_lengths: np.ndarray
+    digests: np.ndarray
+
+    @staticmethod
+    def from_lines(lines: Iterable[bytes]) -> Chunk:
+        """Build a chunk from complete lines (each ending with a newline); digests come from `text_digest`."""
+        lines = list(lines)
+        return Chunk(
+            b"".join(lines),
+            np.array([len(x) for x in lines], dtype=np.int64),
+            np.array([text_digest(x) for x in lines], dtype=np.uint64),
+        )
+
+    def lines(self) -> list[bytes]:
+        ends = np.cumsum(self.line_lengths).tolist()
+        return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+class SplitWriter:
+    """Writes a generated stream as the reference's deduped train/valid split, atomically.
+
+    Lines are deduplicated by input digest (the first occurrence wins), the first `num_train` kept lines go to
+    `train_path` and the last `num_valid` kept lines to `valid_path` (lines in between are dropped, as the
+    reference does). Both files are written to temporary names and renamed only by `finish()`, so an interrupted
+    run (Ctrl-C) never leaves a half-written train.txt/valid.txt; `abort()` removes the temporary files.
+    """
+
+    def __init__(self, train_path: Path, valid_path: Path, *, num_train: int, num_valid: int):
+        self.train_path, self.valid_path = Path(train_path), Path(valid_path)
+        self.num_train, self.num_valid = num_train, num_valid
+        self.train_path.parent.mkdir(parents=True, exist_ok=True)
+        self.valid_path.parent.mkdir(parents=True, exist_ok=True)
+        self._train_tmp = _temp_path(self.train_path)
+        self._train_file = open(self._train_tmp, "wb")
+        self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
+        self._seen: set[int] = set()
+        self.generated = 0
+        self.kept = 0
+        self.written_train = 0
+
+    def add(self, chunk: Chunk) -> None:
+        """Add the lines of one chunk, in order."""
+        n = len(chunk.line_lengths)
+        self.generated += n
+        digests = chunk.digests.tolist()
+        keep = [d not in self._seen and not self._seen.add(d) for d in digests]
+        data, lengths = chunk.data, chunk.line_lengths
+        if not all(keep):
+            kept_lines = [line for line, k in zip(chunk.lines(), keep) if k]
+            data, lengths = b"".join(kept_lines), lengths[np.array(keep)]
+        n = len(lengths)
+        self.kept += n
+        to_train = min(n, self.num_train - self.written_train)
+        if to_train > 0:
+            cut = int(lengths[:to_train].sum())
+            self._train_file.write(data[:cut])
+            self.written_train += to_train
+            data, lengths = data[cut:], lengths[to_train:]
+        if len(lengths) and self.num_valid:
+            ends = np.cumsum(lengths).tolist()
+            self._tail.extend(data[a:b] for a, b in zip([0, *ends[:-1]], ends))
+
+    @property
+    def complete(self) -> bool:
+        """True once enough kept lines exist for both splits (more lines only move the valid tail)."""
+        return self.kept >= self.num_train + self.num_valid
+
+    def finish(self) -> dict:
+        """Rename the temporary files into place and return the split counts."""
+        self._train_file.close()
+        if not self.complete:
+            self.abort()
+            raise SynptError(
+                f"only {self.kept} distinct examples for train {self.num_train} + valid {self.num_valid}; "
+                "raise --num-examples"
+            )
+        valid_lines = list(self._tail)[-self.num_valid :] if self.num_valid else []
+        valid_tmp = _temp_path(self.valid_path)
+        with open(valid_tmp, "wb") as handle:
+            handle.writelines(valid_lines)
+        os.replace(self._train_tmp, self.train_path)
+        os.replace(valid_tmp, self.valid_path)
+        return {
+            "generated": self.generated,
+            "duplicates_removed": self.generated - self.kept,
+            "train": self.written_train,
+            "valid": len(valid_lines),
+            "dropped_between": self.kept - self.written_train - len(valid_lines),
+        }
+
+    def abort(self) -> None:
+        """Close and delete the temporary files (the final files are left as they were)."""
+        self._train_file.close()
+        for tmp in (self._train_tmp, _temp_path(self.valid_path)):
+            tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(path)
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
