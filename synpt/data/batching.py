@@ -228,8 +228,8 @@ def _packed_batch(
 
 def _offsets_within(lengths: np.ndarray) -> np.ndarray:
     """For sequences of `lengths` concatenated: each token's index inside its own sequence."""
-    starts = np.cumsum(lengths) - lengths
-    return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+    starts = np.cumsum(lengths, dtype=np.int32) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int32) - np.repeat(starts, lengths)
 
 
 class _Rows:
@@ -241,7 +241,7 @@ class _Rows:
     """
 
     def __init__(self, sequences: Sequence[np.ndarray], limit: int, row_of: np.ndarray, num_rows: int) -> None:
-        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        lengths = np.fromiter(map(len, sequences), dtype=np.int32, count=len(sequences))
         if not lengths.all():
             raise SynptError(
                 "an example has empty inputs or targets; every example must end with EOS (id 1), "
@@ -252,7 +252,7 @@ class _Rows:
             flat = flat[_offsets_within(lengths) < limit]
             lengths = np.minimum(lengths, limit)
         self.lengths, self.flat = lengths, flat
-        self.row_lengths = np.bincount(row_of, weights=lengths, minlength=num_rows).astype(np.int64)
+        self.row_lengths = np.bincount(row_of, weights=lengths, minlength=num_rows).astype(np.int32)
         self._masks: dict[int, np.ndarray] = {}
 
     def _fill(self, values: np.ndarray, width: int) -> np.ndarray:
