@@ -255,7 +255,7 @@ def test_write_dataset_then_files_match_the_stream(tmp_path):
     folder = tmp_path / "pretraining_data" / "nonsense_summary"
     lines = (folder / "train.txt").read_text().splitlines()
     assert len(lines) == 12 and all(line.count("\t") == 1 for line in lines)
-    assert manifest["files"]["valid.txt"]["lines"] == 4
+    assert manifest["counts"]["valid.txt"]["lines"] == 4
     assert json.loads((folder / "manifest.json").read_text())["seed"] == 7
     files = task.with_options(source="files")
     assert _same(_take(files, n=12, seed=7, data_dir=tmp_path), _take(task, n=12, seed=7))

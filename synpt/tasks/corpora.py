@@ -16,7 +16,6 @@ independently drawn sentence blocks, so the same holds; file streams cycle throu
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -25,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from synpt import __version__
 from synpt.data import span_corruption as sc
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 from synpt.tasks import nesting, nonsense
+from synpt.tasks.files import parse_id_list, text_digest, write_json_atomic
 from synpt.tasks.registry import Example, register_task
 from synpt.tasks.sampling import block_rng
 
@@ -153,36 +154,45 @@ class CorpusTask:
         seed: int,
         workers: int = 1,
         progress: bool = True,
+        num_examples: int | None = None,
     ) -> dict:
         """Write `train.txt` / `valid.txt` in the reference layout under `data_root` and return the manifest.
 
         train = the first `num_train` lines of the train stream, valid = the first `num_valid` of the validation
-        stream (disjoint seeds). Files are written atomically; `manifest.json` records what was generated.
+        stream (a disjoint seed stream, so the validation file equals the generated validation split). Files are
+        written atomically; `manifest.json` records what was generated. The output does not depend on `workers`.
+        `num_examples` exists for the simple tasks' single-stream split and must be None or num_train + num_valid.
         """
         for flag, value in (("num_train", num_train), ("num_valid", num_valid)):
             if value < 0:
                 raise SynptError(f"--{flag.replace('_', '-')}={value}: must be >= 0")
         if workers < 1:
             raise SynptError(f"--workers={workers}: must be >= 1")
+        if num_examples is not None and num_examples != num_train + num_valid:
+            raise SynptError(
+                f"--num-examples does not apply to {self.name!r}: its train and valid files come from separate "
+                "streams; leave it out"
+            )
         folder = Path(data_root) / "pretraining_data" / self.name
-        files = {}
+        counts = {}
         for split, count in (("train", num_train), ("validation", num_valid)):
             lines = self._generate_lines(split, count, seed, workers)
-            written = self._write_unique(
+            counts[SPLIT_FILES[split]] = self._write_unique(
                 folder / SPLIT_FILES[split],
                 _progress(lines, total=count, desc=f"{self.name} {split}", enabled=progress),
             )
-            files[SPLIT_FILES[split]] = written
         manifest = {
             "task": self.name,
             "family": self.family,
-            "options": self.generation_options(),
             "seed": seed,
-            "requested": {"train": num_train, "valid": num_valid},
-            "files": files,
+            "options": self.generation_options(),
+            "num_train": num_train,
+            "num_valid": num_valid,
+            "counts": counts,
             "dedup": self.dedup_note,
+            "synpt_version": __version__,
         }
-        _atomic_write_lines(folder / "manifest.json", [json.dumps(manifest, indent=2)])
+        write_json_atomic(folder / "manifest.json", manifest)
         return manifest
 
     dedup_note = ""
@@ -256,7 +266,7 @@ class NonsenseSummaryTask(CorpusTask):
         def unique() -> Iterator[str]:
             nonlocal kept, dropped
             for line in lines:
-                key = hash(line.split("\t", 1)[0])
+                key = text_digest(line.encode())
                 if key in seen:
                     dropped += 1
                     continue
@@ -436,16 +446,10 @@ class NestingLanguageTask(CorpusTask):
 
 def _parse_id_list(line: str, path: Path, number: int) -> np.ndarray:
     """`[id, id, ...]` -> int32 array; a malformed line names the file and line."""
-    text = line.strip()
-    if "\t" in text or not (text.startswith("[") and text.endswith("]")):
-        raise SynptError(f"{path}:{number}: expected one list of ids like [12, 7, 3] per line, got {text[:60]!r}")
-    body = text[1:-1].strip()
-    if not body:
-        return np.zeros(0, dtype=np.int32)
     try:
-        return np.array([int(x) for x in body.split(",")], dtype=np.int32)
+        return np.array(parse_id_list(line.strip()), dtype=np.int32)
     except ValueError as err:
-        raise SynptError(f"{path}:{number}: not a list of integer ids ({err})") from err
+        raise SynptError(f"{path}:{number}: expected one list of ids like [12, 7, 3] per line ({err})") from err
 
 
 register_task(NonsenseSummaryTask())
