@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synpt.data.batching import batches, count_examples
+from synpt.data.batching import PADDING_MODES, batches, count_examples
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 
@@ -172,3 +172,49 @@ def test_sort_window_only_reorders_within_a_window(examples, batch_size, sort_wi
         assert sorted(got) == sorted(want)
         sizes = [len(x) + len(y) for x, y in got]
         assert sizes == sorted(sizes)
+
+
+@SETTINGS
+@given(examples_strategy, st.integers(1, 4), lengths_strategy, lengths_strategy)
+def test_bucket_batches_are_fixed_batches_without_trailing_padding(examples, batch_size, input_length, target_length):
+    """Same examples in the same rows; the columns bucketing drops are pure padding with zero loss weight."""
+    options = {"batch_size": batch_size, "input_length": input_length, "target_length": target_length}
+    fixed = list(batches(examples, padding="fixed", **options))
+    bucket = list(batches(examples, padding="bucket", **options))
+    assert len(fixed) == len(bucket)
+    for full, trimmed_batch in zip(fixed, bucket, strict=True):
+        assert full.keys() == trimmed_batch.keys()
+        for name, array in trimmed_batch.items():
+            width = array.shape[1]
+            assert np.array_equal(full[name][:, :width], array)
+            assert not full[name][:, width:].any() or name == "decoder_input_tokens"
+        # The decoder input beyond the bucket can only be the shifted last target (EOS), which carries no weight.
+        target_width = trimmed_batch["decoder_target_tokens"].shape[1]
+        assert not full["decoder_input_tokens"][:, target_width + 1 :].any()
+        assert not full["decoder_loss_weights"][:, target_width:].any()
+
+
+@SETTINGS
+@given(examples_strategy, st.integers(1, 4), lengths_strategy, lengths_strategy, st.sampled_from(["bucket", "pack"]))
+def test_restarting_the_stream_after_k_batches_reproduces_the_rest(
+    examples, batch_size, input_length, target_length, padding
+):
+    """What a trainer relies on to resume: restart at the number of examples already consumed (count_examples)."""
+    options = {"batch_size": batch_size, "input_length": input_length, "target_length": target_length}
+    full = list(batches(examples, padding=padding, **options))
+    for k in range(len(full)):
+        consumed = sum(count_examples(batch) for batch in full[:k])
+        resumed = list(batches(examples[consumed:], padding=padding, **options))
+        assert len(resumed) == len(full) - k
+        for a, b in zip(full[k:], resumed, strict=True):
+            assert all(np.array_equal(a[name], b[name]) for name in a)
+
+
+@SETTINGS
+@given(examples_strategy, st.integers(1, 4), lengths_strategy, lengths_strategy, st.sampled_from(PADDING_MODES))
+def test_loss_weights_count_every_trimmed_target_token(examples, batch_size, input_length, target_length, padding):
+    result = batches(
+        examples, batch_size=batch_size, input_length=input_length, target_length=target_length, padding=padding
+    )
+    expected = sum(min(len(ex["targets"]), target_length) for ex in examples)
+    assert sum(int(batch["decoder_loss_weights"].sum()) for batch in result) == expected
