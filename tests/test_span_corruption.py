@@ -19,11 +19,30 @@ def test_chunk_lengths_fill_inputs_exactly(inputs_length, raw, targets):
     assert sc.corrupted_lengths(raw + 1).inputs_length > inputs_length
 
 
-def test_full_chunk_gives_exact_feature_lengths():
-    tokens = np.arange(100, 100 + 568, dtype=np.int32)
-    example = sc.corrupt_chunk(tokens, seed=3, index=0, inputs_length=512, targets_length=114)
-    assert example["inputs"].shape == (512,) and example["targets"].shape == (114,)
-    assert example["inputs"][-1] == 1 and example["targets"][-1] == 1
+def test_full_chunks_give_exact_feature_lengths_in_one_batch():
+    chunks = np.arange(100, 100 + 4 * 568, dtype=np.int32).reshape(4, 568)
+    examples = sc.corrupt_chunks(chunks, sc.noise_rng(3, 0), inputs_length=512, targets_length=114)
+    for chunk, example in zip(chunks, examples, strict=True):
+        assert example["inputs"].shape == (512,) and example["targets"].shape == (114,)
+        assert example["inputs"][-1] == 1 and example["targets"][-1] == 1
+        np.testing.assert_array_equal(sc.reconstruct(example["inputs"][:-1], example["targets"][:-1]), chunk)
+    sentinel_positions = {np.flatnonzero(e["inputs"] >= 32000).tobytes() for e in examples}
+    assert len(sentinel_positions) == 4  # every row has its own mask
+
+
+def test_batched_masks_have_the_single_mask_distribution():
+    """Rows of a batch are independent masks: the position-wise noise rate matches T5's (same counts per row)."""
+    masks = sc.random_spans_noise_masks(2000, 568, np.random.default_rng(0))
+    assert (masks.sum(axis=1) == 85).all() and not masks[:, 0].any() and masks[:, -1].all()
+    assert 0.12 < masks[:, 100:460].mean() < 0.18
+    assert len({m.tobytes() for m in masks}) == 2000
+
+
+def test_batch_with_unequal_masks_is_rejected():
+    tokens = np.arange(12).reshape(2, 6)
+    masks = np.array([[0, 1, 1, 0, 0, 0], [0, 1, 0, 1, 0, 0]], dtype=bool)
+    with pytest.raises(ValueError, match="same numbers"):
+        sc.corrupt(tokens, masks)
 
 
 def _naive_sentinels(tokens, mask, first_sentinel=32099):

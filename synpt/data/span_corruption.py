@@ -101,20 +101,29 @@ def random_spans_lengths(
     return corrupted_lengths(raw_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length)
 
 
-def _random_segmentation(rng: np.random.Generator, num_items: int, num_segments: int) -> np.ndarray:
-    """Lengths of a uniformly random split of `num_items` into `num_segments` non-empty consecutive parts."""
-    cuts = np.sort(rng.choice(num_items - 1, size=num_segments - 1, replace=False)) + 1
-    return np.diff(np.concatenate(([0], cuts, [num_items])))
+def _random_segmentations(rng: np.random.Generator, count: int, num_items: int, num_segments: int) -> np.ndarray:
+    """int[count, num_segments]: per row, a uniformly random split of `num_items` into non-empty consecutive parts.
+
+    The cut points are a uniformly random (num_segments - 1)-subset of the num_items - 1 gaps (T5 shuffles the
+    same indicator vector), taken as the smallest random keys of each row.
+    """
+    if num_segments == 1:
+        return np.full((count, 1), num_items, dtype=np.int64)
+    keys = rng.random((count, num_items - 1))
+    cuts = np.sort(np.argpartition(keys, num_segments - 2, axis=1)[:, : num_segments - 1], axis=1) + 1
+    edges = np.concatenate([np.zeros((count, 1), np.int64), cuts, np.full((count, 1), num_items)], axis=1)
+    return np.diff(edges, axis=1)
 
 
-def random_spans_noise_mask(
+def random_spans_noise_masks(
+    count: int,
     length: int,
     rng: np.random.Generator,
     *,
     noise_density: float = NOISE_DENSITY,
     mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
 ) -> np.ndarray:
-    """bool[length]: True for noise. Alternating non-noise/noise spans, non-noise first (T5 semantics).
+    """bool[count, length]: True for noise. Alternating non-noise/noise spans, non-noise first (T5 semantics).
 
     The number of noise tokens is round(length * noise_density) (clipped to [1, length - 1]) and the number of
     noise spans round(noise tokens / mean span length) (at least 1); both span-length vectors are uniformly
@@ -122,28 +131,46 @@ def random_spans_noise_mask(
     """
     padded_length = max(length, 2)
     num_noise_tokens, num_noise_spans = _span_counts(length, noise_density, mean_noise_span_length)
-    noise_lengths = _random_segmentation(rng, num_noise_tokens, num_noise_spans)
-    nonnoise_lengths = _random_segmentation(rng, padded_length - num_noise_tokens, num_noise_spans)
-    interleaved = np.stack([nonnoise_lengths, noise_lengths], axis=1).reshape(-1)
-    is_noise_span = np.tile([False, True], num_noise_spans)
-    return np.repeat(is_noise_span, interleaved)[:length]
+    noise_lengths = _random_segmentations(rng, count, num_noise_tokens, num_noise_spans)
+    nonnoise_lengths = _random_segmentations(rng, count, padded_length - num_noise_tokens, num_noise_spans)
+    interleaved = np.stack([nonnoise_lengths, noise_lengths], axis=2).reshape(-1)
+    is_noise_span = np.tile([False, True], count * num_noise_spans)
+    return np.repeat(is_noise_span, interleaved).reshape(count, padded_length)[:, :length]
+
+
+def random_spans_noise_mask(length: int, rng: np.random.Generator, **kwargs) -> np.ndarray:
+    """bool[length]: one mask of `random_spans_noise_masks`."""
+    return random_spans_noise_masks(1, length, rng, **kwargs)[0]
 
 
 def replace_spans_with_sentinels(
     tokens: np.ndarray, span_mask: np.ndarray, *, first_sentinel: int = FIRST_SENTINEL
 ) -> np.ndarray:
-    """Each maximal run of True in `span_mask` becomes one sentinel: `first_sentinel`, then one less per run."""
-    previous = np.concatenate(([False], span_mask[:-1]))
+    """Each maximal run of True in `span_mask` becomes one sentinel: `first_sentinel`, then one less per run.
+
+    Works on one sequence, or row by row on [rows, length] arrays whose masks have equal token and run counts
+    (masks drawn for one chunk length), so the result is again rectangular.
+    """
+    single = np.ndim(tokens) == 1
+    tokens, span_mask = np.atleast_2d(tokens), np.atleast_2d(span_mask)
+    previous = np.concatenate([np.zeros((len(span_mask), 1), bool), span_mask[:, :-1]], axis=1)
     span_starts = span_mask & ~previous
-    sentinels = first_sentinel + 1 - np.cumsum(span_starts)
-    out = np.where(span_starts, sentinels, tokens)
-    return out[~(span_mask & previous)].astype(np.int32)
+    sentinels = first_sentinel + 1 - np.cumsum(span_starts, axis=1)
+    keep = ~(span_mask & previous)
+    kept_per_row = keep.sum(axis=1)
+    if (kept_per_row != kept_per_row[0]).any():
+        raise ValueError("rows of a batch must have the same numbers of masked tokens and spans")
+    out = np.where(span_starts, sentinels, tokens)[keep].astype(np.int32)
+    return out if single else out.reshape(len(tokens), -1)
 
 
 def corrupt(
     tokens: np.ndarray, noise_mask: np.ndarray, *, first_sentinel: int = FIRST_SENTINEL
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) without EOS: noise spans masked in the inputs, non-noise spans masked in the targets."""
+    """(inputs, targets) without EOS: noise spans masked in the inputs, non-noise spans masked in the targets.
+
+    One sequence, or [rows, length] arrays with masks from `random_spans_noise_masks`.
+    """
     tokens = np.asarray(tokens, dtype=np.int32)
     inputs = replace_spans_with_sentinels(tokens, noise_mask, first_sentinel=first_sentinel)
     targets = replace_spans_with_sentinels(tokens, ~noise_mask, first_sentinel=first_sentinel)
@@ -213,31 +240,30 @@ def _chunk_rng(seed: int, index: int, kind: int, stream: int = 0) -> np.random.G
     return np.random.default_rng(np.random.SeedSequence([kind, int(stream), int(seed), int(index)]))
 
 
-def corrupt_chunk(
-    chunk: np.ndarray,
+def noise_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
+    """The generator that noises chunk `index` of split stream `stream` (train 0, validation 1, ...)."""
+    return _chunk_rng(seed, index, _NOISE_STREAM, stream)
+
+
+def corrupt_chunks(
+    chunks: np.ndarray,
+    rng: np.random.Generator,
     *,
-    seed: int,
-    index: int,
     inputs_length: int,
     targets_length: int,
     noise_density: float = NOISE_DENSITY,
     mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
     first_sentinel: int = FIRST_SENTINEL,
-    stream: int = 0,
-) -> dict[str, np.ndarray]:
-    """One example from raw chunk number `index`: noise seeded by (seed, stream, index), trimmed, EOS appended.
-
-    `stream` separates splits (train 0, validation 1, ...) so their chunk `c` never share a noise mask.
-    """
-    rng = _chunk_rng(seed, index, _NOISE_STREAM, stream)
-    mask = random_spans_noise_mask(
-        len(chunk), rng, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
+) -> list[dict[str, np.ndarray]]:
+    """Examples from equal-length raw chunks [rows, length], noised in one vectorized pass, trimmed, EOS appended."""
+    chunks = np.atleast_2d(np.asarray(chunks, dtype=np.int32))
+    masks = random_spans_noise_masks(
+        len(chunks), chunks.shape[1], rng, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length
     )
-    inputs, targets = corrupt(chunk, mask, first_sentinel=first_sentinel)
-    return {
-        "inputs": np.append(inputs[: inputs_length - 1], EOS_ID).astype(np.int32),
-        "targets": np.append(targets[: targets_length - 1], EOS_ID).astype(np.int32),
-    }
+    inputs, targets = corrupt(chunks, masks, first_sentinel=first_sentinel)
+    inputs = np.concatenate([inputs[:, : inputs_length - 1], np.full((len(chunks), 1), EOS_ID, np.int32)], axis=1)
+    targets = np.concatenate([targets[:, : targets_length - 1], np.full((len(chunks), 1), EOS_ID, np.int32)], axis=1)
+    return [{"inputs": i, "targets": t} for i, t in zip(inputs, targets, strict=True)]
 
 
 def span_corruption_examples(
@@ -276,14 +302,13 @@ def span_corruption_examples(
     for index, chunk in enumerate(chunks):
         if index < start or index % shard_count != shard_index:
             continue
-        yield corrupt_chunk(
+        (example,) = corrupt_chunks(
             chunk,
-            seed=seed,
-            index=index,
+            noise_rng(seed, index, stream),
             inputs_length=lengths.inputs_length,
             targets_length=lengths.targets_length,
             noise_density=noise_density,
             mean_noise_span_length=mean_noise_span_length,
             first_sentinel=first_sentinel,
-            stream=stream,
         )
+        yield example

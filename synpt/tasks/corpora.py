@@ -384,8 +384,8 @@ class NestingLanguageTask(CorpusTask):
         for number, line in self._cycle_lines(path, endless):
             yield _parse_id_list(line, path, number)
 
-    def _train_chunks(self, seed: int, first_block: int) -> Iterator[tuple[int, np.ndarray]]:
-        """(chunk index, raw chunk) of the generated train stream from block `first_block` on.
+    def _train_chunks(self, seed: int, first_block: int) -> Iterator[np.ndarray]:
+        """Raw chunks [NESTING_CHUNKS_PER_BLOCK, raw_length] of the generated train stream, block after block.
 
         Block b draws sentences until it has `NESTING_CHUNKS_PER_BLOCK` full raw chunks, concatenates them and cuts
         the chunks (the tail is dropped), like T5's concatenate-and-split over a sentence stream.
@@ -401,9 +401,7 @@ class NestingLanguageTask(CorpusTask):
                 sentences = self.language.sentences(rng, int(1.1 * (needed - total) / mean_tokens) + 16)
                 parts.append(sentences.values)
                 total += len(sentences.values)
-            tokens = np.concatenate(parts)[:needed].reshape(NESTING_CHUNKS_PER_BLOCK, raw)
-            for offset in range(NESTING_CHUNKS_PER_BLOCK):
-                yield block * NESTING_CHUNKS_PER_BLOCK + offset, tokens[offset]
+            yield np.concatenate(parts)[:needed].reshape(NESTING_CHUNKS_PER_BLOCK, raw)
             block += 1
 
     def examples(
@@ -419,15 +417,20 @@ class NestingLanguageTask(CorpusTask):
         """Span-corrupted examples (inputs <= inputs_length, targets <= 114 for 512, EOS appended)."""
         self._check_split(split)
         stream = SPLIT_STREAMS[split]
-        corruption = {"seed": seed, "stream": stream, "inputs_length": self.lengths.inputs_length}
         path = self._use_file(split, data_dir)
         if path is None and split == "train":
-            for index, chunk in self._train_chunks(seed, start // NESTING_CHUNKS_PER_BLOCK):
-                if index >= start and index % shard_count == shard_index:
-                    yield sc.corrupt_chunk(
-                        chunk, seed=seed, index=index, stream=stream,
-                        inputs_length=self.lengths.inputs_length, targets_length=self.lengths.targets_length,
-                    )  # fmt: skip
+            first_block = start // NESTING_CHUNKS_PER_BLOCK
+            for block, chunks in enumerate(self._train_chunks(seed, first_block), first_block):
+                examples = sc.corrupt_chunks(
+                    chunks,
+                    block_rng(seed, self.name, block, "train-noise"),
+                    inputs_length=self.lengths.inputs_length,
+                    targets_length=self.lengths.targets_length,
+                )
+                for offset, example in enumerate(examples):
+                    index = block * NESTING_CHUNKS_PER_BLOCK + offset
+                    if index >= start and index % shard_count == shard_index:
+                        yield example
             return
         if path is None:
             sentences = (
@@ -440,7 +443,9 @@ class NestingLanguageTask(CorpusTask):
             start=start,
             shard_index=shard_index,
             shard_count=shard_count,
-            **corruption,
+            seed=seed,
+            stream=stream,
+            inputs_length=self.lengths.inputs_length,
         )
 
 

@@ -105,7 +105,7 @@ class NestingLanguage:
         step = np.where(is_open, 1, -1)
         depth_after = np.cumsum(step) - np.repeat(np.cumsum(step)[opens.offsets] - step[opens.offsets], opens.lengths)
         level = np.where(is_open, depth_after - 1, depth_after)
-        order = np.lexsort((level, opens.segment_ids))
+        order = np.argsort(opens.segment_ids.astype(np.int64) * (MAX_SENTENCE_LENGTH + 1) + level, kind="stable")
         open_positions, close_positions = order[0::2], order[1::2]
         head_at = np.empty(len(is_open), dtype=np.int64)
         head_at[is_open] = heads
