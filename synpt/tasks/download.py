@@ -30,7 +30,7 @@ from synpt.errors import SynptError
 logger = logging.getLogger(__name__)
 
 MANIFEST_PATH = Path(__file__).with_name("paper_data_manifest.json")
-GROUPS = ("pretraining", "finetuning", "vocab")
+GROUPS = ("vocab", "finetuning", "pretraining")  # download order: small and most needed first
 CHUNK_BYTES = 1 << 20
 LINES_CHECKED = 5
 _USER_AGENT = "synpt-data-download"
@@ -69,7 +69,7 @@ def manifest_files(groups: Iterable[str]) -> list[ManifestFile]:
     unknown = groups - set(GROUPS)
     if unknown:
         raise SynptError(f"unknown data group(s) {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}, all")
-    return [f for f in load_manifest()[1] if f.group in groups]
+    return sorted((f for f in load_manifest()[1] if f.group in groups), key=lambda f: GROUPS.index(f.group))
 
 
 def file_url(entry: ManifestFile, base_urls: dict[str, str] | None = None) -> str:
@@ -87,10 +87,26 @@ def check_line(fmt: str, line: str) -> bool:
     return pattern.fullmatch(line) is not None
 
 
-def check_file(path: Path, entry: ManifestFile) -> list[str]:
-    """Problems found in a downloaded file (empty list: looks right). Reads only the start of line files."""
+def check_file(path: Path, entry: ManifestFile, *, name: str | None = None) -> list[str]:
+    """Problems found in a downloaded file (empty list: looks right). Reads only the start of line files.
+
+    `name` is how messages call the file (the final path while it is still `<file>.part`).
+    """
     if not path.is_file() or path.stat().st_size == 0:
-        return [f"{path} is empty"]
+        return [f"{name or path} is empty"]
+    problems = _check_contents(path, entry, name or str(path))
+    if entry.sha256 and not problems:
+        digest = sha256_of(path)
+        if digest != entry.sha256:
+            message = f"{name or path}: sha256 {digest} differs from the expected {entry.sha256}"
+            if entry.sha256_strict:
+                problems.append(message)
+            else:
+                logger.warning("%s (kept; the expected value is not authoritative)", message)
+    return problems
+
+
+def _check_contents(path: Path, entry: ManifestFile, name: str) -> list[str]:
     problems: list[str] = []
     if entry.format in LINE_FORMATS:
         with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
@@ -98,31 +114,23 @@ def check_file(path: Path, entry: ManifestFile) -> list[str]:
                 if number > LINES_CHECKED:
                     break
                 if not check_line(entry.format, line.rstrip("\n")):
-                    problems.append(f"{path}:{number} is not `{LINE_FORMATS[entry.format][1]}`: {line[:80]!r}")
+                    problems.append(f"{name}:{number} is not `{LINE_FORMATS[entry.format][1]}`: {line[:80]!r}")
     elif entry.format == "sentencepiece":
         import sentencepiece as spm
 
         try:
             size = spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
         except (RuntimeError, OSError) as err:
-            return [f"{path} is not a SentencePiece model: {err}"]
+            return [f"{name} is not a SentencePiece model: {err}"]
         if size != 32000:
-            problems.append(f"{path} has {size} pieces, the T5 vocabulary has 32000")
+            problems.append(f"{name} has {size} pieces, the T5 vocabulary has 32000")
     elif entry.format == "squad_json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data["data"], list) or not data["data"]:
                 raise ValueError("no articles")
         except (ValueError, KeyError, TypeError) as err:
-            problems.append(f"{path} is not SQuAD JSON ({err})")
-    if entry.sha256 and not problems:
-        digest = sha256_of(path)
-        if digest != entry.sha256:
-            message = f"{path}: sha256 {digest} differs from the expected {entry.sha256}"
-            if entry.sha256_strict:
-                problems.append(message)
-            else:
-                logger.warning("%s (kept; the expected value is not authoritative)", message)
+            problems.append(f"{name} is not SQuAD JSON ({err})")
     return problems
 
 
@@ -232,7 +240,9 @@ def download_file(
             delay = backoff_s * 2**attempt
             logger.warning("%s; retrying in %.1f s", err, delay)
             time.sleep(delay)
-    problems = check_file(part, entry) if entry is not None else ([] if part.stat().st_size else [f"{url} is empty"])
+    problems = check_file(part, entry, name=str(dest)) if entry is not None else []
+    if entry is None and not part.stat().st_size:
+        problems = [f"{url} is empty"]
     if problems:
         part.unlink()
         raise SynptError(f"downloaded {url} but it looks wrong: " + "; ".join(problems))

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 
@@ -210,6 +208,7 @@ def train_sentencepiece(texts: Iterable[str], *, size: int, out: str | os.PathLi
         raise SynptError(f"--out {out}: the SentencePiece model file must end in .model")
     out.parent.mkdir(parents=True, exist_ok=True)
     sentences = (t for t in texts if t.strip())
+    spm.set_random_generator_seed(seed)
     try:
         spm.SentencePieceTrainer.train(
             sentence_iterator=sentences,
@@ -221,7 +220,6 @@ def train_sentencepiece(texts: Iterable[str], *, size: int, out: str | os.PathLi
             unk_id=UNK_ID,
             bos_id=-1,
             character_coverage=1.0,
-            random_seed=seed,
             num_threads=1,
             minloglevel=2,
             hard_vocab_limit=False,
@@ -229,8 +227,3 @@ def train_sentencepiece(texts: Iterable[str], *, size: int, out: str | os.PathLi
     except RuntimeError as err:
         raise SynptError(f"SentencePiece training failed: {err} (try a smaller --size)") from err
     return out
-
-
-def as_id_array(ids: Sequence[int]) -> np.ndarray:
-    """Ids as the int32 array the data pipeline expects."""
-    return np.asarray(ids, dtype=np.int32)
