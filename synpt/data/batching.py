@@ -33,7 +33,7 @@ def default_bucket_lengths(feature_length: int, *, minimum: int = 16) -> tuple[i
     """Powers of two and their 1.5x midpoints (16, 24, 32, 48, 64, 96, ...) below `feature_length`, then it.
 
     Why this set: two shapes per doubling keep jit compilations few (11 per feature for 512) while a batch is never
-    padded to more than 1.5x its longest example (or to the feature length, whichever is smaller).
+    padded beyond 1.5x its longest example (or `minimum`, for very short examples).
     """
     lengths = []
     power = minimum
