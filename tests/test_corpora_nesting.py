@@ -162,3 +162,13 @@ def test_malformed_file_line_names_file_and_line(tmp_path):
     (folder / "train.txt").write_text("[2, 16002]\n[3, x]\n")
     with pytest.raises(SynptError, match=r"train.txt:2"):
         _take(get_task("nesting_language").with_options(source="files"), data_dir=tmp_path)
+
+
+def test_stream_validation_ignores_a_file_generated_with_other_options(tmp_path):
+    get_task("nesting_language").with_options(frequency="uniform").write_dataset(
+        tmp_path, num_train=0, num_valid=128, seed=0, progress=False
+    )
+    zipf, uniform = get_task("nesting_language"), get_task("nesting_language").with_options(frequency="uniform")
+    from_file = list(uniform.examples("validation", data_dir=tmp_path))
+    assert len(from_file) < 10  # 128 sentences read from the file, not the 10,000 generated ones
+    assert len(list(zipf.examples("validation", data_dir=tmp_path))) > 100  # generated: the file does not match

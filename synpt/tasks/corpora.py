@@ -16,6 +16,8 @@ independently drawn sentence blocks, so the same holds; file streams cycle throu
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -32,6 +34,8 @@ from synpt.tasks import nesting, nonsense
 from synpt.tasks.files import parse_id_list, text_digest, write_json_atomic
 from synpt.tasks.registry import Example, register_task
 from synpt.tasks.sampling import block_rng
+
+log = logging.getLogger(__name__)
 
 EOS_ID = 1
 SPLITS = ("train", "validation", "test")
@@ -110,7 +114,11 @@ class CorpusTask:
         _check_choice("split", split, SPLITS)
 
     def _use_file(self, split: str, data_dir) -> Path | None:
-        """The file to read for `split`, or None to generate. Evaluation splits use their file when present."""
+        """The file to read for `split`, or None to generate.
+
+        With source='stream', evaluation splits still read their file when present (the contract), unless its
+        manifest says it was generated with other options (e.g. a uniform-frequency nesting file for a Zipf task).
+        """
         path = self.split_file(split, data_dir)
         if self.options["source"] == "files":
             if not path.is_file():
@@ -119,7 +127,24 @@ class CorpusTask:
                     f"`synpt generate --task {self.name}`, download the paper's data, or use source='stream'"
                 )
             return path
-        return path if split != "train" and path.is_file() else None
+        if split == "train" or not path.is_file():
+            return None
+        written_with = self._manifest_options(path.parent)
+        if written_with is not None and written_with != self.generation_options():
+            log.warning(
+                "%s was generated with options %s, this task has %s: generating the %s split instead",
+                path, written_with, self.generation_options(), split,
+            )  # fmt: skip
+            return None
+        return path
+
+    @staticmethod
+    def _manifest_options(folder: Path) -> dict | None:
+        """The generation options recorded by `write_dataset` (None for downloaded data without a manifest)."""
+        try:
+            return json.loads((folder / "manifest.json").read_text())["options"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _read_lines(self, path: Path) -> Iterator[tuple[int, str]]:
         with open(path, encoding="utf-8") as f:
