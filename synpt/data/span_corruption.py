@@ -16,8 +16,10 @@ preprocessor:
    `<extra_id_0>`), so the k-th noise span is marked by `first_sentinel - k` on both sides;
 6. EOS (1) is appended after trimming to the feature lengths.
 
-Randomness: chunk number `c` of a stream is noised with its own generator seeded by `(seed, stream, c)`, so a stream can
-be restarted at any chunk (`start`) and gives the same examples (reference quirk 4: T5 used no seed).
+Randomness: in `span_corruption_examples`, chunk number `c` of a stream is noised with its own generator
+`noise_rng(seed, c, stream)`, so a stream can be restarted at any chunk (`start`) and gives the same examples
+(reference quirk 4: T5 used no seed). A generator that cuts its own equal-length chunks noises a whole block of them
+in one vectorized call with `corrupt_chunks`.
 """
 
 from __future__ import annotations
