@@ -1,0 +1,185 @@
+"""`synpt generate / verify / show`, the reference-format writer and loader, and the file-backed streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synpt.cli import main
+from synpt.errors import SynptError
+from synpt.tasks import get_task
+from synpt.tasks.files import Chunk, SplitWriter, load_id_pairs, load_lines, parse_id_pair
+
+TRAIN, VALID, NUM = 2000, 300, 2600  # three blocks, 300 lines dropped between train and valid
+
+
+def _generate(out, *extra):
+    argv = ["generate", "--task", "set", "--train", str(TRAIN), "--valid", str(VALID), "--num-examples", str(NUM)]
+    return main([*argv, "--out", str(out), "--no-progress", *extra])
+
+
+def _files(out, generator="set"):
+    folder = out / "pretraining_data" / "simpler_tasks" / generator
+    return (folder / "train.txt").read_bytes(), (folder / "valid.txt").read_bytes()
+
+
+def test_generate_is_byte_identical_across_runs_and_workers(tmp_path):
+    assert _generate(tmp_path / "a", "--seed", "5") == 0
+    assert _generate(tmp_path / "b", "--seed", "5", "--workers", "2") == 0
+    assert _generate(tmp_path / "c", "--seed", "6") == 0
+    train, valid = _files(tmp_path / "a")
+    assert (train, valid) == _files(tmp_path / "b")
+    assert train != _files(tmp_path / "c")[0]
+    train_lines, valid_lines = train.decode().splitlines(), valid.decode().splitlines()
+    assert len(train_lines) == TRAIN and len(valid_lines) == VALID
+    for line in train_lines[:50] + valid_lines[-50:]:
+        inputs, targets = parse_id_pair(line)
+        assert line == f"{inputs}\t{targets}"  # exactly Python's str(list), no EOS
+        assert inputs[:2] == [356, 32099] and targets[-1] != 1
+    # train = first TRAIN lines of the stream, valid = the last VALID of NUM
+    stream = [e for _, e in zip(range(NUM), get_task("set").examples("train", seed=5), strict=False)]
+    assert parse_id_pair(train_lines[0])[0] == stream[0]["inputs"][:-1].tolist()
+    assert parse_id_pair(valid_lines[-1])[0] == stream[NUM - 1]["inputs"][:-1].tolist()
+    assert parse_id_pair(valid_lines[0])[0] == stream[NUM - VALID]["inputs"][:-1].tolist()
+
+
+def test_verify_reports_mismatches_and_malformed_lines(tmp_path, capsys):
+    _generate(tmp_path, "--seed", "1")
+    folder = tmp_path / "pretraining_data" / "simpler_tasks" / "set"
+    assert main(["verify", "--task", "set", str(folder / "valid.txt")]) == 0
+    assert f"{VALID} lines, 0 mismatches" in capsys.readouterr().out
+    lines = (folder / "valid.txt").read_text().splitlines()
+    inputs, targets = parse_id_pair(lines[4])
+    lines[4] = f"{inputs}\t{targets[::-1] + [7]}"
+    lines[9] = "[1843, 32099, 5]\t[5]"
+    lines[11] = "not a line"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("\n".join(lines) + "\n")
+    assert main(["verify", "--task", "set", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{VALID} lines, 3 mismatches" in out
+    assert f"{bad}:5: target mismatch" in out and f"{bad}:10: malformed" in out and f"{bad}:12: malformed" in out
+
+
+def test_verify_golden_files_with_cli(golden_samples_dir, capsys):
+    for path in sorted(golden_samples_dir.glob("*.txt")):
+        assert main(["verify", "--task", path.stem, str(path)]) == 0, path
+    assert "10 lines, 0 mismatches" in capsys.readouterr().out
+
+
+def test_show_marks_prefix_and_separators(capsys):
+    assert main(["show", "--task", "set_1_minus_2", "-n", "3", "--seed", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("<set_1_minus_2> | ") and " ‖ " in line and "  →  " in line for line in lines)
+    assert main(["show", "--task", "identity", "-n", "1", "--set-order", "sorted"]) == 2  # not a copy option
+
+
+def test_generate_all_tasks_small(tmp_path):
+    assert (
+        main(["generate", "--task", "all", "--train", "20", "--valid", "5", "--out", str(tmp_path), "--no-progress"])
+        == 0
+    )
+    simple = sorted(p.name for p in (tmp_path / "pretraining_data" / "simpler_tasks").iterdir())
+    assert len(simple) == 18 and "set_1_minus_2" in simple and "copy" in simple
+    lime = sorted(p.name for p in (tmp_path / "pretraining_data" / "lime").iterdir())
+    assert lime == sorted(
+        [f"{m}_{s}.txt" for m in ("induct", "deduct", "abduct") for s in ("train", "valid")] + ["manifest.json"]
+    )
+
+
+def test_generate_rejects_bad_flags(tmp_path):
+    assert (
+        main(
+            [
+                "generate",
+                "--task",
+                "set",
+                "--train",
+                "10",
+                "--valid",
+                "5",
+                "--num-examples",
+                "12",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert main(["generate", "--task", "nope", "--out", str(tmp_path)]) == 2
+
+
+# -- writer --------------------------------------------------------------------------------------------------------
+def test_split_writer_dedups_by_input_keeping_first(tmp_path):
+    writer = SplitWriter(tmp_path / "train.txt", tmp_path / "valid.txt", num_train=2, num_valid=2)
+    writer.add(Chunk.from_lines([b"[1]\t[1]\n", b"[2]\t[2]\n", b"[1]\t[9]\n"]))
+    writer.add(Chunk.from_lines([b"[3]\t[3]\n", b"[2]\t[8]\n", b"[4]\t[4]\n", b"[5]\t[5]\n"]))
+    counts = writer.finish()
+    assert (tmp_path / "train.txt").read_bytes() == b"[1]\t[1]\n[2]\t[2]\n"
+    assert (tmp_path / "valid.txt").read_bytes() == b"[4]\t[4]\n[5]\t[5]\n"
+    assert counts == {"generated": 7, "duplicates_removed": 2, "train": 2, "valid": 2, "dropped_between": 1}
+
+
+def test_interrupted_write_leaves_no_partial_files(tmp_path, monkeypatch):
+    import synpt.tasks.synthetic as synthetic
+
+    calls = []
+
+    def interrupted(block):
+        calls.append(block)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(block)
+
+    original = synthetic._format_block
+    monkeypatch.setattr(synthetic, "_format_block", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        get_task("identity").write_dataset(tmp_path, num_train=1500, num_valid=10, seed=0, progress=False)
+    folder = tmp_path / "pretraining_data" / "simpler_tasks" / "copy"
+    assert list(folder.iterdir()) == []
+
+
+# -- loader --------------------------------------------------------------------------------------------------------
+def test_loader_counts_malformed_lines_and_names_them(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("[1, 2]\t[3]\n[4]\n[5, x]\t[6]\n[7]\t[8, 9]\n")
+    inputs, targets, report = load_id_pairs(path)
+    assert inputs.tolists() == [[1, 2], [7]] and targets.tolists() == [[3], [8, 9]]
+    assert (
+        report.malformed == 2 and report.bad_lines[0].startswith(f"{path}:2:") and f"{path}:3:" in report.bad_lines[1]
+    )
+
+    def second_field(line: str) -> str:
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise ValueError("need two fields")
+        return fields[1]
+
+    records, report = load_lines(path, second_field)
+    assert report.malformed == 1 and len(records) == 3
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(SynptError, match="empty"):
+        load_id_pairs(tmp_path / "empty.txt")
+    with pytest.raises(SynptError, match="not found"):
+        load_id_pairs(tmp_path / "missing.txt")
+
+
+def test_file_source_reads_and_cycles_with_seeded_epoch_shuffles(tmp_path):
+    task = get_task("reverse")
+    task.write_dataset(tmp_path, num_train=40, num_valid=10, seed=3, progress=False)
+    folder = tmp_path / "pretraining_data" / "simpler_tasks" / "reverse"
+    inputs, _, _ = load_id_pairs(folder / "train.txt")
+    file_rows = inputs.tolists()
+    from_files = task.with_options(source="files")
+    stream = from_files.examples("train", seed=1, data_dir=tmp_path)
+    epochs = [[next(stream)["inputs"][:-1].tolist() for _ in range(40)] for _ in range(2)]
+    assert sorted(epochs[0]) == sorted(file_rows) == sorted(epochs[1])
+    assert epochs[0] != epochs[1] and epochs[0] != file_rows
+    again = from_files.examples("train", seed=1, data_dir=tmp_path, start=40)
+    assert next(again)["inputs"][:-1].tolist() == epochs[1][0]
+    valid = [e["inputs"][:-1].tolist() for e in task.examples("validation", data_dir=tmp_path)]
+    assert valid == load_id_pairs(folder / "valid.txt")[0].tolists()  # valid.txt present -> read in file order
+    with pytest.raises(SynptError, match="not found"):
+        next(task.with_options(source="files").examples("train", data_dir=tmp_path / "nowhere"))
+    assert np.all(next(stream)["targets"][-1:] == 1)
