@@ -66,7 +66,7 @@ def format_pairs(inputs: Ragged, targets: Ragged) -> bytes:
     tg_pos = np.repeat(row_starts + inputs.lengths, targets.lengths) + targets.positions
     tokens[tg_pos] = targets.values
     if tokens.min() < 0 or tokens.max() >= _TABLE_SIZE:
-        return "".join(f"{a}\t{b}\n" for a, b in zip(inputs.tolists(), targets.tolists())).encode()
+        return "".join(f"{a}\t{b}\n" for a, b in zip(inputs.tolists(), targets.tolists(), strict=True)).encode()
     if _ITEM_TABLE is None:
         _ITEM_TABLE = _build_item_table()
     suffix = np.zeros(len(tokens), dtype=np.int64)
@@ -224,7 +224,7 @@ class Chunk:
 
     def lines(self) -> list[bytes]:
         ends = np.cumsum(self.line_lengths).tolist()
-        return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+        return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _temp_path(path: Path) -> Path:
@@ -246,7 +246,7 @@ class SplitWriter:
         self.train_path.parent.mkdir(parents=True, exist_ok=True)
         self.valid_path.parent.mkdir(parents=True, exist_ok=True)
         self._train_tmp = _temp_path(self.train_path)
-        self._train_file = open(self._train_tmp, "wb")
+        self._train_file = open(self._train_tmp, "wb")  # noqa: SIM115 - closed by finish()/abort()
         self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
         self._seen: set[int] = set()
         self.generated = 0
@@ -261,7 +261,7 @@ class SplitWriter:
         keep = [d not in self._seen and not self._seen.add(d) for d in digests]
         data, lengths = chunk.data, chunk.line_lengths
         if not all(keep):
-            kept_lines = [line for line, k in zip(chunk.lines(), keep) if k]
+            kept_lines = [line for line, k in zip(chunk.lines(), keep, strict=True) if k]
             data, lengths = b"".join(kept_lines), lengths[np.array(keep)]
         n = len(lengths)
         self.kept += n
@@ -273,7 +273,7 @@ class SplitWriter:
             data, lengths = data[cut:], lengths[to_train:]
         if len(lengths) and self.num_valid:
             ends = np.cumsum(lengths).tolist()
-            self._tail.extend(data[a:b] for a, b in zip([0, *ends[:-1]], ends))
+            self._tail.extend(data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True))
 
     @property
     def complete(self) -> bool:

@@ -73,7 +73,7 @@ class Ragged:
         flat = self.values.tolist()
         ends = np.cumsum(self.lengths).tolist()
         starts = [0, *ends[:-1]]
-        return [flat[a:b] for a, b in zip(starts, ends)]
+        return [flat[a:b] for a, b in zip(starts, ends, strict=True)]
 
     @staticmethod
     def from_lists(rows: list) -> Ragged:

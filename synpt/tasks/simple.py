@@ -107,7 +107,7 @@ def _interleave(first: np.ndarray, a: Sample, b: Sample) -> Sample:
     order = np.empty(len(first), dtype=np.int64)
     order[first] = np.arange(int(first.sum()))
     order[~first] = int(first.sum()) + np.arange(int((~first).sum()))
-    return tuple(Ragged.stack([x, y]).take(order) for x, y in zip(a, b))
+    return tuple(Ragged.stack([x, y]).take(order) for x, y in zip(a, b, strict=True))
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -371,7 +371,9 @@ def _target_set_op(op: str) -> VectorTarget:
     def target(a, b, ctx):
         if ctx.set_order == "cpython":
             apply = _SET_OPS[op]
-            return Ragged.from_lists([list(apply(set(x), set(y))) for x, y in zip(a.tolists(), b.tolists())])
+            return Ragged.from_lists(
+                [list(apply(set(x), set(y))) for x, y in zip(a.tolists(), b.tolists(), strict=True)]
+            )
         if op == "union":
             both = concat(a, b)
             result = both.mask(first_occurrence_mask(both))
@@ -637,7 +639,7 @@ def simple_task(
         else:
 
             def target(a, b, ctx):
-                samples = a.tolists() if b is None else list(zip(a.tolists(), b.tolists()))
+                samples = a.tolists() if b is None else list(zip(a.tolists(), b.tolists(), strict=True))
                 return Ragged.from_lists([list(fn(s)) for s in samples])
 
             the_oracle = fn

@@ -56,7 +56,8 @@ class SyntheticTask:
         unknown = sorted(set(options) - set(self._defaults))
         if unknown:
             raise SynptError(
-                f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(self._defaults))}"
+                f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(sorted(self._defaults))}"
             )
         configured = copy.copy(self)
         configured.options = {**self.options, **{k: self._check_option(k, v) for k, v in options.items()}}
