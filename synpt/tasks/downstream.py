@@ -198,7 +198,23 @@ class _Tokenized:
 
 
 _CACHE: dict[tuple, _Tokenized] = {}
+_ENCODE_CHUNK = 2048
+_PROGRESS_FROM = 20_000  # show a progress bar when a split has at least this many texts
 _CACHE_LOCK = threading.Lock()
+
+
+def _encode_all(vocabulary: Vocabulary, texts: list[str], label: str) -> list[np.ndarray]:
+    """Token ids of every text (no EOS), in batched chunks with a progress bar for big splits."""
+    from tqdm import tqdm
+
+    encode = getattr(vocabulary, "encode_batch", None) or (lambda xs: [vocabulary.encode(x) for x in xs])
+    out: list[np.ndarray] = []
+    with tqdm(total=len(texts), desc=label, unit="ex", disable=len(texts) < _PROGRESS_FROM, leave=False) as bar:
+        for begin in range(0, len(texts), _ENCODE_CHUNK):
+            chunk = texts[begin : begin + _ENCODE_CHUNK]
+            out.extend(np.asarray(ids, np.int32) for ids in encode(chunk))
+            bar.update(len(chunk))
+    return out
 
 
 class DownstreamTask:
@@ -276,10 +292,12 @@ class DownstreamTask:
         with _CACHE_LOCK:
             if key not in _CACHE:
                 text = self.source.read(split, root)
-                encode = getattr(vocabulary, "encode_batch", None) or (lambda xs: [vocabulary.encode(x) for x in xs])
+                if not text.inputs:
+                    raise SynptError(f"task {self.name}: the {split} split under {root} has no examples")
+                label = f"tokenizing {self.name} {split}"
                 _CACHE[key] = _Tokenized(
-                    [np.asarray(ids, np.int32) for ids in encode(text.inputs)],
-                    [np.asarray(ids, np.int32) for ids in encode(text.targets)],
+                    _encode_all(vocabulary, text.inputs, label + " inputs"),
+                    _encode_all(vocabulary, text.targets, label + " targets"),
                     text.references,
                 )
             return _CACHE[key]
