@@ -143,7 +143,7 @@ def test_write_dataset_then_files_load_like_the_paper_data(tmp_path):
     folder = tmp_path / "pretraining_data" / "nesting_language"
     lines = (folder / "train.txt").read_text().splitlines()
     assert len(lines) == 300 and lines[0].startswith("[") and "\t" not in lines[0]
-    assert manifest["options"] == {"vocab_size": 32000, "frequency": "zipf", "inputs_length": 512}
+    assert manifest["options"] == {"vocab_size": 32000, "frequency": "zipf"}
     files = task.with_options(source="files")
     # validation: the file holds the first two 128-sentence groups of the generated stream, so the examples agree
     from_file = list(files.examples("validation", seed=9, data_dir=tmp_path))

@@ -385,6 +385,10 @@ class NestingLanguageTask(CorpusTask):
                 "choose a smaller vocab_size or inputs_length"
             )
 
+    def generation_options(self) -> dict:
+        """Options that change the sentences (inputs_length only changes how they are cut into examples)."""
+        return {k: v for k, v in super().generation_options().items() if k != "inputs_length"}
+
     def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
         return [str(s) for s in self._sentences(split, seed, begin, end)]
 
