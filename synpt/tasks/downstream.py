@@ -133,9 +133,11 @@ def pad_punctuation(text: str) -> str:
 
 def squad_input(question: str, context: str) -> str:
     """`question: Q context: C` as T5's `squad` preprocessor builds it (§5.3)."""
-    return _WHITESPACE.sub(
-        " ", " ".join(["question:", pad_punctuation(question), "context:", pad_punctuation(context)])
-    )
+    return _join_squad_input(pad_punctuation(question), pad_punctuation(context))
+
+
+def _join_squad_input(padded_question: str, padded_context: str) -> str:
+    return _WHITESPACE.sub(" ", " ".join(["question:", padded_question, "context:", padded_context]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,11 +164,12 @@ class SquadSource:
         text = SplitText([], [], [])
         for article in articles:
             for paragraph in article["paragraphs"]:
+                context = pad_punctuation(paragraph["context"])  # once per paragraph: ~5 questions share it
                 for qa in paragraph["qas"]:
                     answers = [pad_punctuation(a["text"]) for a in qa["answers"]]
                     if not answers:
                         raise SynptError(f"{path}: question {qa.get('id')} has no answers; SQuAD v1.1 always has one")
-                    text.inputs.append(squad_input(qa["question"], paragraph["context"]))
+                    text.inputs.append(_join_squad_input(pad_punctuation(qa["question"]), context))
                     text.targets.append(answers[0])
                     text.references.append(answers)
         return text
