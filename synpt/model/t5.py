@@ -13,6 +13,7 @@ dropout masks by default (reference §3.4, quirk 19).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -137,12 +138,13 @@ class MultiHeadAttention(nn.Module):
         self,
         inputs_q: jax.Array,
         inputs_kv: jax.Array,
-        bias: jax.Array,
+        bias: jax.Array | Callable[[int], jax.Array],
         *,
         deterministic: bool,
         decode: bool = False,
         cache_index: jax.Array | None = None,
     ) -> jax.Array:
+        """`bias` is [b, heads, q, k], or (in a decoding step) a function of the cache length returning it."""
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
         heads, head_dim = cfg.num_heads, cfg.head_dim
@@ -160,6 +162,8 @@ class MultiHeadAttention(nn.Module):
                 cached_key.value = jax.lax.dynamic_update_slice(cached_key.value, key, start)
                 cached_value.value = jax.lax.dynamic_update_slice(cached_value.value, value, start)
                 key, value = cached_key.value, cached_value.value
+        if callable(bias):
+            bias = bias(key.shape[1])
 
         logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
         weights = jax.nn.softmax(logits + bias.astype(jnp.float32), axis=-1).astype(dtype)
@@ -209,7 +213,7 @@ class DecoderLayer(nn.Module):
         self,
         x: jax.Array,
         encoded: jax.Array,
-        self_bias: jax.Array,
+        self_bias: jax.Array | Callable[[int], jax.Array],
         cross_bias: jax.Array,
         *,
         deterministic: bool,
@@ -297,22 +301,23 @@ class Decoder(nn.Module):
         relpos = RelativePositionBias(cfg, bidirectional=False, name="relpos_bias")
         cache_index = None
         if decode and self.has_variable("cache", "cache_index"):
-            # One decoding step: the query is position `cache_index` of a cache sized by `key_positions`.
+            # One decoding step: the query is position `cache_index`; the key length is the attention cache's.
             index_var = self.variable("cache", "cache_index", jnp.zeros, (), jnp.int32)
-            key_positions = self.variable("cache", "key_positions", jnp.zeros, (1,), jnp.int32).value[None]
             cache_index = index_var.value
-            query_positions = jnp.reshape(cache_index, (1, 1))
-            self_mask = (key_positions <= cache_index)[:, None, None, :]
             index_var.value = cache_index + 1
+
+            def self_bias(length: int) -> jax.Array:
+                key_positions = jnp.arange(length, dtype=jnp.int32)[None]
+                causal = (key_positions <= cache_index)[:, None, None, :]
+                return relpos(jnp.reshape(cache_index, (1, 1)), key_positions) + _mask_to_bias(causal)
+
         else:
-            query_positions = key_positions = _positions(tokens, positions)
+            if decode:  # the cache initialisation pass
+                self.variable("cache", "cache_index", jnp.zeros, (), jnp.int32)
+            pos = _positions(tokens, positions)
             length = tokens.shape[1]
             causal = jnp.tril(jnp.ones((length, length), dtype=bool))[None, None]
-            self_mask = causal & _segment_mask(segment_ids, segment_ids)
-            if decode:  # cache initialisation pass: remember the cache length
-                self.variable("cache", "cache_index", jnp.zeros, (), jnp.int32)
-                self.variable("cache", "key_positions", lambda: jnp.arange(length, dtype=jnp.int32))
-        self_bias = relpos(query_positions, key_positions) + _mask_to_bias(self_mask)
+            self_bias = relpos(pos, pos) + _mask_to_bias(causal & _segment_mask(segment_ids, segment_ids))
         cross_bias = _mask_to_bias(cross_mask)
 
         x = _dropout(cfg)(self.embedder(tokens), deterministic=deterministic)
