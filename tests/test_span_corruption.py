@@ -108,10 +108,21 @@ def test_span_lengths_are_random_compositions():
 
 
 def test_concatenate_and_split_keeps_group_remainders():
-    sequences = [np.arange(10) + 100 * i for i in range(5)]
+    sequences = [np.arange(1, 11) + 100 * i for i in range(5)]
     chunks = list(sc.concatenate_and_split(sequences, chunk_length=8, group_size=2))
     assert [len(c) for c in chunks] == [8, 8, 4, 8, 8, 4, 8, 2]
     np.testing.assert_array_equal(np.concatenate(chunks), np.concatenate(sequences))
+
+
+def test_concatenation_drops_pad_and_counts_empty_sequences():
+    sequences = [np.array([5, 0, 6]), np.array([], dtype=np.int32), np.array([7, 8])]
+    assert [c.tolist() for c in sc.concatenate_and_split(sequences, chunk_length=8, group_size=2)] == [[5, 6], [7, 8]]
+
+
+def test_half_density_uses_t5_target_length_hack():
+    """767 raw tokens would fit 512 inputs but need 513 targets; T5 then takes 766 and 512 targets."""
+    lengths = sc.random_spans_lengths(512, noise_density=0.5)
+    assert (lengths.raw_length, lengths.inputs_length, lengths.targets_length) == (766, 512, 512)
 
 
 def test_select_random_chunk_windows_long_sequences():

@@ -24,6 +24,7 @@ in one vectorized call with `corrupt_chunks`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -100,7 +101,12 @@ def random_spans_lengths(
         <= inputs_length
     ):
         raw_length += 1
-    return corrupted_lengths(raw_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length)
+    lengths = corrupted_lengths(raw_length, noise_density=noise_density, mean_noise_span_length=mean_noise_span_length)
+    if noise_density == 0.5 and lengths.targets_length > lengths.inputs_length:
+        # T5's hack: one raw token less, so the targets feature fits the (round) inputs length
+        shorter = corrupted_lengths(raw_length - 1, noise_density=0.5, mean_noise_span_length=mean_noise_span_length)
+        return dataclasses.replace(shorter, targets_length=lengths.targets_length - 1)
+    return lengths
 
 
 def _random_segmentations(rng: np.random.Generator, count: int, num_items: int, num_segments: int) -> np.ndarray:
@@ -218,21 +224,20 @@ def concatenate_and_split(
 ) -> Iterator[np.ndarray]:
     """T5's `reduce_concat_tokens` + `split_tokens`: concatenate `group_size` sequences, cut into `chunk_length`.
 
-    The last piece of each group may be shorter; empty sequences are skipped.
+    The last piece of each group may be shorter. Like T5 (which pads the group into a batch and then drops every
+    0), pad ids are removed, and a group counts every sequence, empty ones included.
     """
     group: list[np.ndarray] = []
 
     def flush() -> Iterator[np.ndarray]:
-        if group:
-            joined = np.concatenate(group)
-            for begin in range(0, len(joined), chunk_length):
-                yield joined[begin : begin + chunk_length]
-            group.clear()
+        joined = np.concatenate(group) if group else np.zeros(0, np.int32)
+        joined = joined[joined != 0]
+        for begin in range(0, len(joined), chunk_length):
+            yield joined[begin : begin + chunk_length]
+        group.clear()
 
     for sequence in sequences:
-        sequence = np.asarray(sequence, dtype=np.int32)
-        if len(sequence):
-            group.append(sequence)
+        group.append(np.asarray(sequence, dtype=np.int32))
         if len(group) == group_size:
             yield from flush()
     yield from flush()
