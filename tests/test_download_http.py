@@ -30,6 +30,10 @@ class _Handler(BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
+        if server.unavailable:
+            server.unavailable -= 1
+            self.send_error(503)
+            return
         start = 0
         if range_header and server.honour_range:
             start = int(range_header.removeprefix("bytes=").split("-")[0])
@@ -59,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.requests, httpd.interrupt, httpd.honour_range = {}, [], set(), True
+    httpd.files, httpd.requests, httpd.interrupt, httpd.honour_range, httpd.unavailable = {}, [], set(), True, 0
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -159,6 +163,13 @@ def test_wrong_line_format_is_rejected_and_not_kept(server, tmp_path):
     with pytest.raises(SynptError, match=r"f\.txt:1 is not `source<TAB>target`"):
         dl.download_file(server.url + "f.txt", tmp_path / "f.txt", entry=entry, backoff_s=0, progress=False)
     assert not (tmp_path / "f.txt").exists() and not (tmp_path / "f.txt.part").exists()
+
+
+def test_server_errors_are_retried(server, tmp_path):
+    server.files["f.txt"] = b"a\tb\n"
+    server.unavailable = 2
+    dl.download_file(server.url + "f.txt", tmp_path / "f.txt", retries=2, backoff_s=0, progress=False)
+    assert (tmp_path / "f.txt").read_bytes() == b"a\tb\n" and len(server.requests) == 3
 
 
 def test_unreachable_server_gives_up_after_retries(tmp_path):

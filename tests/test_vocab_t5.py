@@ -18,6 +18,7 @@ def test_t5_known_ids(t5_vocab_path):
     assert vocabulary.encode("no") == [150]
     assert (vocabulary.vocab_size, vocabulary.eos_id, vocabulary.pad_id) == (32100, 1, 0)
     assert vocabulary.is_t5 and "NOT" not in vocabulary.name
+    assert isinstance(vocabulary, V.Vocabulary)
 
 
 def test_t5_extra_ids_and_decode_rules(t5_vocab_path):
@@ -56,6 +57,7 @@ def test_byte_vocabulary_round_trip():
     assert vocabulary.decode([0, 107, 2, 108]) == "h ⁇ i"
     assert vocabulary.decode([107, 5000]) == "h ⁇ "
     assert (vocabulary.vocab_size, vocabulary.eos_id, vocabulary.pad_id) == (259, 1, 0)
+    assert isinstance(vocabulary, V.Vocabulary)
 
 
 TEXT = ["the quick brown fox jumps over the lazy dog", "public int foo ( ) { return 1 ; }"] * 50

@@ -291,7 +291,8 @@ class DownstreamTask:
             raise SynptError(f"task {self.name}: unknown split {split!r}; use one of {', '.join(SPLITS)}")
         root = resolve_data_dir(data_dir)
         vocabulary = self.vocabulary(root)
-        key = (self.name, self.source, str(root.resolve()), split, vocabulary.name)
+        vocab_id = self.vocab if self.vocab in ("t5", "bytes") else str(Path(self.vocab).resolve())
+        key = (self.name, self.source, str(root.resolve()), split, vocab_id)
         with _CACHE_LOCK:
             if key not in _CACHE:
                 text = self.source.read(split, root)
