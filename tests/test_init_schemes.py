@@ -18,10 +18,10 @@ from synpt.init.groups import (
     PRE_MLP_NORM,
     RELPOS,
     TOKEN_EMBEDDING,
-    flatten_params,
     parse_roles,
 )
 from synpt.init.schemes import ALIASES
+from synpt.model.t5 import flatten_names
 from tests.test_init_trees import TINY, TINY_1_1, random_tree, t5x_shapes
 
 ALL_BUT_EMBEDDINGS = KERNEL_ROLES | NORM_ROLES | {RELPOS}
@@ -76,7 +76,7 @@ def trees(request):
 def test_scheme_draws_pooled_statistics_and_leaves_the_rest_bit_identical(trees, init_id):
     fresh_tree, source_tree = trees
     params, log = apply_init(fresh_tree, scheme=init_id, source_params=source_tree, seed=5)
-    fresh, source, result = flatten_params(fresh_tree), flatten_params(source_tree), flatten_params(params)
+    fresh, source, result = flatten_names(fresh_tree), flatten_names(source_tree), flatten_names(params)
     assert result.keys() == fresh.keys()
     mean_std = init_id.endswith("init_mean_std")
     groups = expected_groups(init_id, parse_roles(fresh))
@@ -103,19 +103,19 @@ def test_scheme_draws_pooled_statistics_and_leaves_the_rest_bit_identical(trees,
 def test_mean_std_keeps_nonzero_means_and_scale_drops_them(trees):
     fresh_tree, source_tree = trees
     name = "decoder/layers_1/self_attention/key/kernel"
-    source_mean = flatten_params(source_tree)[name].mean()
+    source_mean = flatten_names(source_tree)[name].mean()
     assert abs(source_mean) > 0.05
     kept, _ = apply_init(fresh_tree, scheme="per_param_mean_std", source_params=source_tree)
     dropped, _ = apply_init(fresh_tree, scheme="per_param_scale", source_params=source_tree)
-    assert abs(flatten_params(kept)[name].mean() - source_mean) < 0.2 * abs(source_mean)
-    assert abs(flatten_params(dropped)[name].mean()) < 0.2 * abs(source_mean)
+    assert abs(flatten_names(kept)[name].mean() - source_mean) < 0.2 * abs(source_mean)
+    assert abs(flatten_names(dropped)[name].mean()) < 0.2 * abs(source_mean)
 
 
 def test_t5_1_1_output_layer_is_redrawn_only_on_request():
     from synpt.init.schemes import apply_scheme, get_scheme
 
     shapes = t5x_shapes(**TINY_1_1)
-    fresh, source = flatten_params(random_tree(shapes, 1)), flatten_params(random_tree(shapes, 2, distinct=True))
+    fresh, source = flatten_names(random_tree(shapes, 1)), flatten_names(random_tree(shapes, 2, distinct=True))
     name = "decoder/logits_dense/kernel"
     scheme = get_scheme("per_param_mean_std")
     assert apply_scheme(fresh, source, scheme, seed=0)[0][name] is fresh[name]
@@ -128,15 +128,15 @@ def test_aliases_are_the_same_schemes(trees):
     for alias, init_id in ALIASES.items():
         by_alias, _ = apply_init(fresh_tree, scheme=alias, source_params=source_tree, seed=1)
         by_id, _ = apply_init(fresh_tree, scheme=init_id, source_params=source_tree, seed=1)
-        a, b = flatten_params(by_alias), flatten_params(by_id)
+        a, b = flatten_names(by_alias), flatten_names(by_id)
         assert all(np.array_equal(a[name], b[name]) for name in a), alias
 
 
 def test_same_seed_same_draws_other_seed_different(trees):
     fresh_tree, source_tree = trees
-    first = flatten_params(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=7)[0])
-    again = flatten_params(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=7)[0])
-    other = flatten_params(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=8)[0])
+    first = flatten_names(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=7)[0])
+    again = flatten_names(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=7)[0])
+    other = flatten_names(apply_init(fresh_tree, scheme="whole_model_scale", source_params=source_tree, seed=8)[0])
     kernel = "encoder/layers_0/mlp/wo/kernel"
     assert all(np.array_equal(first[name], again[name]) for name in first)
     assert not np.array_equal(first[kernel], other[kernel])
@@ -147,8 +147,8 @@ def test_same_seed_same_draws_other_seed_different(trees):
 def test_draws_of_a_parameter_do_not_depend_on_the_scheme(trees):
     """Each parameter has its own seeded stream, so Per Param Scale and Attention Scale draw the same noise."""
     fresh_tree, source_tree = trees
-    a = flatten_params(apply_init(fresh_tree, scheme="per_param_scale", source_params=source_tree, seed=3)[0])
-    b = flatten_params(apply_init(fresh_tree, scheme="attention_scale", source_params=source_tree, seed=3)[0])
+    a = flatten_names(apply_init(fresh_tree, scheme="per_param_scale", source_params=source_tree, seed=3)[0])
+    b = flatten_names(apply_init(fresh_tree, scheme="attention_scale", source_params=source_tree, seed=3)[0])
     name = "decoder/layers_0/encoder_decoder_attention/out/kernel"
     np.testing.assert_array_equal(a[name], b[name])
 
@@ -166,7 +166,7 @@ def test_statistics_scheme_needs_a_source(trees):
 
 def test_mismatched_source_names_the_parameter(trees):
     fresh_tree, source_tree = trees
-    source = flatten_params(source_tree)
+    source = flatten_names(source_tree)
     bad_shape = dict(source)
     bad_shape["encoder/layers_1/mlp/wo/kernel"] = np.zeros((3, 3), np.float32)
     with pytest.raises(SynptError, match=r"encoder/layers_1/mlp/wo/kernel.*shape \(3, 3\)"):

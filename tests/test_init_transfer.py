@@ -7,8 +7,8 @@ import pytest
 
 from synpt.errors import SynptError
 from synpt.init import apply_init
-from synpt.init.groups import flatten_params, unflatten_params
 from synpt.init.layernorm import parse_ln_values
+from synpt.model.t5 import flatten_names, unflatten_names
 from tests.test_init_trees import TINY, TINY_1_1, random_tree, t5x_shapes
 
 EMBEDDING = "token_embedder/embedding"
@@ -24,7 +24,7 @@ def tiny_pair(config=TINY):
 def test_transfer_all_copies_everything_including_the_embedding(config):
     fresh, source = tiny_pair(config)
     params, log = apply_init(fresh, source_params=source, transfer="all")
-    result, source_flat = flatten_params(params), flatten_params(source)
+    result, source_flat = flatten_names(params), flatten_names(source)
     assert all(np.array_equal(result[name], source_flat[name]) for name in source_flat)
     assert log == [f"transfer=all: copied {len(source_flat)} arrays from the checkpoint"]
 
@@ -33,7 +33,7 @@ def test_transfer_all_copies_everything_including_the_embedding(config):
 def test_transfer_all_but_embedding_keeps_fresh_embeddings_and_logs_them(config):
     fresh, source = tiny_pair(config)
     params, log = apply_init(fresh, source_params=source, transfer="all_but_embedding")
-    result, fresh_flat, source_flat = flatten_params(params), flatten_params(fresh), flatten_params(source)
+    result, fresh_flat, source_flat = flatten_names(params), flatten_names(fresh), flatten_names(source)
     kept = {EMBEDDING, LOGITS} if config["gated"] else {EMBEDDING}
     for name in fresh_flat:
         expected = fresh_flat if name in kept else source_flat
@@ -46,8 +46,8 @@ def test_transfer_all_but_embedding_keeps_fresh_embeddings_and_logs_them(config)
 def test_from_scratch_is_logged_and_keeps_everything():
     fresh, _ = tiny_pair()
     params, log = apply_init(fresh)
-    assert flatten_params(params).keys() == flatten_params(fresh).keys()
-    result, fresh_flat = flatten_params(params), flatten_params(fresh)
+    assert flatten_names(params).keys() == flatten_names(fresh).keys()
+    result, fresh_flat = flatten_names(params), flatten_names(fresh)
     assert all(result[name] is fresh_flat[name] for name in fresh_flat)
     assert log == ["transfer=from_scratch: every parameter keeps its fresh random init"]
 
@@ -62,13 +62,13 @@ def test_all_but_embedding_accepts_another_vocabulary_but_all_does_not():
 
 def test_transfer_errors_name_the_parameter():
     fresh, source = tiny_pair()
-    flat = flatten_params(source)
+    flat = flatten_names(source)
     deeper = random_tree(t5x_shapes(**{**TINY, "layers": 3}), 0)
     with pytest.raises(SynptError, match="decoder/layers_2/.*the model lacks"):
         apply_init(fresh, source_params=deeper, transfer="all_but_embedding")
     del flat["encoder/layers_1/pre_mlp_layer_norm/scale"]
     with pytest.raises(SynptError, match="no parameter 'encoder/layers_1/pre_mlp_layer_norm/scale'"):
-        apply_init(fresh, source_params=unflatten_params(flat), transfer="all")
+        apply_init(fresh, source_params=unflatten_names(flat), transfer="all")
     with pytest.raises(SynptError, match="unknown --transfer 'some'"):
         apply_init(fresh, source_params=source, transfer="some")
     with pytest.raises(SynptError, match="--ckpt"):
@@ -87,7 +87,7 @@ def test_order_is_transfer_then_scheme_then_layer_norm_value():
         pre_attn_ln_value=0.25,
         seed=4,
     )
-    result, source_flat = flatten_params(params), flatten_params(source)
+    result, source_flat = flatten_names(params), flatten_names(source)
     assert [line.split(" ")[0] for line in log if not line.startswith(" ")] == [
         "transfer=all_but_embedding:",
         "transfer=all_but_embedding:",
@@ -104,7 +104,7 @@ def test_order_is_transfer_then_scheme_then_layer_norm_value():
 
 
 def count_set(params, value):
-    return sorted(name for name, array in flatten_params(params).items() if np.all(array == np.float32(value)))
+    return sorted(name for name, array in flatten_names(params).items() if np.all(array == np.float32(value)))
 
 
 @pytest.mark.parametrize("value", [0.4, "0.4", -0.1, "-1e-3", "pre_self_attn_ln-0.4---pre_cross_attn_ln-0.4"])
@@ -118,7 +118,7 @@ def test_pre_attention_value_sets_exactly_the_pre_attention_norms(value):
         + [f"decoder/layers_{i}/pre_self_attention_layer_norm/scale" for i in range(2)]
         + [f"decoder/layers_{i}/pre_cross_attention_layer_norm/scale" for i in range(2)]
     )
-    assert all(np.all(flatten_params(params)[name] == 1.0) for name in flatten_params(params) if "mlp_layer" in name)
+    assert all(np.all(flatten_names(params)[name] == 1.0) for name in flatten_names(params) if "mlp_layer" in name)
     assert "set 6 scale vectors" in log[-1]
 
 
@@ -126,7 +126,7 @@ def test_pre_mlp_norms_optionally_and_separate_values():
     fresh, _ = tiny_pair()
     params, _ = apply_init(fresh, pre_attn_ln_value="-2.5", include_pre_mlp_ln=True)
     assert len(count_set(params, -2.5)) == 6 + 4
-    assert all(np.all(a == 1.0) for n, a in flatten_params(params).items() if n.endswith(("encoder_norm/scale",)))
+    assert all(np.all(a == 1.0) for n, a in flatten_names(params).items() if n.endswith(("encoder_norm/scale",)))
     params, _ = apply_init(fresh, pre_attn_ln_value="pre_self_attn_ln-0.2---pre_cross_attn_ln--1e-2")
     assert len(count_set(params, 0.2)) == 4 and len(count_set(params, -1e-2)) == 2
     assert parse_ln_values("pre_cross_attn_ln-0.5") == {"pre_cross_attn_ln": 0.5}

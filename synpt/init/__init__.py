@@ -12,13 +12,44 @@ from collections.abc import Mapping
 from typing import Any
 
 from synpt.errors import SynptError
-from synpt.init.groups import flatten_params, unflatten_params
-from synpt.init.layernorm import set_layer_norms
+from synpt.init.layernorm import parse_ln_values, set_layer_norms
 from synpt.init.mimetic import mimetic_init, parse_mimetic_spec
-from synpt.init.schemes import MIMETIC, SCHEMES, apply_scheme, get_scheme, scheme_names
-from synpt.init.transfer import FROM_SCRATCH, TRANSFERS, transfer_weights
+from synpt.init.schemes import MIMETIC, SCHEMES, Scheme, apply_scheme, get_scheme, scheme_names
+from synpt.init.transfer import FROM_SCRATCH, TRANSFERS, check_transfer, transfer_weights
+from synpt.model.t5 import flatten_names, unflatten_names
 
-__all__ = ["SCHEMES", "TRANSFERS", "apply_init", "scheme_names"]
+__all__ = ["SCHEMES", "TRANSFERS", "apply_init", "check_init_settings", "scheme_names"]
+
+
+def check_init_settings(
+    *,
+    scheme: str | None,
+    has_source: bool,
+    transfer: str,
+    pre_attn_ln_value: float | str | None,
+    include_pre_mlp_ln: bool,
+) -> Scheme | None:
+    """Reject inconsistent settings before any expensive work; returns the statistics scheme, if one is chosen."""
+    check_transfer(transfer, has_source=has_source)
+    is_mimetic = scheme is not None and scheme.partition(":")[0] == MIMETIC
+    if is_mimetic:
+        parse_mimetic_spec(scheme)
+    statistics = None if scheme is None or is_mimetic else get_scheme(scheme)
+    if statistics is not None and not has_source:
+        raise SynptError(
+            f"init scheme {scheme!r} draws from the statistics of a pre-trained checkpoint: pass one with "
+            "--stats-from CKPT (statistics schemes cannot be used with from_scratch)"
+        )
+    if has_source and statistics is None and transfer == FROM_SCRATCH:
+        raise SynptError(
+            "a source checkpoint was given but nothing uses it: add --transfer all|all_but_embedding or a "
+            f"statistics --scheme ({', '.join(SCHEMES)})"
+        )
+    if include_pre_mlp_ln and pre_attn_ln_value is None:
+        raise SynptError("--include-pre-mlp-ln needs --pre-attn-ln-value VALUE")
+    if pre_attn_ln_value is not None:
+        parse_ln_values(pre_attn_ln_value, include_pre_mlp_ln=include_pre_mlp_ln)
+    return statistics
 
 
 def apply_init(
@@ -41,30 +72,22 @@ def apply_init(
     Parameters no step touches are the very objects of `fresh_params`; draws depend only on `seed` and names.
     """
     transfer = transfer or FROM_SCRATCH
-    is_mimetic = scheme is not None and scheme.partition(":")[0] == MIMETIC
-    statistics = None if scheme is None or is_mimetic else get_scheme(scheme)
-    if statistics is not None and source_params is None:
-        raise SynptError(
-            f"init scheme {scheme!r} draws from the statistics of a pre-trained checkpoint: pass one with "
-            "--stats-from CKPT (statistics schemes cannot be used with from_scratch)"
-        )
-    if source_params is not None and statistics is None and transfer == FROM_SCRATCH:
-        raise SynptError(
-            "a source checkpoint was given but nothing uses it: add --transfer all|all_but_embedding or a "
-            f"statistics --scheme ({', '.join(SCHEMES)})"
-        )
-    if include_pre_mlp_ln and pre_attn_ln_value is None:
-        raise SynptError("--include-pre-mlp-ln needs --pre-attn-ln-value VALUE")
-
-    source = None if source_params is None else flatten_params(source_params)
-    params, log = transfer_weights(flatten_params(fresh_params), source, transfer)
+    statistics = check_init_settings(
+        scheme=scheme,
+        has_source=source_params is not None,
+        transfer=transfer,
+        pre_attn_ln_value=pre_attn_ln_value,
+        include_pre_mlp_ln=include_pre_mlp_ln,
+    )
+    source = None if source_params is None else flatten_names(source_params)
+    params, log = transfer_weights(flatten_names(fresh_params), source, transfer)
     if statistics is not None:
         params, lines = apply_scheme(params, source, statistics, seed=seed)
         log += lines
-    elif is_mimetic:
+    elif scheme is not None:
         params, lines = mimetic_init(params, seed=seed, **parse_mimetic_spec(scheme))
         log += lines
     if pre_attn_ln_value is not None:
         params, lines = set_layer_norms(params, pre_attn_ln_value, include_pre_mlp_ln=include_pre_mlp_ln)
         log += lines
-    return unflatten_params(params), log
+    return unflatten_names(params), log

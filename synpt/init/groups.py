@@ -55,6 +55,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+_STACK_ORDER = {None: 0, "encoder": 1, "decoder": 2}
+
+
 @dataclass(frozen=True)
 class ParamRole:
     """What one parameter is, parsed from its T5X name.
@@ -103,33 +106,9 @@ def parse_role(name: str) -> ParamRole:
 
 
 def parse_roles(names: Iterable[str]) -> list[ParamRole]:
-    """Roles of all `names`, in a stable order (sorted by stack, layer and name) so that logs read naturally."""
+    """Roles of all `names` in model order (embedding, encoder, decoder; by layer, then name) so logs read naturally."""
     roles = [parse_role(name) for name in names]
-    return sorted(roles, key=lambda r: (r.stack or "", -1 if r.layer is None else r.layer, r.name))
-
-
-def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts of arrays -> {"a/b/c": array}; the arrays themselves are not copied."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten_params(value, prefix=f"{name}/"))
-        else:
-            flat[name] = value
-    return flat
-
-
-def unflatten_params(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """{"a/b/c": array} -> nested dicts; the inverse of `flatten_params`."""
-    nested: dict[str, Any] = {}
-    for name, value in flat.items():
-        *parents, leaf = name.split("/")
-        node = nested
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return nested
+    return sorted(roles, key=lambda r: (_STACK_ORDER[r.stack], -1 if r.layer is None else r.layer, r.name))
 
 
 def check_source_matches(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from synpt.init.groups import flatten_params
+from synpt.model.t5 import flatten_names
 
 ParamStats = dict[str, dict[str, Any]]
 
@@ -22,13 +22,13 @@ _ABBREVIATIONS = (
     ("encoder/", "enc."),
     ("decoder/", "dec."),
     ("layers_", "L"),
-    ("encoder_decoder_attention", "cross"),
-    ("self_attention", "self"),
-    ("attention", "attn"),
     ("pre_cross_attention_layer_norm", "ln_cross"),
     ("pre_self_attention_layer_norm", "ln_self"),
     ("pre_attention_layer_norm", "ln_attn"),
     ("pre_mlp_layer_norm", "ln_mlp"),
+    ("encoder_decoder_attention", "cross"),
+    ("self_attention", "self"),
+    ("attention", "attn"),
     ("relpos_bias/rel_embedding", "relpos"),
     ("/kernel", ""),
     ("/scale", ""),
@@ -36,19 +36,41 @@ _ABBREVIATIONS = (
 )
 
 
-_TOP_LEVEL_ORDER = {"token_embedder": 0, "encoder": 1, "decoder": 2}
+# Position of known path components, so that parameters sort in model order: embedding, encoder, decoder; relpos
+# first, then layers by number, each as norm, attention (query, key, value, out), norm, MLP; the final norm last.
+_COMPONENT_ORDER = {
+    name: rank
+    for rank, names in enumerate(
+        (
+            ("token_embedder",),
+            ("encoder", "relpos_bias"),
+            ("decoder",),
+            ("pre_attention_layer_norm", "pre_self_attention_layer_norm", "query", "wi", "wi_0"),
+            ("attention", "self_attention", "key", "wi_1"),
+            ("pre_cross_attention_layer_norm", "value", "wo"),
+            ("encoder_decoder_attention", "out"),
+            ("pre_mlp_layer_norm",),
+            ("mlp",),
+        )
+    )
+    for name in names
+}
+_LAST = len(_COMPONENT_ORDER)
+_COMPONENT_ORDER.update({"encoder_norm": _LAST + 1, "decoder_norm": _LAST + 1, "logits_dense": _LAST + 2})
 
 
 def natural_key(name: str) -> list[Any]:
-    """Model order: embedding, encoder, decoder; within them layers_10 after layers_9."""
-    rank = _TOP_LEVEL_ORDER.get(name.split("/", 1)[0], len(_TOP_LEVEL_ORDER))
-    return [rank, *(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))]
+    """Model order (see `_COMPONENT_ORDER`); unknown components after known ones, layers_10 after layers_9."""
+    return [
+        (_COMPONENT_ORDER.get(part, _LAST), [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", part)])
+        for part in name.split("/")
+    ]
 
 
 def parameter_stats(params: Mapping[str, Any]) -> ParamStats:
     """Shape, mean, population SD and RMS of every array of a nested params tree, computed in float64."""
     stats: ParamStats = {}
-    flat = flatten_params(params)
+    flat = flatten_names(params)
     for name in sorted(flat, key=natural_key):
         values = np.asarray(flat[name], dtype=np.float64)
         stats[name] = {
@@ -100,11 +122,14 @@ def plot_stats(stats_by_label: Mapping[str, ParamStats], path: str | Path) -> Pa
     fig, axes = plt.subplots(2, 1, figsize=(max(10.0, 0.12 * len(names) + 3), 8), sharex=True)
     for label, stats in stats_by_label.items():
         for axis, key in zip(axes, ("std", "mean"), strict=True):
-            values = [stats[name][key] if name in stats else np.nan for name in names]
+            values = np.array([stats[name][key] if name in stats else np.nan for name in names])
+            if key == "std":
+                values[values <= 0] = np.nan  # constant vectors (layer norms) have no SD to show on a log axis
             axis.plot(positions, values, marker="o", markersize=3, linewidth=0.8, label=label)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("SD (log scale)")
-    axes[1].set_ylabel("mean")
+    axes[1].set_yscale("symlog", linthresh=1e-3)
+    axes[1].set_ylabel("mean (symlog)")
     axes[1].axhline(0.0, color="grey", linewidth=0.5)
     tops = [name.split("/", 1)[0] for name in names]
     boundaries = [i for i in range(1, len(names)) if tops[i] != tops[i - 1]]

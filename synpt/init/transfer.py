@@ -25,6 +25,14 @@ TRANSFER_ALL_BUT_EMBEDDING = "all_but_embedding"
 TRANSFERS = (FROM_SCRATCH, TRANSFER_ALL, TRANSFER_ALL_BUT_EMBEDDING)
 
 
+def check_transfer(mode: str, *, has_source: bool) -> None:
+    """Reject an unknown mode or a copying mode without a source checkpoint."""
+    if mode not in TRANSFERS:
+        raise SynptError(f"unknown --transfer {mode!r}; valid: {', '.join(TRANSFERS)}")
+    if mode != FROM_SCRATCH and not has_source:
+        raise SynptError(f"--transfer {mode} copies weights from a checkpoint: pass --ckpt CKPT")
+
+
 def transfer_weights(
     fresh: Mapping[str, Any], source: Mapping[str, Any] | None, mode: str
 ) -> tuple[dict[str, Any], list[str]]:
@@ -32,12 +40,9 @@ def transfer_weights(
 
     Returns the new flat tree and log lines. Copied arrays are the source's objects; kept ones are `fresh`'s.
     """
-    if mode not in TRANSFERS:
-        raise SynptError(f"unknown --transfer {mode!r}; valid: {', '.join(TRANSFERS)}")
+    check_transfer(mode, has_source=source is not None)
     if mode == FROM_SCRATCH:
         return dict(fresh), [f"transfer={FROM_SCRATCH}: every parameter keeps its fresh random init"]
-    if source is None:
-        raise SynptError(f"--transfer {mode} copies weights from a checkpoint: pass --ckpt CKPT")
     kept = [] if mode == TRANSFER_ALL else [name for name in fresh if parse_role(name).role in EMBEDDING_ROLES]
     copied = [name for name in fresh if name not in kept]
     what = f"--transfer {mode}"
