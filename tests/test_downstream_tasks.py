@@ -239,3 +239,10 @@ def test_real_squad_dev(shared_data_dir):
     assert len(examples) == 10_570
     assert references[0] == ["Denver Broncos"] * 3
     assert all(len(e["inputs"]) <= 512 and e["inputs"][-1] == 1 for e in examples)
+
+
+def test_non_utf8_file_is_a_user_error(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"a\tb\n\xff\xfe\tc\n")
+    with pytest.raises(SynptError, match=r"bad\.txt:2 is not UTF-8"):
+        D.read_tsv_pairs(path)

