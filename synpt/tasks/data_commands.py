@@ -90,7 +90,10 @@ def _check_tsv(section: str, root: Path, relative: str) -> FileStatus:
     path = root / relative
     if not path.is_file():
         return FileStatus(section, relative, False)
-    report = read_tsv_pairs(path)
+    try:
+        report = read_tsv_pairs(path)
+    except SynptError as err:
+        return FileStatus(section, relative, True, notes=[f"UNREADABLE: {err}"])
     status = FileStatus(section, relative, True, report.lines, len(report.dropped))
     if report.dropped:
         status.notes.append("malformed at " + ", ".join(f"line {n}" for n in report.dropped[:5]))
