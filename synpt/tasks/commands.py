@@ -11,7 +11,7 @@ from pathlib import Path
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 from synpt.tasks.files import parse_id_pair
-from synpt.tasks.registry import get_task, task_names
+from synpt.tasks.registry import get_task
 
 _MAX_REPORTED = 10
 
@@ -63,7 +63,12 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def generate_main(args) -> int:
-    names = task_names("simple") + task_names("lime") if args.task == "all" else [args.task]
+    if args.task == "all":
+        from synpt.tasks.simple import BUILTIN_TASKS
+
+        names = [*BUILTIN_TASKS, "lime"]
+    else:
+        names = [args.task]
     root = resolve_data_dir(args.out)
     for name in names:
         task = _configured(args, name)

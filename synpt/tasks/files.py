@@ -22,7 +22,7 @@ from typing import TypeVar
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks.sampling import Ragged
+from synpt.tasks.sampling import Ragged, concat
 
 log = logging.getLogger(__name__)
 
@@ -45,53 +45,34 @@ def _build_item_table() -> np.ndarray:
 _ITEM_TABLE: np.ndarray | None = None
 
 
-def format_pairs(inputs: Ragged, targets: Ragged) -> bytes:
-    """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"` for every row, as one bytes object.
+def format_pairs(inputs: Ragged, targets: Ragged) -> tuple[bytes, np.ndarray]:
+    """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"` as one bytes object, and their lengths.
 
     Vectorized: every id becomes one 8-byte item (its digits and the separator that follows it: `, ` inside a list,
-    `]\\t[` after the last input id, `]\\n[` after the last target id) looked up in a table; zero padding is then
-    deleted in one C-level pass. Rows must be non-empty on both sides (the tasks write [32096] for empty targets).
+    `]\\t[` after the last input id, `]\\n[` after the last target id) looked up in a table; the zero padding is
+    then deleted in one C-level pass. Rows must be non-empty on both sides (the tasks write [32096] for empty targets).
     """
     global _ITEM_TABLE
     if len(inputs) == 0:
-        return b""
+        return b"", np.zeros(0, dtype=np.int64)
     if inputs.lengths.min() == 0 or targets.lengths.min() == 0:
         raise ValueError("format_pairs needs non-empty inputs and targets in every row")
-    both_lengths = inputs.lengths + targets.lengths
-    row_starts = np.zeros(len(inputs), dtype=np.int64)
-    np.cumsum(both_lengths[:-1], out=row_starts[1:])
-    tokens = np.empty(int(both_lengths.sum()), dtype=np.int64)
-    in_pos = np.repeat(row_starts, inputs.lengths) + inputs.positions
-    tokens[in_pos] = inputs.values
-    tg_pos = np.repeat(row_starts + inputs.lengths, targets.lengths) + targets.positions
-    tokens[tg_pos] = targets.values
-    if tokens.min() < 0 or tokens.max() >= _TABLE_SIZE:
-        return "".join(f"{a}\t{b}\n" for a, b in zip(inputs.tolists(), targets.tolists(), strict=True)).encode()
+    lowest = min(inputs.values.min(), targets.values.min())
+    highest = max(inputs.values.max(), targets.values.max())
+    if lowest < 0 or highest >= _TABLE_SIZE:
+        rows = zip(inputs.tolists(), targets.tolists(), strict=True)
+        lines = [f"{a}\t{b}\n".encode() for a, b in rows]
+        return b"".join(lines), np.array([len(x) for x in lines], dtype=np.int64)
     if _ITEM_TABLE is None:
-        _ITEM_TABLE = _build_item_table()
-    suffix = np.zeros(len(tokens), dtype=np.int64)
-    suffix[row_starts + inputs.lengths - 1] = 1
-    suffix[row_starts + both_lengths - 1] = 2
-    items = _ITEM_TABLE[suffix, tokens]
-    return b"[" + items.tobytes().translate(None, b"\x00")[:-1]
-
-
-def format_line_lengths(inputs: Ragged, targets: Ragged) -> np.ndarray:
-    """Byte length of every line `format_pairs` writes (newline included), without formatting anything."""
-    return _side_length(inputs) + _side_length(targets)
-
-
-def _digit_count(values: np.ndarray) -> np.ndarray:
-    v = np.abs(values.astype(np.int64))
-    count = np.ones(len(v), dtype=np.int64)
-    for power in (10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000):
-        count += v >= power
-    return count + (values < 0)
-
-
-def _side_length(seqs: Ragged) -> np.ndarray:
-    digits = np.bincount(seqs.segment_ids, weights=_digit_count(seqs.values), minlength=len(seqs)).astype(np.int64)
-    return digits + 2 * np.maximum(seqs.lengths - 1, 0) + 3  # ", " separators, brackets, tab or newline
+        _ITEM_TABLE = _build_item_table().reshape(-1)
+    in_codes = inputs.values.astype(np.int64)
+    in_codes[np.cumsum(inputs.lengths) - 1] += _TABLE_SIZE  # "]\t[" after the last input id
+    tg_codes = targets.values.astype(np.int64)
+    tg_codes[np.cumsum(targets.lengths) - 1] += 2 * _TABLE_SIZE  # "]\n[" after the last target id
+    codes = concat(Ragged(in_codes, inputs.lengths), Ragged(tg_codes, targets.lengths)).values
+    text = b"[" + _ITEM_TABLE[codes].tobytes().translate(None, b"\x00")[:-1]
+    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10) + 1
+    return text, np.diff(ends, prepend=0)
 
 
 def parse_id_list(text: str) -> list[int]:

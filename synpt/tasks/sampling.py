@@ -118,7 +118,10 @@ def concat(*parts: Ragged) -> Ragged:
     values = np.empty(int(lengths.sum()), dtype=np.int32)
     shift = out_offsets.copy()
     for part in parts:
-        values[np.repeat(shift, part.lengths) + part.positions] = part.values
+        if np.all(part.lengths == 1):
+            values[shift] = part.values  # a separator column: no index arithmetic needed
+        else:
+            values[np.arange(len(part.values)) + np.repeat(shift - part.offsets, part.lengths)] = part.values
         shift += part.lengths
     return Ragged(values, lengths)
 

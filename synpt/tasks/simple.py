@@ -84,20 +84,25 @@ Oracle = Callable[..., list]
 def accepted(rng: np.random.Generator, count: int, ctx: Context, sampler: Sampler) -> Sample:
     """`count` samples whose argument part is within [lo, hi] (whole-sample rejection, reference §2.4).
 
-    Candidates are drawn in oversized vectorized batches and the accepted ones kept in draw order, which is the
+    The first round draws exactly `count` candidates (most samplers never reject, so that is the only round); later
+    rounds draw enough for the observed acceptance rate. Accepted candidates are kept in draw order, which is the
     same distribution as resampling one example at a time.
     """
-    kept1, kept2, total, rounds = [], [], 0, 0
+    kept1, kept2, total, drawn = [], [], 0, 0
     while not kept1 or total < count:
         want = count - total
-        arg1, arg2 = sampler(rng, want + want // 4 + 16, ctx)
+        size = want if not drawn else int(want / max(total / drawn, 0.02)) + 16
+        arg1, arg2 = sampler(rng, size, ctx)
         length = arg1.lengths + (0 if arg2 is None else arg2.lengths + 1)
-        rows = np.flatnonzero((length >= ctx.lo) & (length <= ctx.hi))[:want]
+        ok = (length >= ctx.lo) & (length <= ctx.hi)
+        if not drawn and ok.all():
+            return arg1, arg2
+        rows = np.flatnonzero(ok)[:want]
         kept1.append(arg1.take(rows))
         kept2.append(None if arg2 is None else arg2.take(rows))
         total += len(rows)
-        rounds += 1
-        if rounds >= 200 and total == 0:
+        drawn += size
+        if drawn >= 200 * max(count, 1) and total == 0:
             raise SynptError(f"length_range ({ctx.lo}, {ctx.hi}) is too narrow: no sample fits; widen it")
     return Ragged.stack(kept1), (None if kept2[0] is None else Ragged.stack(kept2))
 
@@ -690,6 +695,9 @@ _BUILTINS = [
         _SET_ORDER,
     ),  # noqa: E501
 ]
+
+BUILTIN_TASKS = tuple(entry[0] for entry in _BUILTINS)
+"""The paper's 18 simple tasks (paper names), in the order of the reference pretrain.sh task ids."""
 
 for _name, _generator, _prefix, _sampler, _target, _extra in _BUILTINS:
     register_task(

@@ -23,7 +23,7 @@ import numpy as np
 from synpt import __version__
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks.files import Chunk, SplitWriter, format_line_lengths, format_pairs, load_id_pairs, write_json_atomic
+from synpt.tasks.files import Chunk, SplitWriter, format_pairs, load_id_pairs, write_json_atomic
 from synpt.tasks.registry import Example
 from synpt.tasks.sampling import BLOCK_SIZE, Ragged, block_rng, concat, input_digests, stable_task_id
 
@@ -255,7 +255,8 @@ def _format_block(block: int) -> Chunk:
     count = min(BLOCK_SIZE, num_examples - block * BLOCK_SIZE)
     if count < BLOCK_SIZE:
         inputs, targets = inputs.take(np.arange(count)), targets.take(np.arange(count))
-    return Chunk(format_pairs(inputs, targets), format_line_lengths(inputs, targets), input_digests(inputs))
+    text, line_lengths = format_pairs(inputs, targets)
+    return Chunk(text, line_lengths, input_digests(inputs))
 
 
 def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int, progress: bool):

@@ -1,0 +1,173 @@
+"""Generation speed: `synpt generate`'s path vs a naive reference-style generator, measured side by side.
+
+For every simple task (and LIME) this prints examples/s of
+  * fast:   `task.write_dataset` into a temporary directory (vectorized blocks, formatting, dedup, atomic files),
+  * naive:  a per-example pure-Python generator written the reference's way (Python `random` + numpy's global RNG,
+            one example at a time, the oracle target function, `str(list)` lines, dedup by input string),
+and the ratio fast / naive. It then prints the streaming rates of `identity`: the block-level stream (ragged numpy
+arrays, what a data loader can consume) and the per-example `examples()` iterator.
+
+    .venv/bin/python benchmarks/bench_generate.py --num-examples 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from synpt.tasks import get_task, task_names
+from synpt.tasks.lime import _draw, _example
+from synpt.tasks.sampling import BLOCK_SIZE, make_pool
+from synpt.tasks.simple import BINARY_DIVIDER, ORACLES, WORD_DIVIDER
+
+LO, HI = 10, 220
+POOL = list(range(2, 32000))
+
+
+# -- the naive generator, one example at a time (reference style) -------------------------------------------------
+def toks(n):
+    return [random.choice(POOL) for _ in range(n)]
+
+
+def partition(n, k):
+    return np.random.multinomial(n, [1 / k] * k)
+
+
+def run_sequence(length, k, symbols, shuffle):
+    seq = []
+    for run in partition(length - k, k) + 1:
+        seq += [random.choice(symbols)] * int(run)
+    if shuffle:
+        random.shuffle(seq)
+    return seq
+
+
+def naive_sample(generator: str):
+    """One sample of the reference's sampler for `generator` (unary: list; binary: (arg1, arg2))."""
+    if generator in ("copy", "reverse", "duplicate", "first_char", "last_char", "length"):
+        return toks(random.randint(LO, HI))
+    if generator in ("deduplicate", "set"):
+        length = random.randint(LO, HI)
+        return run_sequence(length, random.randint(1, length), POOL, generator == "set")
+    if generator == "longest_word":
+        w = random.randint(1, HI // 2)
+        n = random.randint(max(LO - (w - 1), w), HI - (w - 1))
+        out = []
+        for i, size in enumerate(partition(n - w, w) + 1):
+            out += ([WORD_DIVIDER] if i else []) + toks(int(size))
+        return out
+    if generator == "count":
+        n, q = random.randint(LO - 2, HI - 2), random.choice(POOL)
+        c = random.randint(0, n)
+        seq = [q] * c + toks(n - c)
+        random.shuffle(seq)
+        return seq, [q]
+    if generator == "replace":
+        seq = toks(random.randint(LO - 3, HI - 3))
+        return seq, [random.choice(sorted(set(seq))), random.choice(POOL)]
+    if generator == "sort":
+        m = random.randint(LO // 2, (HI - 1) // 2)
+        order = toks(m)
+        return run_sequence(random.randint(m, HI - 1 - m), m, order, True), order
+    if generator in ("delete", "search"):
+        while True:
+            if random.random() < (0.75 if generator == "delete" else 0.5):
+                q = random.randint(1, (HI - 1) // 3)
+                s = random.randint(2 * q, HI - 1 - q)
+                query, r = toks(q), random.randint(1, s // q)
+                seq = []
+                for i, size in enumerate(partition(s - r * q, r + 1)):
+                    seq += ([] if i == 0 else query) + toks(int(size))
+            elif random.random() < 0.01:
+                q = random.randint(LO + 1, HI)
+                seq, query = toks(random.randint(0, q - 1)), toks(q)
+            else:
+                s = random.randint(LO, HI)
+                q = random.randint(LO, s)
+                seq, query = toks(s), toks(q)
+                while str(query)[1:-1] in str(seq):
+                    seq, query = toks(s), toks(q)
+            if LO <= len(seq) + 1 + len(query) <= HI:
+                return seq, query
+    total = random.randint(LO - 1, HI - 1)  # union, intersect, set differences
+    n1 = random.randint(0, total)
+    local = random.sample(POOL, total // 2)
+    return [random.choice(local) for _ in range(n1)], [random.choice(local) for _ in range(total - n1)]
+
+
+def naive_write(task, num: int, path: Path) -> None:
+    generator, oracle = task.generator_name, ORACLES[task.generator_name]
+    seen = set()
+    with open(path, "w") as handle:
+        for _ in range(num):
+            sample = naive_sample(generator)
+            args = sample if not task.binary else sample[0] + [BINARY_DIVIDER] + sample[1]
+            line_input = str([*task.prefix, 32099, *args])
+            if line_input in seen:
+                continue
+            seen.add(line_input)
+            handle.write(f"{line_input}\t{oracle(sample) or [32096]}\n")
+
+
+def naive_lime_write(num: int, path: Path) -> None:
+    """Reference-style LIME: one example at a time (the assembly is the same code, the draws per example)."""
+    pool = make_pool(None)
+    rng = np.random.default_rng(0)
+    with open(path, "w") as handle:
+        for _ in range(num):
+            src, tgt = _example(_draw(rng, 1, pool), 0)["induct"]
+            handle.write(f"{src}\t{tgt}\n")
+
+
+# -- measurement --------------------------------------------------------------------------------------------------
+def rate(fn, count: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-examples", type=int, default=30_000, help="examples per task for the fast path")
+    parser.add_argument("--naive-examples", type=int, default=3_000, help="examples per task for the naive path")
+    parser.add_argument("--tasks", nargs="*", help="task names (default: the 18 simple tasks and lime)")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    names = args.tasks or task_names("simple") + ["lime"]
+    print(f"{'task':18s} {'fast ex/s':>12s} {'naive ex/s':>12s} {'ratio':>8s}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "naive.txt"
+        for name in names:
+            task = get_task(name)
+            num, naive_num = args.num_examples, args.naive_examples
+            if task.family == "lime":
+                num, naive_num = max(num // 10, 3 * BLOCK_SIZE), max(naive_num // 10, 200)
+            fast = rate(
+                lambda t=task, n=num: t.write_dataset(
+                    tmp, num_train=n - 10, num_valid=10, seed=0, workers=args.workers, progress=False
+                ),
+                num * len(task.parts),
+            )
+            if task.family == "lime":
+                naive = rate(lambda n=naive_num: naive_lime_write(n, path), naive_num)
+            else:
+                naive = rate(lambda t=task, n=naive_num: naive_write(t, n, path), naive_num)
+            print(f"{name:18s} {fast:12,.0f} {naive:12,.0f} {fast / naive:7.1f}x", flush=True)
+
+    identity = get_task("identity")
+    blocks = identity.blocks(seed=0)
+    next(blocks)
+    block_count = max(args.num_examples // BLOCK_SIZE, 50)
+    block_rate = rate(lambda: [next(blocks) for _ in range(block_count)], block_count * BLOCK_SIZE)
+    stream = identity.examples("train", seed=0)
+    example_rate = rate(lambda: [next(stream) for _ in range(args.num_examples)], args.num_examples)
+    print(f"identity stream: blocks {block_rate:,.0f} ex/s, examples() {example_rate:,.0f} ex/s (one core)")
+
+
+if __name__ == "__main__":
+    main()
