@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     except SynptError as err:
         print(f"synpt: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `synpt data check | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("synpt: interrupted", file=sys.stderr)
         return 130

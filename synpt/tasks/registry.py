@@ -89,13 +89,25 @@ def _load_builtins() -> None:
             importlib.import_module(module)
 
 
-def get_task(name: str) -> Task:
-    """The task registered as `name` (a paper name or a reference generator alias)."""
+def get_task(name: str, data_dir: str | Path | None = None) -> Task:
+    """The task registered as `name` (a paper name or a reference generator alias).
+
+    A name that is not registered but has a folder `DATA_DIR/finetuning_data/<name>/` becomes a downstream task with
+    default settings, so users bring their own data without code (data dir: `data_dir` > $SYNPT_DATA_DIR > ./data).
+    """
     _load_builtins()
     canonical = _ALIASES.get(name, name)
     if canonical in _TASKS:
         return _TASKS[canonical]
-    raise SynptError(f"unknown task {name!r}. Valid tasks: {', '.join(task_names())}")
+    from synpt.tasks.downstream import downstream_task_for_folder
+
+    task = downstream_task_for_folder(name, data_dir)
+    if task is not None:
+        return task
+    raise SynptError(
+        f"unknown task {name!r}. Valid tasks: {', '.join(task_names())}; or put your own data in "
+        f"DATA_DIR/finetuning_data/{name}/{{train,valid,test}}.txt"
+    )
 
 
 def task_names(family: str | None = None) -> list[str]:
