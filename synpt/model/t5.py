@@ -13,6 +13,7 @@ dropout masks by default (reference §3.4, quirk 19).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -417,9 +418,14 @@ def init_params(config: T5Config, rng: jax.Array | int) -> Params:
     """Freshly initialised float32 parameters (reference §3.3 inits) as plain nested dicts with T5X names."""
     if isinstance(rng, int):
         rng = jax.random.PRNGKey(rng)
+    return _to_dict(_init_params(config, rng))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _init_params(config: T5Config, rng: jax.Array) -> Params:
+    """Compiled once per configuration (the config is hashable)."""
     dummy = jnp.ones((1, 1), jnp.int32)
-    init = jax.jit(lambda key: T5(config).init(key, dummy, dummy)["params"])
-    return _to_dict(init(rng))
+    return T5(config).init(rng, dummy, dummy)["params"]
 
 
 def _to_dict(tree: Any) -> Any:
