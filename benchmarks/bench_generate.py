@@ -120,7 +120,7 @@ def naive_lime_write(num: int, path: Path) -> None:
     rng = np.random.default_rng(0)
     with open(path, "w") as handle:
         for _ in range(num):
-            src, tgt = _example(_draw(rng, 1, pool), 0)["induct"]
+            src, tgt, _ = _example(_draw(rng, 1, pool), 0, "induct")
             handle.write(f"{src}\t{tgt}\n")
 
 

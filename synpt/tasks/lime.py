@@ -43,8 +43,8 @@ def _draw(rng: np.random.Generator, count: int, pool: np.ndarray) -> dict[str, l
     }
 
 
-def _example(d: dict, i: int) -> dict[str, list[int]]:
-    """Assemble example i of a draw: the three modes' (input, target) pairs and the comma count of subst_str."""
+def _example(d: dict, i: int, mode: str) -> tuple[list[int], list[int], int]:
+    """Assemble example i of a draw in `mode`: (input, target, commas of subst_str that the length check counts)."""
     symbols = d["symbols"][i]
     upper, lower, math = symbols[:NUM_UPPER], symbols[NUM_UPPER:48], symbols[48:]
     num_chars = d["num_chars"][i]
@@ -61,12 +61,11 @@ def _example(d: dict, i: int) -> dict[str, list[int]]:
     result = [s for t in pattern for s in substitution.get(t, [t])]
     header = [UPPER, *used, LOWER, *lower, MATH, *math, SEP]
     subst_str = [s for var in used for s in (var, COLON, OPEN, *substitution[var], CLOSE)]
-    return {
-        "induct": (header + result + [SEP] + subst_str, pattern),
-        "deduct": (header + pattern + [SEP] + subst_str, result),
-        "abduct": (header + pattern + [SEP] + result, subst_str),
-        "commas": len(used) - 1,
-    }
+    if mode == "induct":
+        return header + result + [SEP] + subst_str, pattern, len(used) - 1
+    if mode == "deduct":
+        return header + pattern + [SEP] + subst_str, result, len(used) - 1
+    return header + pattern + [SEP] + result, subst_str, len(used) - 1
 
 
 class LimeTask(SyntheticTask):
@@ -102,11 +101,9 @@ class LimeTask(SyntheticTask):
             want = count - len(inputs)
             draw = _draw(rng, want + want // 8 + 8, pool)
             for i in range(len(draw["num_chars"])):
-                ex = _example(draw, i)
-                src, tgt = ex[part]
+                src, tgt, commas = _example(draw, i, part)
                 # The reference counts symbols before stripping the commas between substitution entries.
-                extra_src = ex["commas"] if part != "abduct" else 0
-                extra_tgt = ex["commas"] if part == "abduct" else 0
+                extra_src, extra_tgt = (0, commas) if part == "abduct" else (commas, 0)
                 if lo <= len(src) + extra_src <= hi and lo <= len(tgt) + extra_tgt <= hi:
                     inputs.append(src)
                     targets.append(tgt)

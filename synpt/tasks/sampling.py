@@ -175,9 +175,10 @@ def partition_no_zeros(rng: np.random.Generator, n: np.ndarray, k: np.ndarray) -
 
 def segment_shuffle(rng: np.random.Generator, seqs: Ragged) -> Ragged:
     """Shuffle every row independently (uniform permutation per row, like `random.shuffle`)."""
-    # Row in the high bits, 52 random bits below: one integer sort (SIMD in numpy), ties practically impossible.
+    # Row in the high bits, 52 random bits below: one integer sort, ties practically impossible. The keys are
+    # already grouped by row, which numpy's stable (merge) sort exploits: about twice as fast as quicksort here.
     keys = (seqs.segment_ids.astype(np.int64) << 52) | (rng.integers(0, 1 << 52, len(seqs.values), dtype=np.int64))
-    return Ragged(seqs.values[np.argsort(keys)], seqs.lengths)
+    return Ragged(seqs.values[np.argsort(keys, kind="stable")], seqs.lengths)
 
 
 def run_sequence(
@@ -223,20 +224,27 @@ def first_occurrence_mask(seqs: Ragged) -> np.ndarray:
 
 
 def distinct_tokens(rng: np.random.Generator, pool: np.ndarray, counts: np.ndarray) -> Ragged:
-    """Row i: counts[i] distinct pool tokens (sampling without replacement), by redrawing repeats until none."""
+    """Row i: counts[i] distinct pool tokens (sampling without replacement), by redrawing repeats until none.
+
+    After the first pass only the rows that had a repeat are checked again (a few percent of them).
+    """
     seqs = ragged_tokens(rng, pool, counts)
-    while True:
-        repeats = ~first_occurrence_mask(seqs)
+    rows = np.arange(len(seqs))
+    subset = seqs
+    while len(rows):
+        repeats = ~first_occurrence_mask(subset)
         if not repeats.any():
-            return seqs
-        values = seqs.values.copy()
-        values[repeats] = draw_tokens(rng, pool, int(repeats.sum()))
-        seqs = Ragged(values, seqs.lengths)
+            break
+        where = np.repeat(seqs.offsets[rows], subset.lengths) + subset.positions
+        seqs.values[where[repeats]] = draw_tokens(rng, pool, int(repeats.sum()))
+        rows = rows[np.unique(subset.segment_ids[repeats])]
+        subset = seqs.take(rows)
+    return seqs
 
 
 def contains_value(seqs: Ragged, values: np.ndarray) -> np.ndarray:
     """Per row: whether `values[row]` occurs in that row."""
-    keys = np.unique(row_keys(seqs))
+    keys = np.sort(row_keys(seqs), kind="stable")
     wanted = np.arange(len(seqs), dtype=np.int64) * _KEY_STRIDE + values.astype(np.int64)
     found = np.searchsorted(keys, wanted)
     found = np.minimum(found, max(len(keys) - 1, 0))

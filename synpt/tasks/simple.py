@@ -39,7 +39,6 @@ from synpt.tasks.sampling import (
     ragged_tokens,
     row_keys,
     run_sequence,
-    segment_shuffle,
     stable_task_id,
     uniform_int,
 )
@@ -154,13 +153,19 @@ def sample_words(rng, count, ctx) -> Sample:
 
 
 def sample_count(rng, count, ctx) -> Sample:
-    """count: n~U{lo-2..hi-2}; c copies of a query token among n, the rest random, shuffled; arg2 = [query]."""
+    """count: n~U{lo-2..hi-2}; c~U{0..n} copies of a query token among n, the rest random, shuffled; arg2 = [query].
+
+    Drawn without a shuffle: with p ~ U(0, 1) per row and every position the query with probability p, the number
+    of copies is Beta(1,1)-Binomial(n) = U{0..n} and, given that number, their positions are a uniform subset,
+    which is exactly "c copies plus fillers, shuffled".
+    """
     n = uniform_int(rng, max(ctx.lo - 2, 1), ctx.hi - 2, count)
     query = draw_tokens(rng, ctx.pool, count)
-    copies = uniform_int(rng, 0, n)
+    share = rng.random(count)
     seq = ragged_tokens(rng, ctx.pool, n)
-    values = np.where(seq.positions < np.repeat(copies, n), np.repeat(query, n), seq.values).astype(np.int32)
-    return segment_shuffle(rng, Ragged(values, n)), Ragged(query, np.ones(count, dtype=np.int64))
+    is_copy = rng.random(len(seq.values)) < np.repeat(share, n)
+    values = np.where(is_copy, np.repeat(query, n), seq.values).astype(np.int32)
+    return Ragged(values, n), Ragged(query, np.ones(count, dtype=np.int64))
 
 
 def sample_replace(rng, count, ctx) -> Sample:
@@ -309,18 +314,20 @@ def target_set(a, b, ctx):
 
 def target_longest_word(a, b, ctx):
     is_divider = a.values == WORD_DIVIDER
-    row = a.segment_ids
-    words_per_row = np.bincount(row, weights=is_divider, minlength=len(a)).astype(np.int64) + 1
-    row_first_word = np.concatenate([[0], np.cumsum(words_per_row)[:-1]])
-    dividers_before = np.cumsum(is_divider) - is_divider
-    word = row_first_word[row] + dividers_before - dividers_before[a.offsets][row]
+    dividers_before = np.cumsum(is_divider, dtype=np.int64) - is_divider
+    # Global word number of every value: dividers before it plus one extra word per earlier row.
+    word = dividers_before + a.segment_ids
+    total_words = int(is_divider.sum()) + len(a)
+    words_per_row = np.diff(np.append(word[a.offsets], total_words))
+    row_first_word = word[a.offsets]
     is_token = ~is_divider
-    words = Ragged(a.values[is_token], np.bincount(word[is_token], minlength=int(words_per_row.sum())))
-    word_row = np.repeat(np.arange(len(a)), words_per_row)
-    word_rank = np.arange(len(words)) - row_first_word[word_row]
-    # Per row, the longest word; among equally long ones the first (a later word wins only if strictly longer).
-    best = np.lexsort((word_rank, -words.lengths, word_row))
-    return words.take(best[row_first_word])
+    words = Ragged(a.values[is_token], np.bincount(word[is_token], minlength=total_words))
+    word_rank = np.arange(len(words)) - np.repeat(row_first_word, words_per_row)
+    # Per row, the longest word; among equally long ones the first (a later word wins only if strictly longer):
+    # the maximum of (length, -rank) packed in one integer, reduced per row without sorting.
+    score = (words.lengths << 20) + ((1 << 20) - 1 - word_rank)
+    best_rank = (1 << 20) - 1 - (np.maximum.reduceat(score, row_first_word) & ((1 << 20) - 1))
+    return words.take(row_first_word + best_rank)
 
 
 def target_count(a, b, ctx):
@@ -337,11 +344,15 @@ def target_sort(a, b, ctx):
     """Count every (row, token) of the seq, credit the count to the token's last index in the order, then emit
     each order position's token that many times: a counting sort, no comparison sort of the seq itself."""
     order_keys = row_keys(b)
-    unique_keys, reversed_first = np.unique(order_keys[::-1], return_index=True)
-    last_index = len(order_keys) - 1 - reversed_first
-    seq_keys, seq_counts = np.unique(row_keys(a), return_counts=True)
+    by_key = np.argsort(order_keys, kind="stable")  # equal keys stay in index order: the last one is the last index
+    sorted_keys = order_keys[by_key]
+    is_last = np.append(sorted_keys[1:] != sorted_keys[:-1], True)
+    unique_keys, last_index = sorted_keys[is_last], by_key[is_last]
+    seq_keys = np.sort(row_keys(a), kind="stable")
+    seq_new = np.append(True, seq_keys[1:] != seq_keys[:-1])
+    seq_counts = np.diff(np.append(np.flatnonzero(seq_new), len(seq_keys)))
     counts = np.zeros(len(order_keys), dtype=np.int64)
-    counts[last_index[np.searchsorted(unique_keys, seq_keys)]] = seq_counts
+    counts[last_index[np.searchsorted(unique_keys, seq_keys[seq_new])]] = seq_counts
     return Ragged(np.repeat(b.values, counts), a.lengths)
 
 
