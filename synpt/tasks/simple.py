@@ -586,12 +586,15 @@ class SimpleTask(SyntheticTask):
 
     def assemble_inputs(self, arg1: Ragged, arg2: Ragged | None) -> Ragged:
         """prefix + [32099] + arg1 (+ [32097] + arg2)."""
-        count = len(arg1)
-        prefix = Ragged(np.tile(np.array(self.prefix, dtype=np.int32), count), np.full(count, len(self.prefix)))
-        parts = [prefix, Ragged.constant(ARGS_DIVIDER, count), arg1]
-        if arg2 is not None:
-            parts += [Ragged.constant(BINARY_DIVIDER, count), arg2]
-        return concat(*parts)
+        args = arg1 if arg2 is None else concat(arg1, Ragged.constant(BINARY_DIVIDER, len(arg1)), arg2)
+        head = np.array([*self.prefix, ARGS_DIVIDER], dtype=np.int32)
+        count, width = len(args), len(head)
+        values = np.empty(len(args.values) + width * count, dtype=np.int32)
+        # Row r starts at args.offsets[r] + width * r: its head fills `width` slots, its arguments follow.
+        starts = args.offsets + width * np.arange(count)
+        values[(starts[:, None] + np.arange(width)).reshape(-1)] = np.tile(head, count)
+        values[np.arange(len(args.values)) + np.repeat(starts + width - args.offsets, args.lengths)] = args.values
+        return Ragged(values, args.lengths + width)
 
     def split_input(self, ids: list[int]):
         """The sample (list, or (arg1, arg2)) of a reference input line; ValueError naming what is wrong."""
