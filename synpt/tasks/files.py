@@ -239,9 +239,12 @@ class SplitWriter:
         n = len(chunk.line_lengths)
         self.generated += n
         digests = chunk.digests.tolist()
-        keep = [d not in self._seen and not self._seen.add(d) for d in digests]
+        fresh = set(digests)
         data, lengths = chunk.data, chunk.line_lengths
-        if not all(keep):
+        if len(fresh) == n and self._seen.isdisjoint(fresh):  # the usual case: no duplicate, set-level C code
+            self._seen |= fresh
+        else:
+            keep = [d not in self._seen and not self._seen.add(d) for d in digests]
             kept_lines = [line for line, k in zip(chunk.lines(), keep, strict=True) if k]
             data, lengths = b"".join(kept_lines), lengths[np.array(keep)]
         n = len(lengths)
