@@ -130,3 +130,11 @@ def test_stats_survive_a_hugging_face_round_trip(source_dir, tmp_path, capsys):
             assert theirs[name][key] == pytest.approx(entry[key], rel=1e-6, abs=1e-9), (name, key)
     assert parameter_stats(params) == ours
     assert load_any_checkpoint(tmp_path / "hf")[1] == config
+
+
+def test_real_t5_small_names_give_the_reference_group_counts():
+    """The model's own T5-small tree (shapes only) against reference §6.4, and T5v1.1-small (8+8 layers, 188)."""
+    t5_small = parse_roles(flatten_names(jax.eval_shape(lambda: init_params(get_config("t5_small"), 0))))
+    assert [len(scheme.groups(t5_small)) for scheme in SCHEMES.values()] == [130, 130, 3, 18, 9, 28, 12, 72, 24]
+    t5_1_1 = parse_roles(flatten_names(jax.eval_shape(lambda: init_params(get_config("t5_1_1_small"), 0))))
+    assert [len(scheme.groups(t5_1_1)) for scheme in SCHEMES.values()] == [188, 188, 3, 24, 9, 36, 16, 96, 48]

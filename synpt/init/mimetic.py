@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from synpt.errors import SynptError
 from synpt.init.groups import ATTENTION_KERNEL, RELPOS, parse_roles
@@ -50,8 +51,11 @@ def parse_mimetic_spec(spec: str) -> dict[str, float]:
 
 
 def _factor(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
-    """(L, R) with L @ R the best rank-`rank` approximation of `matrix`, split symmetrically over √S."""
-    u, s, vt = np.linalg.svd(matrix)
+    """(L, R) with L @ R the best rank-`rank` approximation of `matrix`, split symmetrically over √S.
+
+    The SVD runs in float32 (the result is stored as float32 anyway), about twice as fast as float64.
+    """
+    u, s, vt = np.linalg.svd(matrix.astype(np.float32))
     root = np.sqrt(s[:rank])
     return u[:, :rank] * root, root[:, None] * vt[:rank]
 
@@ -74,7 +78,7 @@ def mimetic_init(
             prefix = role.name.rsplit("/", 2)[0]
             blocks.setdefault(prefix, {})[role.kind] = role.name
     params = dict(fresh)
-    for names in blocks.values():
+    for names in tqdm(blocks.values(), desc="mimetic init", unit="block", leave=False):
         query, key, value, out = (np.asarray(fresh[names[k]]) for k in ("query", "key", "value", "out"))
         d_model, inner = query.shape
         head_dim = inner // heads
@@ -82,7 +86,7 @@ def mimetic_init(
             raise SynptError(f"mimetic init needs heads x head_dim <= d_model; {names['query']} is {query.shape}")
         eye = np.eye(d_model)
         rng = param_rng(seed, "mimetic", names["query"])
-        new_query, new_key = np.empty(query.shape), np.empty(key.shape)
+        new_query, new_key = np.empty(query.shape, np.float32), np.empty(key.shape, np.float32)
         for head in range(heads):
             cols = slice(head * head_dim, (head + 1) * head_dim)
             noise = rng.standard_normal((d_model, d_model)) / np.sqrt(d_model)
