@@ -509,6 +509,9 @@ SAMPLERS: dict[str, Sampler] = {
 BINARY_SAMPLERS = {"count", "replace", "sort", "delete", "search", "union"}
 
 
+_FULL_POOL = make_pool(None)
+
+
 def parse_length_range(value) -> tuple[int, int]:
     """(lo, hi) from a pair or a "lo,hi" string."""
     try:
@@ -542,7 +545,7 @@ class SimpleTask(SyntheticTask):
         self.prefix = tuple(int(p) for p in prefix)
         self.binary = binary
         self._sampler, self._target, self._oracle = sampler, target, oracle
-        self._pools: dict[int, np.ndarray] = {}
+        self._pools: dict[tuple[int, int], np.ndarray] = {}  # (seed, pool_size) -> pool; shared by copies
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -567,10 +570,13 @@ class SimpleTask(SyntheticTask):
         """The options resolved for sampling; a `pool_size` subset is drawn once per seed."""
         size = self.options["pool_size"]
         if size is None:
-            pool = make_pool(None)
+            pool = _FULL_POOL
         else:
-            rng = np.random.default_rng(np.random.SeedSequence([seed, stable_task_id(f"{self.name}/pool")]))
-            pool = make_pool(int(size), rng)
+            key = (seed, int(size))
+            if key not in self._pools:
+                rng = np.random.default_rng(np.random.SeedSequence([seed, stable_task_id(f"{self.name}/pool")]))
+                self._pools[key] = make_pool(int(size), rng)
+            pool = self._pools[key]
         lo, hi = self.options["length_range"]
         return Context(
             lo, hi, pool, self.options.get("set_order", "cpython"), bool(self.options.get("balanced", False))
