@@ -141,11 +141,16 @@ def test_interrupted_write_leaves_no_partial_files(tmp_path, monkeypatch):
 
 
 # -- loader --------------------------------------------------------------------------------------------------------
-def test_loader_counts_malformed_lines_and_names_them(tmp_path):
+@pytest.mark.parametrize("piece_bytes", [12, 1 << 20])
+def test_loader_counts_malformed_lines_and_names_them(tmp_path, monkeypatch, piece_bytes):
+    import synpt.tasks.files as files
+
+    monkeypatch.setattr(files, "_PIECE_BYTES", piece_bytes)  # small pieces: lines cross piece boundaries
     path = tmp_path / "x.txt"
     path.write_text("[1, 2]\t[3]\n[4]\n[5, x]\t[6]\n[7]\t[8, 9]\n")
     inputs, targets, report = load_id_pairs(path)
     assert inputs.tolists() == [[1, 2], [7]] and targets.tolists() == [[3], [8, 9]]
+    assert report.lines == 4
     assert (
         report.malformed == 2 and report.bad_lines[0].startswith(f"{path}:2:") and f"{path}:3:" in report.bad_lines[1]
     )
