@@ -138,3 +138,8 @@ def test_real_t5_small_names_give_the_reference_group_counts():
     assert [len(scheme.groups(t5_small)) for scheme in SCHEMES.values()] == [130, 130, 3, 18, 9, 28, 12, 72, 24]
     t5_1_1 = parse_roles(flatten_names(jax.eval_shape(lambda: init_params(get_config("t5_1_1_small"), 0))))
     assert [len(scheme.groups(t5_1_1)) for scheme in SCHEMES.values()] == [188, 188, 3, 24, 9, 36, 16, 96, 48]
+
+
+def test_init_cli_refuses_to_overwrite_a_checkpoint(source_dir, capsys):
+    assert cli.main(["init", "--model", "tiny", "--out", str(source_dir)]) == 2
+    assert "already holds a params checkpoint" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from typing import Any
 from synpt.errors import SynptError
 from synpt.init.schemes import scheme_names
 from synpt.init.transfer import TRANSFERS
+from synpt.model.config import PRESETS, get_config
 
 
 def is_hf_folder(path: Path) -> bool:
@@ -39,7 +40,7 @@ def load_any_checkpoint(path: str | Path) -> tuple[Any, Any]:
 
 
 def init_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model preset (tiny, tiny_1_1, t5_small, t5_1_1_small, t5_base); "
+    parser.add_argument("--model", help=f"model preset ({', '.join(PRESETS)}); "
                         "default: the architecture of --ckpt / --stats-from")  # fmt: skip
     parser.add_argument("--scheme", help=f"statistics scheme or mimetic[:alpha=A,beta=B]; one of {scheme_names()}")
     parser.add_argument("--stats-from", metavar="CKPT", help="checkpoint whose statistics a statistics scheme uses")
@@ -59,7 +60,6 @@ def init_main(args: argparse.Namespace) -> int:
     import jax
 
     from synpt.init import apply_init, check_init_settings
-    from synpt.model.config import get_config
     from synpt.model.t5 import init_params
     from synpt.train.checkpoints import save_params
 
@@ -75,13 +75,13 @@ def init_main(args: argparse.Namespace) -> int:
         pre_attn_ln_value=args.pre_attn_ln_value,
         include_pre_mlp_ln=args.include_pre_mlp_ln,
     )
-    source, source_config = load_any_checkpoint(source_path) if source_path else (None, None)
-    if args.model:
-        config = get_config(args.model)
-    elif source_config is not None:
-        config = source_config
-    else:
+    if (Path(args.out) / "params").exists():
+        raise SynptError(f"{args.out} already holds a params checkpoint; choose another --out or delete it")
+    config = get_config(args.model) if args.model else None
+    if config is None and source_path is None:
         raise SynptError("pass --model PRESET (e.g. --model t5_small): there is no checkpoint to take it from")
+    source, source_config = load_any_checkpoint(source_path) if source_path else (None, None)
+    config = config or source_config
     fresh = init_params(config, jax.random.PRNGKey(args.seed))
     params, log = apply_init(
         fresh,
@@ -121,7 +121,6 @@ def stats_main(args: argparse.Namespace) -> int:
         raise SynptError("give at least one checkpoint (or --random-init PRESET) to compute statistics of")
     stats_by_label = {path: parameter_stats(load_any_checkpoint(path)[0]) for path in args.checkpoints}
     if args.random_init:
-        from synpt.model.config import get_config
         from synpt.model.t5 import init_params
 
         fresh = init_params(get_config(args.random_init), 0)
