@@ -74,13 +74,16 @@ def generate_main(args) -> int:
         task = _configured(args, name)
         if not hasattr(task, "write_dataset"):
             raise SynptError(f"task {name!r} is a downstream task; 'synpt generate' writes synthetic tasks only")
-        kwargs = {"num_train": args.train, "num_valid": args.valid, "seed": args.seed, "workers": args.workers}
-        if task.family in ("simple", "lime"):
-            kwargs["num_examples"] = args.num_examples
-        elif args.num_examples is not None:
-            raise SynptError(f"--num-examples is not supported by {task.family} task {name!r}; use --train/--valid")
         start = time.perf_counter()
-        manifest = task.write_dataset(root, progress=not args.no_progress, **kwargs)
+        manifest = task.write_dataset(
+            root,
+            num_train=args.train,
+            num_valid=args.valid,
+            seed=args.seed,
+            workers=args.workers,
+            progress=not args.no_progress,
+            num_examples=args.num_examples,
+        )
         print(f"{task.name}: {json.dumps(manifest.get('counts'))} in {time.perf_counter() - start:.1f} s -> {root}")
     return 0
 
