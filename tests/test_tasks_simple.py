@@ -235,3 +235,20 @@ def test_manifest_records_options(tmp_path):
     assert on_disk == manifest
     assert manifest["options"]["set_order"] == "sorted" and manifest["options"]["length_range"] == [10, 60]
     assert manifest["counts"]["union"]["train"] == 30 and manifest["seed"] == 2
+
+
+def test_user_task_with_custom_binary_sampler():
+    def pairs(rng, count, ctx):
+        from synpt.tasks.sampling import ragged_tokens
+
+        return ragged_tokens(rng, ctx.pool, np.full(count, 5)), ragged_tokens(rng, ctx.pool, np.full(count, 3))
+
+    @simple_task("test_user_concat", prefix=[2405, 2405], sampler=pairs, binary=True)
+    def concatenated(sample):
+        return sample[1] + sample[0]
+
+    task = get_task("test_user_concat")
+    inputs, targets = task.generate_block(0)
+    assert inputs.lengths.tolist() == [3 + 5 + 1 + 3] * BLOCK_SIZE
+    assert [task.oracle_target(r) for r in inputs.tolists()] == targets.tolists()
+    assert all(t[:3] == r[9:] for r, t in zip(inputs.tolists(), targets.tolists(), strict=True))

@@ -562,8 +562,10 @@ class SimpleTask(SyntheticTask):
             raise SynptError(f"task {self.name!r}: set_order must be one of {', '.join(SET_ORDERS)}, got {value!r}")
         if key == "balanced" and not isinstance(value, bool):
             raise SynptError(f"task {self.name!r}: balanced must be True or False, got {value!r}")
-        if key == "pool_size" and value is not None and not 1 <= int(value) <= POOL_HIGH - POOL_LOW + 1:
-            raise SynptError(f"pool_size must be between 1 and {POOL_HIGH - POOL_LOW + 1}, got {value!r}")
+        if key == "pool_size" and value is not None:
+            full = POOL_HIGH - POOL_LOW + 1
+            if not isinstance(value, int) or not 1 <= value <= full:
+                raise SynptError(f"pool_size must be an integer between 1 and {full}, got {value!r}")
         return super()._check_option(key, value)
 
     def context(self, seed: int = 0) -> Context:
@@ -642,11 +644,13 @@ def simple_task(
     oracle: Callable | None = None,
     aliases: tuple[str, ...] = (),
     generator_name: str | None = None,
+    binary: bool | None = None,
 ) -> Callable:
     """Decorator registering a user task built from a target function.
 
     `sampler` is a built-in sampler name (copy, deduplicate, set, longest_word, count, replace, sort, delete,
-    search, union) or a callable `(rng, count, ctx) -> (arg1, arg2 or None)` of ragged arrays. The decorated
+    search, union) or a callable `(rng, count, ctx) -> (arg1, arg2 or None)` of ragged arrays (then say
+    `binary=True` when it returns two arguments; built-in samplers know their arity). The decorated
     function is either a per-example `fn(sample) -> list[int]` (sample = list, or (arg1, arg2) for binary samplers;
     it is also the oracle) or, with `vectorized=True`, `fn(arg1, arg2, ctx) -> Ragged` (pass `oracle=` for
     `synpt verify`). The function is returned unchanged; the task is available through `get_task(name)`.
@@ -654,9 +658,9 @@ def simple_task(
     if isinstance(sampler, str):
         if sampler not in SAMPLERS:
             raise SynptError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
-        binary, sampler_fn = sampler in BINARY_SAMPLERS, SAMPLERS[sampler]
+        is_binary, sampler_fn = sampler in BINARY_SAMPLERS, SAMPLERS[sampler]
     else:
-        binary, sampler_fn = None, sampler
+        is_binary, sampler_fn = bool(binary), sampler
 
     def decorate(fn: Callable) -> Callable:
         if vectorized:
@@ -668,7 +672,6 @@ def simple_task(
                 return Ragged.from_lists([list(fn(s)) for s in samples])
 
             the_oracle = fn
-        is_binary = binary if binary is not None else bool(getattr(fn, "binary", False))
         task = SimpleTask(name, generator_name or name, tuple(prefix), sampler_fn, is_binary, target, the_oracle)
         register_task(task, aliases=aliases)
         return fn
