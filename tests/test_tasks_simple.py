@@ -241,7 +241,7 @@ def test_user_task_with_custom_binary_sampler():
     def pairs(rng, count, ctx):
         from synpt.tasks.sampling import ragged_tokens
 
-        return ragged_tokens(rng, ctx.pool, np.full(count, 5)), ragged_tokens(rng, ctx.pool, np.full(count, 3))
+        return ragged_tokens(rng, ctx.pool, np.full(count, 6)), ragged_tokens(rng, ctx.pool, np.full(count, 3))
 
     @simple_task("test_user_concat", prefix=[2405, 2405], sampler=pairs, binary=True)
     def concatenated(sample):
@@ -249,6 +249,6 @@ def test_user_task_with_custom_binary_sampler():
 
     task = get_task("test_user_concat")
     inputs, targets = task.generate_block(0)
-    assert inputs.lengths.tolist() == [3 + 5 + 1 + 3] * BLOCK_SIZE
+    assert inputs.lengths.tolist() == [3 + 6 + 1 + 3] * BLOCK_SIZE
     assert [task.oracle_target(r) for r in inputs.tolists()] == targets.tolists()
-    assert all(t[:3] == r[9:] for r, t in zip(inputs.tolists(), targets.tolists(), strict=True))
+    assert all(t[:3] == r[10:] for r, t in zip(inputs.tolists(), targets.tolists(), strict=True))
