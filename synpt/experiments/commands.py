@@ -156,7 +156,7 @@ def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
         "task, then fine-tune it on g2p (CMUdict grapheme-to-phoneme) from Random Init, from the Set checkpoint, "
         "from its Per Param Scale statistics and with pre-attention LN = 0.4, and print the table and plots."
     )
-    parser.add_argument("--out", type=Path, default=Path("quickstart_runs"), help="output directory")
+    parser.add_argument("--out", type=Path, default=Path("quickstart_out"), help="output directory")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
 
 

@@ -236,12 +236,19 @@ def _score_text(cell: Cell | None) -> str:
     return f"{cell.mean:.2f} ± {cell.sd:.2f} (n={len(cell.scores)})"
 
 
-def _row_name(row: Row) -> str:
-    return row.label if row.role == "method" else f"{row.label} ({row.role})"
+def _row_name(row: Row, reference_name: str) -> str:
+    if row.role == "method":
+        return row.label
+    return f"{row.label} ({reference_name if row.role == 'natural' else row.role})"
 
 
-def to_markdown(tables: Sequence[Table], metric_names: dict[str, str] | None = None) -> str:
-    """Two markdown tables per paper table: scores (mean ± SD over seeds) and % of the natural benefit."""
+def to_markdown(
+    tables: Sequence[Table], metric_names: dict[str, str] | None = None, *, reference_name: str = "natural"
+) -> str:
+    """Two markdown tables per paper table: scores (mean ± SD over seeds) and % of the natural benefit.
+
+    `reference_name` names the 100 % rows (e.g. when they are not natural pre-training, as in the quickstart).
+    """
     metric_names = metric_names or {}
     out = []
     for table in tables:
@@ -256,17 +263,17 @@ def to_markdown(tables: Sequence[Table], metric_names: dict[str, str] | None = N
                 average += "*"
                 partial = True
             cells = [_score_text(row.cells.get(task)) for task in table.tasks]
-            out.append(f"| {_row_name(row)} | " + " | ".join(cells) + f" | {average} |")
+            out.append(f"| {_row_name(row, reference_name)} | " + " | ".join(cells) + f" | {average} |")
         if partial:
             out.append("\n\\* averaged over the tasks this row has, not all columns.")
         if any(row.role == "random" for row in table.rows) and any(row.role == "natural" for row in table.rows):
-            out.append("\n% of the natural pre-training benefit: 100 · (score − random) / (natural − random)\n")
+            out.append(f"\n% of benefit, 100 · (score − random) / (reference − random); reference = {reference_name}\n")
             out.append("| row | " + " | ".join(table.tasks) + " | mean of per-task % | % of averaged scores |")
             out.append("|---" * (len(table.tasks) + 3) + "|")
             for row in table.rows:
                 cells = [_fmt(row.cells[t].benefit, 1) if t in row.cells else "—" for t in table.tasks]
                 out.append(
-                    f"| {_row_name(row)} | "
+                    f"| {_row_name(row, reference_name)} | "
                     + " | ".join(cells)
                     + f" | {_fmt(row.benefit_mean, 1)} | {_fmt(row.benefit_of_averages, 1)} |"
                 )
