@@ -130,9 +130,18 @@ def _dropout(config: T5Config, broadcast_dims: tuple[int, ...] = (-2,), shared: 
 
 
 class MultiHeadAttention(nn.Module):
-    """T5 attention: q/k/v/out kernels flattened over heads, additive bias, optional single-step KV cache."""
+    """T5 attention: q/k/v/out kernels flattened over heads, additive bias, optional single-step decoding cache.
+
+    In decoding, self-attention appends each step's key/value to a cache sized by the decode length;
+    cross-attention (`is_cross_attention`) projects the encoding once, at step 0, and reuses it afterwards
+    (recomputing it every step would cost as much as re-running the encoder's attention projections per token).
+    """
 
     config: T5Config
+    is_cross_attention: bool = False
+
+    def _heads(self, x: jax.Array) -> jax.Array:
+        return x.reshape(*x.shape[:2], self.config.num_heads, self.config.head_dim)
 
     @nn.compact
     def __call__(
@@ -148,21 +157,31 @@ class MultiHeadAttention(nn.Module):
         """`bias` is [b, heads, q, k], or (in a decoding step) a function of the cache length returning it."""
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
-        heads, head_dim = cfg.num_heads, cfg.head_dim
-        query = Dense(cfg.inner_dim, _attention_init(1.0 / head_dim), dtype, name="query")(inputs_q)
-        key = Dense(cfg.inner_dim, _attention_init(1.0), dtype, name="key")(inputs_kv)
-        value = Dense(cfg.inner_dim, _attention_init(1.0), dtype, name="value")(inputs_kv)
-        query, key, value = (x.reshape(*x.shape[:2], heads, head_dim) for x in (query, key, value))
+        query = self._heads(Dense(cfg.inner_dim, _attention_init(1.0 / cfg.head_dim), dtype, name="query")(inputs_q))
+        is_step = decode and self.has_variable("cache", "cached_key")
+        if is_step and self.is_cross_attention:
+            cached_key, cached_value = self.variable("cache", "cached_key"), self.variable("cache", "cached_value")
+            params = self.variables["params"]
 
-        if decode:
-            is_initialized = self.has_variable("cache", "cached_key")
-            cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
-            cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
-            if is_initialized:  # one step: write this position's key/value, attend over the whole cache
-                start = (0, cache_index, 0, 0)
-                cached_key.value = jax.lax.dynamic_update_slice(cached_key.value, key, start)
-                cached_value.value = jax.lax.dynamic_update_slice(cached_value.value, value, start)
-                key, value = cached_key.value, cached_value.value
+            def project() -> tuple[jax.Array, jax.Array]:
+                return tuple(
+                    self._heads(jnp.dot(inputs_kv.astype(dtype), params[name]["kernel"].astype(dtype)))
+                    for name in ("key", "value")
+                )
+
+            key, value = jax.lax.cond(cache_index == 0, project, lambda: (cached_key.value, cached_value.value))
+            cached_key.value, cached_value.value = key, value
+        else:
+            key = self._heads(Dense(cfg.inner_dim, _attention_init(1.0), dtype, name="key")(inputs_kv))
+            value = self._heads(Dense(cfg.inner_dim, _attention_init(1.0), dtype, name="value")(inputs_kv))
+            if decode:
+                cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
+                cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
+                if is_step:  # write this position's key/value, attend over the whole cache
+                    start = (0, cache_index, 0, 0)
+                    cached_key.value = jax.lax.dynamic_update_slice(cached_key.value, key, start)
+                    cached_value.value = jax.lax.dynamic_update_slice(cached_value.value, value, start)
+                    key, value = cached_key.value, cached_value.value
         if callable(bias):
             bias = bias(key.shape[1])
 
@@ -229,8 +248,8 @@ class DecoderLayer(nn.Module):
         )
         x = x + _dropout(cfg)(y, deterministic=deterministic)
         y = LayerNorm(dtype, name="pre_cross_attention_layer_norm")(x)
-        y = MultiHeadAttention(cfg, name="encoder_decoder_attention")(
-            y, encoded, cross_bias, deterministic=deterministic
+        y = MultiHeadAttention(cfg, is_cross_attention=True, name="encoder_decoder_attention")(
+            y, encoded, cross_bias, deterministic=deterministic, decode=decode, cache_index=cache_index
         )
         x = x + _dropout(cfg)(y, deterministic=deterministic)
         y = LayerNorm(dtype, name="pre_mlp_layer_norm")(x)
