@@ -42,7 +42,8 @@ def load_any_checkpoint(path: str | Path) -> tuple[Any, Any]:
 def init_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help=f"model preset ({', '.join(PRESETS)}); "
                         "default: the architecture of --ckpt / --stats-from")  # fmt: skip
-    parser.add_argument("--scheme", help=f"statistics scheme or mimetic[:alpha=A,beta=B]; one of {scheme_names()}")
+    schemes = ", ".join(scheme_names())
+    parser.add_argument("--scheme", help=f"statistics scheme or mimetic[:alpha=A,beta=B]; one of: {schemes}")
     parser.add_argument("--stats-from", metavar="CKPT", help="checkpoint whose statistics a statistics scheme uses")
     parser.add_argument("--transfer", choices=TRANSFERS, default=None,
                         help="copy weights from --ckpt: all (released-script compatible, embedding included) or "
