@@ -146,3 +146,20 @@ def test_decode_examples_batches_and_strips_eos(tiny_t5):
     seqs, _ = predict_batch(params, jnp.asarray(tokens), config=config, beam_size=4, max_decode_length=5)
     row = np.asarray(seqs[1, 0]).tolist()
     assert beam[0] == (row[: row.index(EOS)] if EOS in row else row)
+
+
+def test_search_stops_early_once_no_live_beam_can_win():
+    batch, length, vocab = 2, 10, 5
+    tokens_to_logits, cache, _ = _toy(2, batch, length, vocab, eos_bias=30.0)  # EOS is almost certain at every step
+    steps = []
+
+    def counting(ids, cache):
+        jax.debug.callback(lambda: steps.append(1))
+        return tokens_to_logits(ids, cache)
+
+    seqs, _ = jax.jit(lambda c: beam_search(counting, c, batch_size=batch, beam_size=4, max_decode_length=length))(
+        cache
+    )
+    jax.effects_barrier()
+    assert np.asarray(seqs[:, 0, 0]).tolist() == [EOS, EOS]
+    assert 1 < len(steps) < length, steps
