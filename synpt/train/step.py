@@ -86,7 +86,7 @@ def make_train_step(
             "step": state["step"] + 1,
             "rng": state["rng"],
         }
-        metrics = dict(sums, grad_norm=optax.global_norm(grads), learning_rate=schedule(state["step"]))
+        metrics = dict(sums, grad_norm=optax.tree.norm(grads), learning_rate=schedule(state["step"]))
         return new_state, metrics
 
     out_shardings = (state_shardings, None) if state_shardings is not None else None

@@ -1,0 +1,172 @@
+"""The training loop: learning, determinism across device counts, SIGKILL-and-resume, gradient accumulation, errors.
+
+Runs that need several fake CPU devices or a hard kill run `synpt pretrain` in a subprocess (a tiny T5 on short
+identity examples); in-process tests use a small deterministic copy stream (`copy_stream`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from synpt.errors import SynptError
+from synpt.tasks.registry import get_task
+from synpt.train.checkpoints import load_params
+from synpt.train.trainer import TrainConfig, train
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_stream(start: int, *, seed: int = 0, bad_from: int | None = None):
+    """Deterministic stand-in stream: example i copies 3..8 random tokens (+EOS); depends only on (seed, i).
+
+    From global index `bad_from` on, the inputs hold an id outside the vocabulary, whose embedding lookup is NaN.
+    """
+    index = start
+    while True:
+        rng = np.random.default_rng([seed, index])
+        tokens = np.append(rng.integers(3, 200, size=rng.integers(3, 9)), 1).astype(np.int32)
+        inputs = tokens.copy()
+        if bad_from is not None and index >= bad_from:
+            inputs[0] = 10**6
+        yield {"inputs": inputs, "targets": tokens}
+        index += 1
+
+
+TINY = dict(model="tiny", batch_size=8, input_length=16, target_length=16, log_every=1, eval_period=1000)
+
+
+def pretrain_command(out: Path, steps: int, every: int) -> list[str]:
+    """`synpt pretrain` on short identity examples with a tiny T5 (dropout on, so the RNG path is exercised)."""
+    return [
+        sys.executable, "-m", "synpt", "pretrain", "--task", "identity", "--model", "tiny", "--steps", str(steps),
+        "--batch-size", "8", "--seed", "3", "--out", str(out), "--checkpoint-every", str(every),
+        "--eval-every", str(steps), "--gin.TASK_FEATURE_LENGTHS={'inputs': 12, 'targets': 12}",
+        "--gin.TASK_OPTIONS={'length_range': (1, 8)}", "--gin.LOG_EVERY=1", "--gin.EVAL_STEPS=1",
+        "--gin.WARMUP_STEPS=4",
+    ]  # fmt: skip
+
+
+def run_pretrain(out: Path, steps: int, every: int, *, devices: int = 1, wait: bool = True):
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    command = pretrain_command(out, steps, every)
+    if not wait:
+        return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def train_losses(run_dir: Path) -> dict[int, float]:
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {line["step"]: line["loss"] for line in lines if line["event"] == "train"}
+
+
+def test_eight_devices_give_the_same_losses_as_one(tmp_path):
+    run_pretrain(tmp_path / "one", 20, 100, devices=1)
+    run_pretrain(tmp_path / "eight", 20, 100, devices=8)
+    losses_one, losses_eight = train_losses(tmp_path / "one"), train_losses(tmp_path / "eight")
+    assert sorted(losses_one) == list(range(1, 21)) == sorted(losses_eight)
+    np.testing.assert_allclose([losses_eight[s] for s in losses_one], list(losses_one.values()), rtol=1e-5)
+    assert losses_one[20] < losses_one[1]
+
+
+def test_sigkill_and_resume_is_bit_identical(tmp_path):
+    steps, every = 24, 6
+    run_pretrain(tmp_path / "reference", steps, every)
+    victim = run_pretrain(tmp_path / "victim", steps, every, wait=False)
+    deadline = time.time() + 180
+    while not (tmp_path / "victim" / f"checkpoint_{every}" / "extra").is_dir():
+        assert victim.poll() is None, victim.stderr.read().decode()[-3000:]
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = max(train_losses(tmp_path / "victim"))
+    assert killed_at < steps, "the run finished before it was killed; the test proves nothing"
+    run_pretrain(tmp_path / "victim", steps, every)  # the same command again
+    resumed, _ = load_params(tmp_path / "victim")
+    reference, _ = load_params(tmp_path / "reference")
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(reference), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # After resuming, the run logged the uninterrupted run's losses.
+    assert train_losses(tmp_path / "victim")[steps] == train_losses(tmp_path / "reference")[steps]
+
+
+def test_gradient_accumulation_matches_one_big_batch(tmp_path):
+    common = dict(TINY, steps=3, checkpoint_every=100, dropout_rate=0.0, warmup_steps=4)
+    whole = train(TrainConfig(**common), model_dir=tmp_path / "a", train_stream=copy_stream, progress=False)
+    split = train(
+        TrainConfig(**common, grad_accum=4), model_dir=tmp_path / "b", train_stream=copy_stream, progress=False
+    )
+    for a, b in zip(jax.tree.leaves(whole.params), jax.tree.leaves(split.params), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+
+
+def test_nan_loss_stops_with_step_and_last_good_checkpoint(tmp_path):
+    config = TrainConfig(**{**TINY, "steps": 6, "checkpoint_every": 2})
+    stream = lambda start: copy_stream(start, bad_from=2 * 8 + 3)  # first bad example lands in step 3
+    with pytest.raises(SynptError, match=r"at step 3; the last good checkpoint is .*checkpoint_2"):
+        train(config, model_dir=tmp_path, train_stream=stream, progress=False)
+    assert not (tmp_path / "checkpoint_4").exists()
+
+
+def test_run_dir_of_another_model_is_refused_naming_both(tmp_path):
+    train(TrainConfig(**{**TINY, "steps": 1, "checkpoint_every": 1}), model_dir=tmp_path, train_stream=copy_stream)
+    other = TrainConfig(**{**TINY, "model": "tiny_1_1", "steps": 2, "checkpoint_every": 1})
+    with pytest.raises(SynptError, match=r"(?s)another model.*feed_forward=relu.*feed_forward=gated-gelu"):
+        train(other, model_dir=tmp_path, train_stream=copy_stream)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"model": "t5_huge"}, "unknown model preset 't5_huge'; valid presets: tiny"),
+        ({"dtype": "float16"}, "overflow in float16"),
+        ({"padding": "dynamic"}, "padding 'dynamic' is not valid"),
+        ({"batch_size": 6, "grad_accum": 4}, "divisible by grad_accum"),
+        ({"schedule": "cosine"}, "schedule 'cosine' is not valid"),
+    ],
+)
+def test_bad_configs_are_user_errors(overrides, message):
+    with pytest.raises(SynptError, match=message):
+        TrainConfig(**{**TINY, **overrides}).validate()
+
+
+@pytest.mark.slow
+def test_learns_identity_to_99_percent(tmp_path):
+    """The loop learns: a tiny T5 pre-trained on short identity examples (streamed) copies >= 99% of the validation
+    tokens. Why these settings: copying needs no per-token knowledge (tied embeddings), so ~600 steps suffice."""
+    task = get_task("identity").with_options(length_range=(1, 8))
+    config = TrainConfig(
+        model="tiny",
+        steps=600,
+        batch_size=16,
+        input_length=12,
+        target_length=12,
+        schedule="constant",
+        learning_rate=0.01,
+        dropout_rate=0.0,
+        eval_period=600,
+        eval_batches=None,
+        checkpoint_every=600,
+        log_every=100,
+    )
+    summary = train(
+        config,
+        model_dir=tmp_path,
+        train_stream=lambda start: task.examples("train", seed=0, start=start),
+        eval_examples=list(itertools.islice(task.examples("validation", seed=0), 256)),
+        progress=False,
+    )
+    assert summary.evals[-1]["accuracy"] >= 0.99, summary.evals
