@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from synpt.errors import SynptError
 from synpt.model.config import get_config
 from synpt.model.t5 import T5, init_params
 from synpt.train.decoding import beam_search, brevity_penalty, decode_examples, greedy_decode, predict_batch
@@ -146,6 +147,9 @@ def test_decode_examples_batches_and_strips_eos(tiny_t5):
     seqs, _ = predict_batch(params, jnp.asarray(tokens), config=config, beam_size=4, max_decode_length=5)
     row = np.asarray(seqs[1, 0]).tolist()
     assert beam[0] == (row[: row.index(EOS)] if EOS in row else row)
+    assert decode_examples(config, params, [], **options) == []
+    with pytest.raises(SynptError, match="beam_size"):
+        decode_examples(config, params, examples, **options, beam_size=0)
 
 
 def test_search_stops_early_once_no_live_beam_can_win():

@@ -479,7 +479,3 @@ def unflatten_names(flat: dict[str, Any]) -> Params:
             node = node.setdefault(part, {})
         node[leaf] = value
     return params
-
-
-def count_params(params: Params) -> int:
-    return int(sum(np.prod(np.shape(x)) for x in jax.tree_util.tree_leaves(params)))

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import T5, Params
 
@@ -271,6 +272,9 @@ def decode_examples(
     Inputs are padded to `input_length` when given (trimmed beyond it), else to a power-of-two bucket of each
     batch's longest input; the last batch is padded with empty rows so every call has the same batch size.
     """
+    for name, value in (("batch_size", batch_size), ("max_decode_length", max_decode_length), ("beam_size", beam_size)):
+        if int(value) < 1:
+            raise SynptError(f"decoding: {name}={value!r} must be a positive integer")
     predictions: list[list[int]] = []
     starts = range(0, len(examples), batch_size)
     for start in tqdm(starts, desc="decoding", unit="batch", disable=not progress):
