@@ -142,8 +142,8 @@ pretrain() {
   local -a args=(pretrain --task "$task_id" --out "$exp_dir" --seed "$SEED")
   if [[ "$SCALE" == tiny ]]; then
     # A CPU-sized check of the same pipeline: tiny model, short examples, few steps, small eval.
-    args+=(--model tiny --steps 60 --batch-size 8 --eval-every 20 --checkpoint-every 20
-      "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 64}" --gin.EVAL_STEPS=2 --gin.LOG_EVERY=20)
+    args+=(--model tiny --steps 30 --batch-size 8 --eval-every 10 --checkpoint-every 10 --padding fixed
+      "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 64}" --gin.EVAL_STEPS=2 --gin.LOG_EVERY=10)
   fi
   synpt_run "${args[@]}"
 }

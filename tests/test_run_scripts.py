@@ -125,7 +125,7 @@ def test_pretrain_script_and_its_options(tmp_path):
     assert command[:3] == ["pretrain", "--task", "nonsense_summary"]
     assert option(command, "--out") == "runs/pretraining/nonsense_summary" and "--steps" not in command
     tiny = dry_run(script, cwd=tmp_path, SCALE="tiny")
-    assert option(tiny, "--task") == "set" and option(tiny, "--model") == "tiny" and option(tiny, "--steps") == "60"
+    assert option(tiny, "--task") == "set" and option(tiny, "--model") == "tiny" and option(tiny, "--steps") == "30"
     assert dry_run(script, "mas", cwd=tmp_path, exp_dir="x") == ["report", "x", "--pretrain-step", "max"]
     assert dry_run(script, "99", cwd=tmp_path, exp_dir="x") == ["report", "x", "--pretrain-step", "99"]
     echoed = run_script(script, "exp_dir", cwd=tmp_path, task_id="lime")

@@ -52,6 +52,7 @@ GIN_KNOBS = {
     "Z_LOSS": "z_loss",
     "BEAM_SIZE": "beam_size",
     "KEEP_CHECKPOINTS": "keep_checkpoints",
+    "PADDING": "padding",
 }
 
 
@@ -65,12 +66,15 @@ class Knobs:
     alpha: float = 0.6
     eval_batches: int = 128  # EVAL_STEPS: teacher-forced validation batches, cycled over the split
     keep_checkpoints: int | None = None  # the paper keeps all
+    # Length buckets give the loss of 512/512 padding with less compute (quirk 18); "fixed" compiles one shape only,
+    # which is faster for short CPU runs, where compiling each bucket's step costs more than the padding.
+    padding: str = "bucket"
 
 
 # SCALE=tiny: the same pipeline, shrunk to run in a minute or two on a CPU.
-TINY_SETTINGS = {"steps": 60, "eval_period": 20, "batch_size": 8, "evaluator_num_examples": 16, "pack": False}
+TINY_SETTINGS = {"steps": 30, "eval_period": 10, "batch_size": 8, "evaluator_num_examples": 8, "pack": False}
 TINY_LENGTH_CAPS = {"input_length": 128, "target_length": 64, "max_decode_length": 64}
-TINY_KNOBS = {"eval_batches": 2, "keep_checkpoints": 2}
+TINY_KNOBS = {"eval_batches": 2, "keep_checkpoints": 2, "padding": "fixed"}
 TINY_MODEL = "tiny"
 
 
@@ -238,24 +242,26 @@ def _round_up(value: int, multiple: int = 128) -> int:
     return -(-value // multiple) * multiple
 
 
-def checkpoint_label(ckpt: str) -> str:
-    """A short name for a checkpoint in row labels: its run directory name, with `@step` for a checkpoint dir."""
+def describe_checkpoint(ckpt: str) -> dict[str, Any]:
+    """What is known about a pre-trained checkpoint: path, step, pre-training task and options (when recorded).
+
+    `label` names it in table rows: "<task>@<step>" (e.g. set@10000, as the paper's checkpoints differ by step),
+    falling back to the directory name for checkpoints made elsewhere (e.g. converted from Hugging Face).
+    """
+    from synpt.train.checkpoints import checkpoint_steps
+
     path = Path(ckpt).expanduser().resolve()
     match = re.fullmatch(r"checkpoint_(\d+)", path.name)
-    return f"{path.parent.name}@{match.group(1)}" if match else path.name
-
-
-def _describe_source(ckpt: str) -> dict[str, Any]:
-    """What is known about the pre-trained checkpoint: its path, pre-training task (if recorded) and step."""
-    path = Path(ckpt).expanduser().resolve()
-    info: dict[str, Any] = {"path": str(path)}
-    for candidate in (path / "config.json", path.parent / "config.json", path / "metadata.json"):
-        if candidate.is_file():
-            data = json.loads(candidate.read_text())
-            task = data.get("task") or data.get("data", {}).get("task") if isinstance(data, dict) else None
-            if isinstance(task, str):
-                info["pretrain_task"] = task
-                break
+    run_dir = path.parent if match else path
+    steps = checkpoint_steps(run_dir)
+    step = int(match.group(1)) if match else (steps[-1] if steps else None)
+    info: dict[str, Any] = {"path": str(path), "step": step}
+    config = run_dir / "config.json"
+    run = json.loads(config.read_text()).get("run", {}) if config.is_file() else {}
+    if run.get("task"):
+        info.update(pretrain_task=run["task"], task_options=run.get("task_options"))
+    name = info.get("pretrain_task") or run_dir.name
+    info["label"] = f"{name}@{step}" if step is not None else name
     return info
 
 
@@ -352,6 +358,7 @@ class InferenceEval:
             max_decode_length=self.settings.max_decode_length,
             beam_size=self.knobs.beam_size,
             alpha=self.knobs.alpha,
+            input_length=self.settings.input_length,
         )
         predictions = [self.vocabulary.decode(list(x)) for x in ids]
         metrics = self.task.compute_metrics(predictions, self.references)
@@ -442,7 +449,7 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
     source_params = source_config = None
     source_info = None
     if plan.needs_checkpoint:
-        source_info = _describe_source(request.ckpt)
+        source_info = describe_checkpoint(request.ckpt)
         if resuming:
             _, source_config = _load_config_only(request.ckpt)
         else:
@@ -476,7 +483,7 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
         dropout_rate=knobs.dropout_rate,
         input_length=settings.input_length,
         target_length=settings.target_length,
-        padding="pack" if settings.pack else "bucket",
+        padding="pack" if settings.pack else knobs.padding,
         eval_period=settings.eval_period,
         eval_batches=knobs.eval_batches,
         checkpoint_every=settings.eval_period,
@@ -517,9 +524,7 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
         "init_scheme": plan.scheme,
         "pre_attn_ln_value": plan.pre_attn_ln_value,
         "ckpt": request.ckpt,
-        "ckpt_label": request.ckpt_label
-        or (source_info or {}).get("pretrain_task")
-        or (checkpoint_label(request.ckpt) if request.ckpt else None),
+        "ckpt_label": request.ckpt_label or (source_info or {}).get("label"),
         "ckpt_info": source_info,
         "natural": request.natural,
         "row": request.row,
