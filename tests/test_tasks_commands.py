@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synpt.cli import main
 from synpt.errors import SynptError
@@ -188,3 +192,36 @@ def test_file_source_reads_and_cycles_with_seeded_epoch_shuffles(tmp_path):
     with pytest.raises(SynptError, match="not found"):
         next(task.with_options(source="files").examples("train", data_dir=tmp_path / "nowhere"))
     assert np.all(next(stream)["targets"][-1:] == 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(0, 99_999), max_size=6), st.lists(st.integers(0, 99_999), max_size=4)),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 10_000),
+    st.sampled_from([b"", b"x", b",", b" ", b"[", b"]", b"\t", b"\n", b"-"]),
+)
+def test_vectorized_loader_equals_line_by_line_parser(rows, where, junk):
+    import tempfile
+    from pathlib import Path
+
+    data = "".join(f"{a}\t{b}\n" for a, b in rows).encode()
+    if junk:  # corrupt one byte position: the loader must agree with Python's line-by-line parse
+        at = where % len(data)
+        data = data[:at] + junk + data[at + 1 :]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.txt"
+        path.write_bytes(data)
+        expected = []
+        for line in data.decode().split("\n")[: data.count(b"\n") + (0 if data.endswith(b"\n") else 1)]:
+            with contextlib.suppress(ValueError):
+                expected.append(parse_id_pair(line))
+        if not expected:
+            with pytest.raises(SynptError):
+                load_id_pairs(path)
+            return
+        inputs, targets, report = load_id_pairs(path)
+        assert list(zip(inputs.tolists(), targets.tolists(), strict=True)) == [tuple(p) for p in expected]
