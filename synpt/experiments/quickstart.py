@@ -19,14 +19,15 @@ from pathlib import Path
 
 # Sizes chosen so the whole job takes about 10 minutes on a 2-core CPU; see docs/experiments.md for measurements.
 PRETRAIN_TASK = "set"
-PRETRAIN_OPTIONS = {"length_range": (8, 24), "pool_size": 512}
-PRETRAIN_STEPS = 600
+PRETRAIN_OPTIONS = {"length_range": (8, 24), "pool_size": 512, "set_order": "first_appearance"}
+PRETRAIN_STEPS = 800
 PRETRAIN_BATCH = 32
 PRETRAIN_LENGTHS = (32, 32)
 FINETUNE_TASK = "g2p"
 FINETUNE_OVERRIDES = (
-    "TRAIN_STEPS=1000",
-    "EVAL_PERIOD=250",
+    "TRAIN_STEPS=800",
+    "EVAL_PERIOD=200",
+    "BATCH_SIZE=16",
     "EVALUATOR_NUM_EXAMPLES=200",
     "EVAL_STEPS=8",
     "KEEP_CHECKPOINTS=1",
