@@ -260,7 +260,8 @@ def train(
         use_dropout=model_config.dropout_rate > 0,
         state_shardings=state_shardings,
     )
-    evaluator = _Evaluator(config, model, list(eval_examples), mesh) if eval_examples is not None else None
+    eval_examples = list(eval_examples or [])
+    evaluator = _Evaluator(config, model, eval_examples, mesh) if eval_examples else None
     logger = RunLogger(model_dir, echo=tqdm.write)
     peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
     per_host_batch = config.batch_size // jax.process_count()
