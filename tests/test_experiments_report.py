@@ -183,3 +183,17 @@ def test_selection_without_evals_or_inference_is_an_error(tmp_path):
         select_best_validation_step([{"event": "eval", "step": 1, "accuracy": 0.1}])
     with pytest.raises(SynptError, match="no metrics file"):
         read_metrics(tmp_path)
+
+
+def test_another_decoded_metric_can_fill_the_table(tmp_path):
+    write_run(tmp_path, "r", task="g2p", score=0.0, test_metrics={"em": 0.0, "f1": 20.0})
+    write_run(tmp_path, "s", task="g2p", score=0.0, init="all", transfer="all", ckpt_label="set", natural=True,
+              test_metrics={"em": 0.0, "f1": 40.0})  # fmt: skip
+    write_run(tmp_path, "m", task="g2p", score=0.0, pre_attn_ln_value=0.4, test_metrics={"em": 0.0, "f1": 25.0})
+    results = report.find_results([tmp_path])
+    assert row(report.build_tables(results)[0], "pre-attn LN = 0.4").cells["g2p"].benefit is None  # 0 / 0
+    ln = row(report.build_tables(results, metric="f1")[0], "pre-attn LN = 0.4")
+    assert ln.cells["g2p"].mean == 25.0 and ln.cells["g2p"].benefit == pytest.approx(25.0)
+    assert report.metric_names(results, "f1") == {"g2p": "f1"}
+    with pytest.raises(SynptError, match="no metric 'bleu'"):
+        report.build_tables(results, metric="bleu")

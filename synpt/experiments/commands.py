@@ -94,6 +94,10 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
         help="row label to use as the natural pre-training reference (repeatable; for each task the first listed "
         "row that has it wins, e.g. a T5v1.1 row for cnndm_10k before a T5-small row)",
     )
+    parser.add_argument(
+        "--metric",
+        help="show this decoded metric (at each run's selected step) instead of the paper metric, e.g. f1",
+    )
     parser.add_argument("--out", type=Path, help="also write tables.md, tables.csv, tables.json and curve plots here")
     parser.add_argument("--no-plots", action="store_true", help="skip the validation-curve PNGs")
     parser.add_argument(
@@ -115,8 +119,8 @@ def report_main(args: argparse.Namespace) -> int:
         raise SynptError(
             f"no results.json under {', '.join(map(str, args.run_dirs))}; runs write it when synpt finetune finishes"
         )
-    tables = report.build_tables(results, args.natural_row)
-    markdown = report.to_markdown(tables, report.metric_names(results))
+    tables = report.build_tables(results, args.natural_row, metric=args.metric)
+    markdown = report.to_markdown(tables, report.metric_names(results, args.metric))
     print(markdown)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -60,6 +60,17 @@ class RunResult:
     def score(self) -> float:
         return float(self.data["score"])
 
+    def metric(self, name: str | None) -> float:
+        """The paper metric (`name=None`) or another decoded metric logged at the selected step."""
+        if name is None:
+            return self.score
+        metrics = self.data.get("test_metrics", {})
+        if name not in metrics:
+            raise SynptError(
+                f"{self.path}: no metric {name!r} at the selected step; it has {', '.join(sorted(metrics))}"
+            )
+        return float(metrics[name])
+
 
 def find_results(run_dirs: Iterable[str | Path]) -> list[RunResult]:
     """Every results.json under the given directories (searched recursively), sorted by path."""
@@ -156,8 +167,13 @@ def benefit_percent(score: float, random: float, natural: float) -> float | None
     return None if gap == 0 else 100.0 * (score - random) / gap
 
 
-def build_tables(results: Sequence[RunResult], natural_rows: Sequence[str] = ()) -> list[Table]:
-    """Group runs into rows of Tables 1–3 and compute averages and % of benefit; empty tables are left out."""
+def build_tables(
+    results: Sequence[RunResult], natural_rows: Sequence[str] = (), *, metric: str | None = None
+) -> list[Table]:
+    """Group runs into rows of Tables 1–3 and compute averages and % of benefit; empty tables are left out.
+
+    Cells are each run's paper metric, or the decoded metric `metric` (e.g. "f1") at the same selected step.
+    """
     grouped: dict[tuple[str, str], dict[str, list[float]]] = {}
     natural_labels = list(natural_rows)
     for result in results:
@@ -168,7 +184,7 @@ def build_tables(results: Sequence[RunResult], natural_rows: Sequence[str] = ())
                 natural_labels.append(label)
         elif label in natural_rows:
             table = "reference"
-        grouped.setdefault((table, label), {}).setdefault(result.task, []).append(result.score)
+        grouped.setdefault((table, label), {}).setdefault(result.task, []).append(result.metric(metric))
     unknown = [name for name in natural_rows if ("reference", name) not in grouped]
     if unknown:
         known = sorted(label for _, label in grouped)
@@ -328,6 +344,6 @@ def write_csv(tables: Sequence[Table], path: Path) -> None:
                 )
 
 
-def metric_names(results: Sequence[RunResult]) -> dict[str, str]:
-    """task -> the paper metric its score is (em, rouge1, ...), as recorded by the runs."""
-    return {r.task: r.data["paper_metric"] for r in results if r.data.get("paper_metric")}
+def metric_names(results: Sequence[RunResult], metric: str | None = None) -> dict[str, str]:
+    """task -> the metric its cells show: `metric`, else the paper metric (em, rouge1, ...) the runs recorded."""
+    return {r.task: metric or r.data["paper_metric"] for r in results if metric or r.data.get("paper_metric")}
