@@ -27,6 +27,24 @@ def _add_task_options(parser: argparse.ArgumentParser) -> None:
         "--balanced", action="store_true", help="delete/search: reject within the chosen branch (50/50 search)"
     )
     parser.add_argument("--pool-size", type=int, help="restrict the token pool to a seeded random subset of this size")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other task option, e.g. --option vocab=bytes (nonsense_summary) or --option frequency=uniform "
+        "(nesting_language); repeatable",
+    )
+
+
+def _parse_option_value(text: str):
+    """`--option` values: int, then float, else the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _task_options(args, task) -> dict:
@@ -38,6 +56,11 @@ def _task_options(args, task) -> dict:
         "pool_size": args.pool_size,
     }
     given = {k: v for k, v in given.items() if v is not None}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SynptError(f"--option {item!r}: write task options as KEY=VALUE, e.g. --option vocab=bytes")
+        given[key.replace("-", "_")] = _parse_option_value(value)
     if getattr(args, "task", None) == "all":
         given = {k: v for k, v in given.items() if k in task.options}
     return given
@@ -53,8 +76,12 @@ def _configured(args, name: str):
 def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, help="a task name or alias, or 'all' (the 18 simple tasks and lime)")
     parser.add_argument("--num-examples", type=int, help="examples generated before dedup (default: train + valid)")
-    parser.add_argument("--train", type=int, default=1_000_000, help="lines of train.txt (first N after dedup)")
-    parser.add_argument("--valid", type=int, default=10_000, help="lines of valid.txt (last N after dedup)")
+    parser.add_argument(
+        "--train", type=int, help="lines of train.txt (first N after dedup; default 1,000,000 or the task's own)"
+    )
+    parser.add_argument(
+        "--valid", type=int, help="lines of valid.txt (last N after dedup; default 10,000 or the task's own)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="data root (default: $SYNPT_DATA_DIR or ./data)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes; the output is the same for any K")
@@ -74,11 +101,12 @@ def generate_main(args) -> int:
         task = _configured(args, name)
         if not hasattr(task, "write_dataset"):
             raise SynptError(f"task {name!r} is a downstream task; 'synpt generate' writes synthetic tasks only")
+        sizes = {"num_train": 1_000_000, "num_valid": 10_000, **getattr(task, "default_sizes", {})}
         start = time.perf_counter()
         manifest = task.write_dataset(
             root,
-            num_train=args.train,
-            num_valid=args.valid,
+            num_train=sizes["num_train"] if args.train is None else args.train,
+            num_valid=sizes["num_valid"] if args.valid is None else args.valid,
             seed=args.seed,
             workers=args.workers,
             progress=not args.no_progress,
