@@ -131,7 +131,7 @@ def report_main(args: argparse.Namespace) -> int:
         if not args.no_plots:
             from synpt.experiments.plots import plot_validation_curves
 
-            written += plot_validation_curves(results, args.out)
+            written += plot_validation_curves(results, args.out, args.metric)
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
 

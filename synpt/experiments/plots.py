@@ -14,8 +14,10 @@ from synpt.experiments.report import RunResult, classify, task_order
 from synpt.experiments.selection import inference_metrics, read_metrics, validation_accuracy
 
 
-def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path) -> list[Path]:
+def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path, metric: str | None = None) -> list[Path]:
     """Write `curves_<task>.png` under `out_dir` for every task with runs; returns the written paths.
+
+    The right panel shows `metric`, or each task's paper metric.
 
     Runs without a metrics.jsonl beside their results.json are skipped (results copied without logs).
     """
@@ -32,19 +34,19 @@ def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path) ->
         if not runs:
             continue
         figure, (acc_axis, metric_axis) = plt.subplots(1, 2, figsize=(11, 4))
-        metric = runs[0].data.get("paper_metric", "score")
+        shown = metric or runs[0].data.get("paper_metric", "score")
         for run in runs:
             records = read_metrics(run.path.parent)
             label = f"{classify(run.data)[1]} (seed {run.data.get('seed', '?')})"
             accuracy = validation_accuracy(records)
             (line,) = acc_axis.plot(list(accuracy), list(accuracy.values()), marker=".", label=label)
-            decoded = {step: m[metric] for step, m in inference_metrics(records).items() if metric in m}
+            decoded = {step: m[shown] for step, m in inference_metrics(records).items() if shown in m}
             metric_axis.plot(list(decoded), list(decoded.values()), marker=".", color=line.get_color(), label=label)
             best = run.data.get("best_step")
             if best in decoded:
                 metric_axis.plot([best], [decoded[best]], marker="*", markersize=12, color=line.get_color())
         acc_axis.set(title=f"{task}: teacher-forced validation accuracy", xlabel="step", ylabel="token accuracy")
-        metric_axis.set(title=f"{task}: decoded {metric} (★ = selected step)", xlabel="step", ylabel=metric)
+        metric_axis.set(title=f"{task}: decoded {shown} (★ = selected step)", xlabel="step", ylabel=shown)
         acc_axis.legend(fontsize=7)
         figure.tight_layout()
         path = out_dir / f"curves_{task}.png"

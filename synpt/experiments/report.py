@@ -283,7 +283,7 @@ def to_markdown(
         if partial:
             out.append("\n\\* averaged over the tasks this row has, not all columns.")
         if any(row.role == "random" for row in table.rows) and any(row.role == "natural" for row in table.rows):
-            out.append(f"\n% of benefit, 100 · (score − random) / (reference − random); reference = {reference_name}\n")
+            out.append(f"\n% of benefit = 100 · (score − random) / ({reference_name} − random)\n")
             out.append("| row | " + " | ".join(table.tasks) + " | mean of per-task % | % of averaged scores |")
             out.append("|---" * (len(table.tasks) + 3) + "|")
             for row in table.rows:
