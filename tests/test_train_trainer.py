@@ -150,21 +150,24 @@ def test_bad_configs_are_user_errors(overrides, message):
 @pytest.mark.slow
 def test_learns_identity_to_99_percent(tmp_path):
     """The loop learns: a tiny T5 pre-trained on short identity examples (streamed) copies >= 99% of the validation
-    tokens. Why these settings: copying needs no per-token knowledge (tied embeddings), so ~600 steps suffice."""
+    tokens. Why these settings: the cost of a step is the 32128-way softmax, so few target tokens (length_range
+    (1, 8), feature lengths 11/9 fit every example exactly) and batch 16; LR 0.01 for 400 steps, then 1/sqrt decay
+    (the paper's rsqrt shape) to settle the last percent."""
     task = get_task("identity").with_options(length_range=(1, 8))
     config = TrainConfig(
         model="tiny",
-        steps=600,
+        steps=1400,
         batch_size=16,
-        input_length=12,
-        target_length=12,
-        schedule="constant",
-        learning_rate=0.01,
+        input_length=11,
+        target_length=9,
+        schedule="rsqrt",
+        learning_rate=0.2,
+        warmup_steps=400,
         dropout_rate=0.0,
-        eval_period=600,
+        eval_period=1400,
         eval_batches=None,
-        checkpoint_every=600,
-        log_every=100,
+        checkpoint_every=1400,
+        log_every=200,
     )
     summary = train(
         config,
