@@ -156,7 +156,7 @@ def test_learns_identity_to_99_percent(tmp_path):
     task = get_task("identity").with_options(length_range=(1, 8))
     config = TrainConfig(
         model="tiny",
-        steps=1400,
+        steps=1600,
         batch_size=16,
         input_length=11,
         target_length=9,
@@ -164,9 +164,9 @@ def test_learns_identity_to_99_percent(tmp_path):
         learning_rate=0.2,
         warmup_steps=400,
         dropout_rate=0.0,
-        eval_period=1400,
+        eval_period=1600,
         eval_batches=None,
-        checkpoint_every=1400,
+        checkpoint_every=1600,
         log_every=200,
     )
     summary = train(
