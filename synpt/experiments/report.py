@@ -241,7 +241,7 @@ def _fill_summary(row: Row, tasks: list[str], random_row: Row | None, naturals: 
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return "—" if value is None else f"{value + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _score_text(cell: Cell | None) -> str:
