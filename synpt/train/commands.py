@@ -141,6 +141,9 @@ def run(values: dict[str, Any], *, synthetic_only: bool):
         values.setdefault("MODEL", checkpoint_config)
     config = train_config_from(values)
     seed = config.seed
+    if "inputs_length" in getattr(task, "options", {}) and "inputs_length" not in options:
+        # span-corrupted corpora size their raw chunks so that the noised input exactly fills the input length
+        task = task.with_options(inputs_length=config.input_length)
 
     def train_stream(start: int):
         return task.examples(
