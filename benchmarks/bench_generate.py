@@ -5,7 +5,8 @@ For every simple task (and LIME) this prints examples/s of
   * naive:  a per-example pure-Python generator written the reference's way (Python `random` + numpy's global RNG,
             one example at a time, the oracle target function, `str(list)` lines, dedup by input string),
 and the ratio fast / naive. It then prints the streaming rates of `identity`: the block-level stream (ragged numpy
-arrays, what a data loader can consume) and the per-example `examples()` iterator.
+arrays, what a data loader can consume) and the per-example `examples()` iterator. With no `--tasks`, it ends with
+nonsense_summary and nesting_language against their own naive baselines (benchmarks/bench_generate_corpora.py).
 
     .venv/bin/python benchmarks/bench_generate.py --num-examples 50000
 """
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_generate_corpora
 import numpy as np
 
 from synpt.tasks import get_task, task_names
@@ -145,6 +147,9 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", help="task names (default: the 18 simple tasks and lime)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=REPEATS, help="runs per measurement; the best is reported")
+    parser.add_argument("--docs", type=int, default=2000, help="nonsense_summary documents per measurement")
+    parser.add_argument("--sentences", type=int, default=100_000, help="nesting_language sentences per measurement")
+    parser.add_argument("--data-dir", help="data directory with vocab/t5_spiece.model (default: $SYNPT_DATA_DIR)")
     args = parser.parse_args()
     globals()["REPEATS"] = args.repeats
     names = args.tasks or task_names("simple") + ["lime"]
@@ -176,6 +181,11 @@ def main() -> None:
     stream = identity.examples("train", seed=0)
     example_rate = rate(lambda: [next(stream) for _ in range(args.num_examples)], args.num_examples)
     print(f"identity stream: blocks {block_rate:,.0f} ex/s, examples() {example_rate:,.0f} ex/s (one core)")
+
+    if not args.tasks:  # the two corpus tasks have their own baselines (benchmarks/bench_generate_corpora.py)
+        bench_generate_corpora.bench_nonsense(args.docs, args.data_dir)
+        bench_generate_corpora.bench_nesting(args.sentences)
+        bench_generate_corpora.bench_write(args.docs, args.sentences)
 
 
 if __name__ == "__main__":
