@@ -1,4 +1,4 @@
-"""`synpt quickstart`: the paper's three experiments in miniature, offline, on a CPU, in about ten minutes.
+"""`synpt quickstart`: the paper's three experiments in miniature, offline, on a CPU, in about seven minutes.
 
 1. Pre-train a tiny T5 on the Set task (streamed; short arguments and a small token pool so that it learns the
    task within a few hundred steps);
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-# Sizes chosen so the whole job takes about 10 minutes on a 2-core CPU; see docs/experiments.md for measurements.
+# Sizes chosen so the whole job takes about 7 minutes on a 2-core CPU; see docs/experiments.md for measurements.
 PRETRAIN_TASK = "set"
 PRETRAIN_OPTIONS = {"length_range": (8, 24), "pool_size": 64}
 PRETRAIN_STEPS = 800
