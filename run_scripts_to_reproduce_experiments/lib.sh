@@ -58,7 +58,7 @@ finetune_option() {
     "") return 1 ;;
     echo_exp_logdir) echo "$exp_dir" ;;
     remove_exp_logdir) echo "removing $exp_dir"; rm -rf -- "$exp_dir" ;;
-    max_valid_acc_metric | mvam) synpt_run report "$exp_dir" --no-plots ;;
+    max_valid_acc_metric | mvam) synpt_run report "$exp_dir" --no-plots || exit $? ;;
     *)
       echo "unknown option '$option'; use echo_exp_logdir, remove_exp_logdir or max_valid_acc_metric (mvam)" >&2
       exit 2
@@ -113,7 +113,7 @@ finetune_table() {
       ;;
     table3)
       row="pre_attn_ln_${init_pre_attn_ln_value}"
-      args+=(--init from_scratch --pre-attn-ln-value "$init_pre_attn_ln_value" --paper-table table3)
+      args+=(--init from_scratch "--pre-attn-ln-value=$init_pre_attn_ln_value" --paper-table table3)
       ;;
     *) echo "finetune_table: unknown table '$table'" >&2; exit 2 ;;
   esac

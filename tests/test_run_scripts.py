@@ -37,7 +37,13 @@ def dry_run(script: Path, *args: str, cwd: Path, **env: str) -> list[str]:
 
 
 def option(command: list[str], flag: str) -> str:
-    return command[command.index(flag) + 1]
+    """The value of `flag` in `command`, written `--flag value` or `--flag=value`."""
+    for position, item in enumerate(command):
+        if item == flag:
+            return command[position + 1]
+        if item.startswith(flag + "="):
+            return item.split("=", 1)[1]
+    raise ValueError(f"{flag} not in {command}")
 
 
 def test_every_script_exists_and_is_executable():
@@ -152,3 +158,18 @@ def test_remove_option_deletes_the_run_directory_under_the_repo_root(tmp_path):
 def test_script_errors_are_clear(script, env, message, tmp_path):
     result = run_script(SCRIPTS / script, "bogus", cwd=tmp_path, **env)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_table3_passes_negative_and_exponent_values_through_to_finetune(tmp_path):
+    from synpt import cli
+
+    script = SCRIPTS / "finetuning" / "mtop" / "table3_pre_attn_ln_exp.sh"
+    command = dry_run(script, cwd=tmp_path, SCALE="tiny", init_pre_attn_ln_value="-1e-1")
+    args = cli.build_parser("finetune").parse_args(command)
+    assert args.pre_attn_ln_value == pytest.approx(-0.1)
+
+
+def test_mvam_reports_failure_when_the_run_is_missing(tmp_path):
+    script = SCRIPTS / "finetuning" / "mtop" / "table1_exp.sh"
+    result = run_script(script, "mvam", cwd=tmp_path, exp_dir=str(tmp_path / "never_ran"))
+    assert result.returncode != 0 and "no such run directory" in result.stderr
