@@ -21,58 +21,11 @@ from typing import TypeVar
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks.sampling import Ragged, concat
+from synpt.tasks.sampling import Ragged
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_TABLE_SIZE = 100_000
-_SUFFIXES = (b", ", b"]\t[", b"]\n[")
-
-
-def _build_item_table() -> np.ndarray:
-    """uint64[3, _TABLE_SIZE]: the bytes of `str(id)` + suffix, zero-padded to 8 bytes (ids < 100000: 5 digits)."""
-    table = np.zeros((len(_SUFFIXES), _TABLE_SIZE, 8), dtype=np.uint8)
-    digits = np.char.encode(np.arange(_TABLE_SIZE).astype(str))
-    for s, suffix in enumerate(_SUFFIXES):
-        items = np.char.add(digits, np.bytes_(suffix))
-        table[s] = np.frombuffer(items.astype("S8").tobytes(), dtype=np.uint8).reshape(_TABLE_SIZE, 8)
-    return table.view(np.uint64)[..., 0]
-
-
-_ITEM_TABLE: np.ndarray | None = None
-
-
-def format_pairs(inputs: Ragged, targets: Ragged) -> tuple[bytes, np.ndarray]:
-    """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"` as one bytes object, and their lengths.
-
-    Vectorized: every id becomes one 8-byte item (its digits and the separator that follows it: `, ` inside a list,
-    `]\\t[` after the last input id, `]\\n[` after the last target id) looked up in a table; the zero padding is
-    then deleted in one C-level pass. Rows must be non-empty on both sides (the tasks write [32096] for empty targets).
-    """
-    global _ITEM_TABLE
-    if len(inputs) == 0:
-        return b"", np.zeros(0, dtype=np.int64)
-    if inputs.lengths.min() == 0 or targets.lengths.min() == 0:
-        raise ValueError("format_pairs needs non-empty inputs and targets in every row")
-    lowest = min(inputs.values.min(), targets.values.min())
-    highest = max(inputs.values.max(), targets.values.max())
-    if lowest < 0 or highest >= _TABLE_SIZE:
-        rows = zip(inputs.tolists(), targets.tolists(), strict=True)
-        lines = [f"{a}\t{b}\n".encode() for a, b in rows]
-        return b"".join(lines), np.array([len(x) for x in lines], dtype=np.int64)
-    if _ITEM_TABLE is None:
-        _ITEM_TABLE = _build_item_table().reshape(-1)
-    in_codes = inputs.values.astype(np.int64)
-    in_codes[np.cumsum(inputs.lengths) - 1] += _TABLE_SIZE  # "]\t[" after the last input id
-    tg_codes = targets.values.astype(np.int64)
-    tg_codes[np.cumsum(targets.lengths) - 1] += 2 * _TABLE_SIZE  # "]\n[" after the last target id
-    codes = concat(Ragged(in_codes, inputs.lengths), Ragged(tg_codes, targets.lengths)).values
-    text = b"[" + _ITEM_TABLE[codes].tobytes().translate(None, b"\x00")[:-1]
-    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10) + 1
-    return text, np.diff(ends, prepend=0)
-
 
 def parse_id_list(text: str) -> list[int]:
     """`"[1, 2, 3]"` -> [1, 2, 3]; raises ValueError on anything else (`"[]"` is an empty list)."""

@@ -278,31 +278,3 @@ def first_match(seqs: Ragged, queries: Ragged) -> np.ndarray:
     hit_rows, first_idx = np.unique(cand_rows[hit], return_index=True)
     result[hit_rows] = cand_pos[hit][first_idx]
     return result
-
-
-def input_digests(seqs: Ragged) -> np.ndarray:
-    """A 64-bit digest per row (for dedup by input): a seeded random-multiplier polynomial hash, length mixed in.
-
-    Two different rows collide with probability about 2**-64, which is what dedup needs (quirk 26: a set of
-    digests is enough).
-    """
-    mults = _hash_multipliers(int(seqs.lengths.max(initial=0)))
-    with np.errstate(over="ignore"):
-        terms = (seqs.values.astype(np.uint64) + np.uint64(1)) * mults[seqs.positions]
-        sums = np.zeros(len(seqs), dtype=np.uint64)
-        nonempty = seqs.lengths > 0
-        if nonempty.any():
-            sums[nonempty] = np.add.reduceat(terms, seqs.offsets[nonempty])
-        return sums ^ (seqs.lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-
-
-_MULTIPLIER_CHUNK = 4096
-_multipliers: list[np.ndarray] = []
-
-
-def _hash_multipliers(size: int) -> np.ndarray:
-    """Odd 64-bit multipliers, one per position; chunk c is seeded by c alone, so the table never changes."""
-    while len(_multipliers) * _MULTIPLIER_CHUNK <= size:
-        rng = np.random.default_rng(np.random.SeedSequence([0x5EED, len(_multipliers)]))
-        _multipliers.append(rng.integers(0, 2**64, size=_MULTIPLIER_CHUNK, dtype=np.uint64) | np.uint64(1))
-    return np.concatenate(_multipliers) if len(_multipliers) > 1 else _multipliers[0]

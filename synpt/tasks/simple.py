@@ -22,25 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from synpt.errors import SynptError
+from synpt.tasks import native
 from synpt.tasks.registry import register_task
 from synpt.tasks.sampling import (
     POOL_HIGH,
     POOL_LOW,
     Ragged,
     concat,
-    contains_value,
-    distinct_tokens,
-    draw_tokens,
-    first_match,
-    first_occurrence_mask,
     make_pool,
-    partition,
-    partition_no_zeros,
-    ragged_tokens,
-    row_keys,
-    run_sequence,
     stable_task_id,
-    uniform_int,
 )
 from synpt.tasks.synthetic import SyntheticTask
 
@@ -56,6 +46,7 @@ _NUMBER_LISTS: list[list[int]] = json.loads(resources.files("synpt.tasks").joinp
     "ids"
 ]
 _NUMBER_IDS = Ragged.from_lists(_NUMBER_LISTS)
+native.set_number_ids(_NUMBER_IDS)
 
 
 def number_ids(n: int) -> list[int]:
@@ -119,136 +110,18 @@ def _interleave(first: np.ndarray, a: Sample, b: Sample) -> Sample:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def sample_uniform(rng, count, ctx) -> Sample:
-    """copy, reverse, duplicate, first/last token, length: L~U{lo..hi} uniform tokens."""
-    return ragged_tokens(rng, ctx.pool, uniform_int(rng, ctx.lo, ctx.hi, count)), None
+sample_uniform = native.sampler("uniform")  # copy, reverse, duplicate, first/last token, length
 
 
-def _sample_runs(shuffle: bool) -> Sampler:
-    def sample(rng, count, ctx) -> Sample:
-        length = uniform_int(rng, ctx.lo, ctx.hi, count)
-        return run_sequence(rng, length, uniform_int(rng, 1, length), pool=ctx.pool, shuffle=shuffle), None
-
-    return sample
-
-
-sample_runs = _sample_runs(shuffle=False)  # deduplicate
-sample_shuffled_runs = _sample_runs(shuffle=True)  # set
-
-
-def sample_words(rng, count, ctx) -> Sample:
-    """longest_word: W words, N word tokens split into W positive lengths, joined by the word divider."""
-    words = uniform_int(rng, 1, max(1, ctx.hi // 2), count)
-    num_tokens = uniform_int(rng, np.maximum(ctx.lo - (words - 1), words), ctx.hi - (words - 1))
-    word_lengths = partition_no_zeros(rng, num_tokens, words).values
-    tokens = draw_tokens(rng, ctx.pool, int(num_tokens.sum()))
-    # Every word is followed by a divider; then the divider after each row's last word is dropped.
-    word_index = np.repeat(np.arange(len(word_lengths)), word_lengths)
-    values = np.full(len(tokens) + len(word_lengths), WORD_DIVIDER, dtype=np.int32)
-    values[np.arange(len(tokens)) + word_index] = tokens
-    last_divider = np.cumsum(word_lengths + 1)[np.cumsum(words) - 1] - 1
-    keep = np.ones(len(values), dtype=bool)
-    keep[last_divider] = False
-    return Ragged(values[keep], num_tokens + words - 1), None
-
-
-def sample_count(rng, count, ctx) -> Sample:
-    """count: n~U{lo-2..hi-2}; c~U{0..n} copies of a query token among n, the rest random, shuffled; arg2 = [query].
-
-    Drawn without a shuffle: with p ~ U(0, 1) per row and every position the query with probability p, the number
-    of copies is Beta(1,1)-Binomial(n) = U{0..n} and, given that number, their positions are a uniform subset,
-    which is exactly "c copies plus fillers, shuffled".
-    """
-    n = uniform_int(rng, max(ctx.lo - 2, 1), ctx.hi - 2, count)
-    query = draw_tokens(rng, ctx.pool, count)
-    share = rng.random(count)
-    seq = ragged_tokens(rng, ctx.pool, n)
-    is_copy = rng.random(len(seq.values)) < np.repeat(share, n)
-    values = np.where(is_copy, np.repeat(query, n), seq.values).astype(np.int32)
-    return Ragged(values, n), Ragged(query, np.ones(count, dtype=np.int64))
-
-
-def sample_replace(rng, count, ctx) -> Sample:
-    """replace: n~U{lo-3..hi-3} tokens; key uniform among the distinct tokens; value a fresh token."""
-    n = uniform_int(rng, max(ctx.lo - 3, 1), ctx.hi - 3, count)
-    seq = ragged_tokens(rng, ctx.pool, n)
-    distinct = seq.mask(first_occurrence_mask(seq))
-    key = distinct.values[distinct.offsets + (rng.random(count) * distinct.lengths).astype(np.int64)]
-    value = draw_tokens(rng, ctx.pool, count)
-    pair = np.stack([key, value], axis=1).reshape(-1).astype(np.int32)
-    return seq, Ragged(pair, np.full(count, 2, dtype=np.int64))
-
-
-def sample_sort(rng, count, ctx) -> Sample:
-    """sort: m order tokens (duplicates possible); seq = shuffled runs whose symbols come from the order."""
-    m = uniform_int(rng, max(1, ctx.lo // 2), max(1, (ctx.hi - 1) // 2), count)
-    order = ragged_tokens(rng, ctx.pool, m)
-    s = uniform_int(rng, m, np.maximum(ctx.hi - 1 - m, m))
-    return run_sequence(rng, s, m, symbols=order, shuffle=True), order
-
-
-def sample_two_sets(rng, count, ctx) -> Sample:
-    """union / intersect / differences: T tokens split n1 + n2 (either may be empty) over a local pool of T//2."""
-    total = uniform_int(rng, max(ctx.lo - 1, 1), ctx.hi - 1, count)
-    n1 = uniform_int(rng, 0, total)
-    local = distinct_tokens(rng, ctx.pool, np.maximum(total // 2, 1))
-    lengths = np.stack([n1, total - n1], axis=1).reshape(-1)
-    row = np.repeat(np.arange(count), 2)
-    rows = np.repeat(row, lengths)
-    picks = (rng.random(len(rows)) * local.lengths[rows]).astype(np.int64)
-    both = Ragged(local.values[local.offsets[rows] + picks], lengths)
-    return both.take(np.arange(0, 2 * count, 2)), both.take(np.arange(1, 2 * count, 2))
-
-
-def _sample_query_present(rng, count, ctx) -> Sample:
-    """delete/search branch A: r >= 1 copies of the query planted between random fillers (reference §2.6.2)."""
-    q = uniform_int(rng, 1, max(1, (ctx.hi - 1) // 3), count)
-    s = uniform_int(rng, 2 * q, np.maximum(ctx.hi - 1 - q, 2 * q))
-    query = ragged_tokens(rng, ctx.pool, q)
-    copies = uniform_int(rng, 1, s // q)
-    fillers = partition(rng, s - copies * q, copies + 1)
-    row, slot = fillers.segment_ids, fillers.positions
-    seq_offsets = np.concatenate([[0], np.cumsum(s)[:-1]])
-    filler_cum = np.concatenate([[0], np.cumsum(fillers.values)[:-1]])
-    start = seq_offsets[row] + filler_cum - filler_cum[fillers.offsets][row] + slot * q[row]
-    values = np.empty(int(s.sum()), dtype=np.int32)
-    filler_tokens = ragged_tokens(rng, ctx.pool, fillers.values)
-    values[np.repeat(start, fillers.values) + filler_tokens.positions] = filler_tokens.values
-    is_copy = slot < copies[row]
-    copy_rows = row[is_copy]
-    copy = Ragged(np.zeros(int(q[copy_rows].sum()), dtype=np.int32), q[copy_rows])
-    values[np.repeat((start + fillers.values)[is_copy], copy.lengths) + copy.positions] = query.values[
-        np.repeat(query.offsets[copy_rows], copy.lengths) + copy.positions
-    ]
-    return Ragged(values, s), query
-
-
-def _list_text_contains(seq: list[int], query: list[int]) -> bool:
-    """The reference's absence test: the query's list text (no brackets) inside the seq's list text."""
-    return str(query)[1:-1] in str(seq)
-
-
-def _sample_query_absent(rng, count, ctx) -> Sample:
-    """delete/search branch B: with prob 0.01 a longer query than the seq; else redraw while the text test hits."""
-    tiny = rng.random(count) < 0.01
-    q_tiny = uniform_int(rng, min(ctx.lo + 1, ctx.hi), ctx.hi, count)
-    s_tiny = uniform_int(rng, 0, q_tiny - 1)
-    s_usual = uniform_int(rng, ctx.lo, ctx.hi, count)
-    q_usual = uniform_int(rng, ctx.lo, s_usual)
-    s, q = np.where(tiny, s_tiny, s_usual), np.where(tiny, q_tiny, q_usual)
-    seq, query = ragged_tokens(rng, ctx.pool, s), ragged_tokens(rng, ctx.pool, q)
-    check = ~tiny
-    while check.any():
-        # The text test can only hit when q <= 2 or the query's second id occurs in the seq as a whole number.
-        second = np.where(q >= 2, query.values[np.minimum(query.offsets + 1, len(query.values) - 1)], -1)
-        suspects = np.flatnonzero(check & ((q <= 2) | contains_value(seq, second)))
-        hits = [r for r in suspects.tolist() if _list_text_contains(seq.row(r).tolist(), query.row(r).tolist())]
-        check = np.zeros(count, dtype=bool)
-        check[hits] = True
-        for part in (seq, query):
-            redraw = check[part.segment_ids]
-            part.values[redraw] = draw_tokens(rng, ctx.pool, int(redraw.sum()))
-    return seq, query
+sample_runs = native.sampler("runs")  # deduplicate: runs of random tokens
+sample_shuffled_runs = native.sampler("shuffled_runs")  # set: the same, shuffled
+sample_words = native.sampler("words")  # longest_word: words joined by the word divider
+sample_count = native.sampler("count")  # count: copies of a query token among fillers; arg2 = [query]
+sample_replace = native.sampler("replace")  # replace: tokens; arg2 = [key from the tokens, fresh value]
+sample_sort = native.sampler("sort")  # sort: shuffled runs over an order; arg2 = the order
+sample_two_sets = native.sampler("two_sets")  # union / intersect / differences: two lists over a local pool
+_sample_query_present = native.sampler("query_present")  # delete/search branch A: query planted r >= 1 times
+_sample_query_absent = native.sampler("query_absent")  # delete/search branch B: query absent (the text test)
 
 
 def _sample_query(p_present: float) -> Sampler:
@@ -273,98 +146,20 @@ def _sample_query(p_present: float) -> Sampler:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def _single(values: np.ndarray) -> Ragged:
-    return Ragged(values.astype(np.int32), np.ones(len(values), dtype=np.int64))
-
-
-def target_copy(a, b, ctx):
-    return a
-
-
-def target_reverse(a, b, ctx):
-    return Ragged(a.values[np.repeat(a.offsets + a.lengths - 1, a.lengths) - a.positions], a.lengths)
-
-
-def target_duplicate(a, b, ctx):
-    return Ragged(np.repeat(a.values, 2), 2 * a.lengths)
-
-
-def target_first(a, b, ctx):
-    return _single(a.values[a.offsets])
-
-
-def target_last(a, b, ctx):
-    return _single(a.values[a.offsets + a.lengths - 1])
-
-
-def target_length(a, b, ctx):
-    return _NUMBER_IDS.take(a.lengths)
-
-
-def target_deduplicate(a, b, ctx):
-    keep = np.ones(len(a.values), dtype=bool)
-    keep[1:] = a.values[1:] != a.values[:-1]
-    keep[a.offsets[a.lengths > 0]] = True
-    return a.mask(keep)
-
-
-def target_set(a, b, ctx):
-    return a.mask(first_occurrence_mask(a))
-
-
-def target_longest_word(a, b, ctx):
-    is_divider = a.values == WORD_DIVIDER
-    dividers_before = np.cumsum(is_divider, dtype=np.int64) - is_divider
-    # Global word number of every value: dividers before it plus one extra word per earlier row.
-    word = dividers_before + a.segment_ids
-    total_words = int(is_divider.sum()) + len(a)
-    words_per_row = np.diff(np.append(word[a.offsets], total_words))
-    row_first_word = word[a.offsets]
-    is_token = ~is_divider
-    words = Ragged(a.values[is_token], np.bincount(word[is_token], minlength=total_words))
-    word_rank = np.arange(len(words)) - np.repeat(row_first_word, words_per_row)
-    # Per row, the longest word; among equally long ones the first (a later word wins only if strictly longer):
-    # the maximum of (length, -rank) packed in one integer, reduced per row without sorting.
-    score = (words.lengths << 20) + ((1 << 20) - 1 - word_rank)
-    best_rank = (1 << 20) - 1 - (np.maximum.reduceat(score, row_first_word) & ((1 << 20) - 1))
-    return words.take(row_first_word + best_rank)
-
-
-def target_count(a, b, ctx):
-    hits = np.bincount(a.segment_ids, weights=a.values == b.values[a.segment_ids], minlength=len(a))
-    return _NUMBER_IDS.take(hits.astype(np.int64))
-
-
-def target_replace(a, b, ctx):
-    key, value = b.values[0::2][a.segment_ids], b.values[1::2][a.segment_ids]
-    return Ragged(np.where(a.values == key, value, a.values).astype(np.int32), a.lengths)
-
-
-def target_sort(a, b, ctx):
-    """Count every (row, token) of the seq, credit the count to the token's last index in the order, then emit
-    each order position's token that many times: a counting sort, no comparison sort of the seq itself."""
-    order_keys = row_keys(b)
-    by_key = np.argsort(order_keys, kind="stable")  # equal keys stay in index order: the last one is the last index
-    sorted_keys = order_keys[by_key]
-    is_last = np.append(sorted_keys[1:] != sorted_keys[:-1], True)
-    unique_keys, last_index = sorted_keys[is_last], by_key[is_last]
-    seq_keys = np.sort(row_keys(a), kind="stable")
-    seq_new = np.append(True, seq_keys[1:] != seq_keys[:-1])
-    seq_counts = np.diff(np.append(np.flatnonzero(seq_new), len(seq_keys)))
-    counts = np.zeros(len(order_keys), dtype=np.int64)
-    counts[last_index[np.searchsorted(unique_keys, seq_keys[seq_new])]] = seq_counts
-    return Ragged(np.repeat(b.values, counts), a.lengths)
-
-
-def target_delete(a, b, ctx):
-    match = first_match(a, b)[a.segment_ids]
-    inside = (match >= 0) & (a.positions >= match) & (a.positions < match + b.lengths[a.segment_ids])
-    return a.mask(~inside)
-
-
-def target_search(a, b, ctx):
-    return _single(np.where(first_match(a, b) >= 0, YES_ID, NO_ID))
-
+target_copy = native.target("copy")
+target_reverse = native.target("reverse")
+target_duplicate = native.target("duplicate")
+target_first = native.target("first")
+target_last = native.target("last")
+target_length = native.target("length")
+target_deduplicate = native.target("deduplicate")
+target_set = native.target("set")
+target_longest_word = native.target("longest_word")
+target_count = native.target("count")
+target_replace = native.target("replace")
+target_sort = native.target("sort")
+target_delete = native.target("delete")
+target_search = native.target("search")
 
 _SET_OPS = {
     "union": lambda x, y: x | y,
@@ -372,35 +167,6 @@ _SET_OPS = {
     "set_1_minus_2": lambda x, y: x - y,
     "set_2_minus_1": lambda x, y: y - x,
 }
-
-
-def _in_other(x: Ragged, y: Ragged) -> np.ndarray:
-    """Per value of x: whether it occurs in the same row of y."""
-    return np.isin(row_keys(x), row_keys(y))
-
-
-def _sort_rows(r: Ragged) -> Ragged:
-    return Ragged(r.values[np.lexsort((r.values, r.segment_ids))], r.lengths)
-
-
-def _target_set_op(op: str) -> VectorTarget:
-    def target(a, b, ctx):
-        if ctx.set_order == "cpython":
-            apply = _SET_OPS[op]
-            return Ragged.from_lists(
-                [list(apply(set(x), set(y))) for x, y in zip(a.tolists(), b.tolists(), strict=True)]
-            )
-        if op == "union":
-            both = concat(a, b)
-            result = both.mask(first_occurrence_mask(both))
-        elif op == "set_2_minus_1":
-            result = b.mask(first_occurrence_mask(b) & ~_in_other(b, a))
-        else:
-            in_b = _in_other(a, b)
-            result = a.mask(first_occurrence_mask(a) & (in_b if op == "intersect" else ~in_b))
-        return _sort_rows(result) if ctx.set_order == "sorted" else result
-
-    return target
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -594,15 +360,7 @@ class SimpleTask(SyntheticTask):
 
     def assemble_inputs(self, arg1: Ragged, arg2: Ragged | None) -> Ragged:
         """prefix + [32099] + arg1 (+ [32097] + arg2)."""
-        args = arg1 if arg2 is None else concat(arg1, Ragged.constant(BINARY_DIVIDER, len(arg1)), arg2)
-        head = np.array([*self.prefix, ARGS_DIVIDER], dtype=np.int32)
-        count, width = len(args), len(head)
-        values = np.empty(len(args.values) + width * count, dtype=np.int32)
-        # Row r starts at args.offsets[r] + width * r: its head fills `width` slots, its arguments follow.
-        starts = args.offsets + width * np.arange(count)
-        values[(starts[:, None] + np.arange(width)).reshape(-1)] = np.tile(head, count)
-        values[np.arange(len(args.values)) + np.repeat(starts + width - args.offsets, args.lengths)] = args.values
-        return Ragged(values, args.lengths + width)
+        return native.assemble(np.array([*self.prefix, ARGS_DIVIDER], dtype=np.int32), arg1, arg2, BINARY_DIVIDER)
 
     def split_input(self, ids: list[int]):
         """The sample (list, or (arg1, arg2)) of a reference input line; ValueError naming what is wrong."""
@@ -689,10 +447,10 @@ _BUILTINS = [
     ("set", "set", (356,), "set", target_set, None),
     ("delete", "delete", (9268,), "delete", target_delete, {"balanced": False}),
     ("sort", "sort", (1843,), "sort", target_sort, None),
-    ("union", "union", (7021,), "union", _target_set_op("union"), _SET_ORDER),
+    ("union", "union", (7021,), "union", native.target("union"), _SET_ORDER),
     ("replace", "replace", (3601,), "replace", target_replace, None),
     ("duplicate", "duplicate", (19197,), "copy", target_duplicate, None),
-    ("intersect", "intersect", (27806,), "union", _target_set_op("intersect"), _SET_ORDER),
+    ("intersect", "intersect", (27806,), "union", native.target("intersect"), _SET_ORDER),
     ("reverse", "reverse", (7211,), "copy", target_reverse, None),
     ("deduplicate", "deduplicate", (20, 26, 413, 26221), "deduplicate", target_deduplicate, None),
     ("search", "search", (960,), "search", target_search, {"balanced": False}),
@@ -706,7 +464,7 @@ _BUILTINS = [
         "set_1_minus_2",
         (356, 834, 536, 834, 14078, 834, 357),
         "union",
-        _target_set_op("set_1_minus_2"),
+        native.target("set_1_minus_2"),
         _SET_ORDER,
     ),  # noqa: E501
     (
@@ -714,7 +472,7 @@ _BUILTINS = [
         "set_2_minus_1",
         (356, 834, 357, 834, 14078, 834, 536),
         "union",
-        _target_set_op("set_2_minus_1"),
+        native.target("set_2_minus_1"),
         _SET_ORDER,
     ),  # noqa: E501
 ]

@@ -23,9 +23,10 @@ import numpy as np
 from synpt import __version__
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks.files import Chunk, SplitWriter, format_pairs, load_id_pairs, write_json_atomic
+from synpt.tasks.files import Chunk, SplitWriter, load_id_pairs, write_json_atomic
+from synpt.tasks.native import format_pairs
 from synpt.tasks.registry import Example
-from synpt.tasks.sampling import BLOCK_SIZE, Ragged, block_rng, concat, input_digests, stable_task_id
+from synpt.tasks.sampling import BLOCK_SIZE, Ragged, block_rng, concat, stable_task_id
 
 log = logging.getLogger(__name__)
 
@@ -255,8 +256,7 @@ def _format_block(block: int) -> Chunk:
     count = min(BLOCK_SIZE, num_examples - block * BLOCK_SIZE)
     if count < BLOCK_SIZE:
         inputs, targets = inputs.take(np.arange(count)), targets.take(np.arange(count))
-    text, line_lengths = format_pairs(inputs, targets)
-    return Chunk(text, line_lengths, input_digests(inputs))
+    return Chunk(*format_pairs(inputs, targets))
 
 
 def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int, progress: bool):

@@ -1,0 +1,101 @@
+"""The Python side of the C kernels in `synpt/tasks/native/` (the extension `synpt.tasks._native`).
+
+Why a wrapper: the kernels take numpy arrays through the buffer protocol and return bytearrays; here they become
+`Ragged` arrays again (no copy), and every kernel of one kind (sampler, target) gets the same Python signature as
+the task machinery expects: `sampler(rng, count, ctx) -> (arg1, arg2)` and `target(a, b, ctx) -> Ragged`. The
+C calling conventions are documented in `native/native.h`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from synpt.errors import SynptError
+from synpt.tasks.sampling import Ragged
+
+try:
+    from synpt.tasks import _native
+except ImportError as err:  # pragma: no cover - only without a build
+    raise SynptError(
+        "synpt's C extension (synpt.tasks._native) is not built. Install with ./setup.sh or "
+        "'pip install -e .' on a machine with a C compiler (Debian/Ubuntu: apt-get install gcc python3-dev). "
+        f"Import error: {err}"
+    ) from None
+
+SET_ORDER_CODES = {"cpython": 0, "sorted": 1, "first_appearance": 2}
+
+
+def _warn_if_stale() -> None:
+    """A developer who edited the C sources but did not rebuild gets told, instead of silently old behaviour."""
+    sources = list((Path(__file__).parent / "native").glob("*.[ch]"))
+    built = Path(_native.__file__).stat().st_mtime
+    if sources and max(p.stat().st_mtime for p in sources) > built:
+        warnings.warn(
+            "synpt/tasks/native/ is newer than the built extension; rebuild with "
+            "'.venv/bin/python setup.py build_ext --inplace' (or ./setup.sh)",
+            stacklevel=2,
+        )
+
+
+_warn_if_stale()
+
+
+def as_ragged(values, lengths) -> Ragged:
+    """A Ragged over the bytearrays a kernel returned (writable, no copy)."""
+    return Ragged(np.frombuffer(values, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
+
+
+def ragged_args(r: Ragged | None) -> tuple:
+    """(values, lengths) as the contiguous int32/int64 arrays the kernels read, or (None, None)."""
+    if r is None:
+        return None, None
+    return np.ascontiguousarray(r.values, dtype=np.int32), np.ascontiguousarray(r.lengths, dtype=np.int64)
+
+
+def sampler(name: str):
+    """The sampler `sample_<name>` as `(rng, count, ctx) -> (arg1, arg2 or None)`; it draws its seed from `rng`."""
+
+    def sample(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged | None]:
+        kernel = getattr(_native, f"sample_{name}")
+        v1, l1, v2, l2 = kernel(rng.bytes(32), int(count), int(ctx.lo), int(ctx.hi), ctx.pool)
+        return as_ragged(v1, l1), (None if v2 is None else as_ragged(v2, l2))
+
+    sample.__name__ = sample.__qualname__ = f"sample_{name}"
+    return sample
+
+
+def target(name: str):
+    """The target `target_<name>` as `(a, b, ctx) -> Ragged` (b is None for unary tasks)."""
+
+    def fn(a: Ragged, b: Ragged | None, ctx) -> Ragged:
+        kernel = getattr(_native, f"target_{name}")
+        return as_ragged(*kernel(*ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
+
+    fn.__name__ = fn.__qualname__ = f"target_{name}"
+    return fn
+
+
+def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) -> Ragged:
+    """Row r = head + arg1[r] (+ [divider] + arg2[r])."""
+    head = np.ascontiguousarray(head, dtype=np.int32)
+    return as_ragged(*_native.assemble(head, *ragged_args(arg1), *ragged_args(arg2), int(divider)))
+
+
+def format_pairs(inputs: Ragged, targets: Ragged) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"`, their byte lengths, and a 64-bit
+    digest of every input (the dedup key). Rows must be non-empty on both sides (empty targets are [32096])."""
+    text, lengths, digests = _native.format_pairs(*ragged_args(inputs), *ragged_args(targets))
+    return text, np.frombuffer(lengths, dtype=np.int64), np.frombuffer(digests, dtype=np.uint64)
+
+
+def digests(seqs: Ragged) -> np.ndarray:
+    """The 64-bit digest `format_pairs` gives each row."""
+    return np.frombuffer(_native.digests(*ragged_args(seqs)), dtype=np.uint64)
+
+
+def set_number_ids(numbers: Ragged) -> None:
+    """Register the T5 ids of str(n) (row n) for the length and count targets."""
+    _native.set_number_ids(*ragged_args(numbers))

@@ -1,0 +1,36 @@
+/* An exact emulation of CPython 3.11's `set` of small non-negative ints (Objects/setobject.c), for the iteration
+ * order the reference writes into its data: `list(set(x) | set(y))` and friends (reference §2.7, quirk 6).
+ *
+ * Why emulate: an int hashes to itself, so a set's order is a pure function of its construction sequence (table
+ * size, linear probes, perturbed probing, resizes). Reproducing that sequence in C gives the reference's bytes
+ * without building Python objects, and the same bytes under every Python version (3.12+ may differ).
+ * Only what the tasks use is emulated: set(list), add, copy, |, &, -, membership and list(). */
+#ifndef SYNPT_CPYSET_H
+#define SYNPT_CPYSET_H
+
+#include "native.h"
+
+#define CSET_MINSIZE 8 /* PySet_MINSIZE */
+
+typedef struct {
+    int64_t *table;  /* key per slot: CSET_EMPTY, CSET_DUMMY or a key >= 0 */
+    size_t mask;     /* table size - 1 */
+    Py_ssize_t fill; /* active + dummy slots */
+    Py_ssize_t used; /* active slots */
+    int64_t small[CSET_MINSIZE];
+} CSet;
+
+#define CSET_EMPTY (-1)
+#define CSET_DUMMY (-2)
+
+void cset_init(CSet *s);                                    /* set() */
+void cset_free(CSet *s);                                    /* frees a grown table; s may be reused after init */
+int cset_add(CSet *s, int64_t key);                         /* s.add(key); -1 on memory error (Python error set) */
+int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n); /* s = set(keys), s initialised by the caller */
+int cset_contains(const CSet *s, int64_t key);              /* key in s */
+int cset_union(CSet *out, const CSet *a, const CSet *b);    /* out = a | b   (out initialised, empty) */
+int cset_intersection(CSet *out, const CSet *a, const CSet *b); /* out = a & b */
+int cset_difference(CSet *out, const CSet *a, const CSet *b);   /* out = a - b */
+Py_ssize_t cset_list(const CSet *s, int32_t *out);          /* list(s) into out (room for s->used); returns used */
+
+#endif

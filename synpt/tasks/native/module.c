@@ -1,0 +1,312 @@
+/* The module `synpt.tasks._native`: the shared helpers declared in native.h, and the module that gathers the
+ * method tables of the kernel files. */
+#include "native.h"
+
+/* ---- random numbers ---------------------------------------------------------------------------------------- */
+int rng_seed(Rng *r, PyObject *seed) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(seed, &view, PyBUF_SIMPLE) < 0) return -1;
+    if (view.len != (Py_ssize_t)sizeof(r->s)) {
+        PyErr_Format(PyExc_ValueError, "seed must be %zd bytes, got %zd", (Py_ssize_t)sizeof(r->s), view.len);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    memcpy(r->s, view.buf, sizeof(r->s));
+    PyBuffer_Release(&view);
+    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* the one state xoshiro cannot leave */
+    return 0;
+}
+
+/* ---- growable output arrays -------------------------------------------------------------------------------- */
+int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap) {
+    v->itemsize = itemsize;
+    v->len = 0;
+    v->cap = cap > 16 ? cap : 16;
+    v->array = PyByteArray_FromStringAndSize(NULL, v->cap * itemsize);
+    if (!v->array) return -1;
+    v->data = PyByteArray_AS_STRING(v->array);
+    return 0;
+}
+
+int vec_reserve(Vec *v, Py_ssize_t extra) {
+    if (v->len + extra <= v->cap) return 0;
+    Py_ssize_t cap = v->cap * 2;
+    if (cap < v->len + extra) cap = v->len + extra;
+    if (PyByteArray_Resize(v->array, cap * v->itemsize) < 0) return -1;
+    v->cap = cap;
+    v->data = PyByteArray_AS_STRING(v->array);
+    return 0;
+}
+
+PyObject *vec_finish(Vec *v) {
+    PyObject *array = v->array;
+    v->array = NULL;
+    if (PyByteArray_Resize(array, v->len * v->itemsize) < 0) {
+        Py_DECREF(array);
+        return NULL;
+    }
+    return array;
+}
+
+void vec_clear(Vec *v) { Py_CLEAR(v->array); }
+
+/* ---- ragged arrays ----------------------------------------------------------------------------------------- */
+static int get_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@') format++;
+    if (view->itemsize != itemsize || strchr("bhilq", *format) == NULL || *format == '\0') {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array, got format '%s' of %zd-byte items",
+                     what, itemsize * 8, view->format ? view->format : "B", view->itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r) {
+    memset(r, 0, sizeof(*r));
+    if (values == Py_None && lengths == Py_None) return 0;
+    if (get_view(values, &r->vview, 4, "values") < 0) return -1;
+    if (get_view(lengths, &r->lview, 8, "lengths") < 0) {
+        PyBuffer_Release(&r->vview);
+        return -1;
+    }
+    r->present = 1;
+    r->values = r->vview.buf;
+    r->lengths = r->lview.buf;
+    r->count = r->lview.len / 8;
+    r->total = r->vview.len / 4;
+    r->owned_offsets = PyMem_Malloc((r->count + 1) * sizeof(int64_t));
+    if (!r->owned_offsets) {
+        PyErr_NoMemory();
+        ragged_release(r);
+        return -1;
+    }
+    int64_t sum = 0;
+    for (Py_ssize_t i = 0; i < r->count; i++) {
+        if (r->lengths[i] < 0) {
+            PyErr_Format(PyExc_ValueError, "row %zd has a negative length", i);
+            ragged_release(r);
+            return -1;
+        }
+        r->owned_offsets[i] = sum;
+        sum += r->lengths[i];
+    }
+    if (sum != r->total) {
+        PyErr_Format(PyExc_ValueError, "lengths sum to %lld but there are %zd values", (long long)sum, r->total);
+        ragged_release(r);
+        return -1;
+    }
+    r->offsets = r->owned_offsets;
+    return 0;
+}
+
+void ragged_release(RaggedIn *r) {
+    if (r->vview.obj) PyBuffer_Release(&r->vview);
+    if (r->lview.obj) PyBuffer_Release(&r->lview);
+    PyMem_Free(r->owned_offsets);
+    r->owned_offsets = NULL;
+    r->present = 0;
+}
+
+int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap) {
+    o->lengths.array = NULL;
+    if (vec_init(&o->values, 4, values_cap) < 0) return -1;
+    if (vec_init(&o->lengths, 8, rows) < 0) {
+        vec_clear(&o->values);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *ragged_out_finish(RaggedOut *o) {
+    PyObject *values = vec_finish(&o->values);
+    PyObject *lengths = values ? vec_finish(&o->lengths) : NULL;
+    ragged_out_clear(o);
+    if (!values || !lengths) {
+        Py_XDECREF(values);
+        Py_XDECREF(lengths);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", values, lengths);
+}
+
+void ragged_out_clear(RaggedOut *o) {
+    vec_clear(&o->values);
+    vec_clear(&o->lengths);
+}
+
+/* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
+int sampler_args(PyObject *args, SamplerArgs *a) {
+    PyObject *seed, *pool;
+    long long lo, hi;
+    memset(a, 0, sizeof(*a));
+    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &a->count, &lo, &hi, &pool)) return -1;
+    if (a->count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {
+        PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", a->count, lo,
+                     hi);
+        return -1;
+    }
+    a->lo = lo;
+    a->hi = hi;
+    if (rng_seed(&a->rng, seed) < 0) return -1;
+    if (get_view(pool, &a->pool_view, 4, "pool") < 0) return -1;
+    a->pool = a->pool_view.buf;
+    if (a->pool_view.len == 0 || a->pool_view.len / 4 >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
+        sampler_args_release(a);
+        return -1;
+    }
+    a->pool_size = (uint32_t)(a->pool_view.len / 4);
+    return 0;
+}
+
+void sampler_args_release(SamplerArgs *a) {
+    if (a->pool_view.obj) PyBuffer_Release(&a->pool_view);
+}
+
+PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2) {
+    PyObject *first = ragged_out_finish(arg1);
+    if (!first) {
+        if (arg2) ragged_out_clear(arg2);
+        return NULL;
+    }
+    PyObject *second = arg2 ? ragged_out_finish(arg2) : Py_BuildValue("(OO)", Py_None, Py_None);
+    if (!second) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyObject *result = PySequence_Concat(first, second);
+    Py_DECREF(first);
+    Py_DECREF(second);
+    return result;
+}
+
+int target_args(PyObject *args, TargetArgs *t) {
+    PyObject *v1, *l1, *v2, *l2;
+    memset(t, 0, sizeof(*t));
+    if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t->set_order)) return -1;
+    if (t->set_order < SET_ORDER_CPYTHON || t->set_order > SET_ORDER_FIRST_APPEARANCE) {
+        PyErr_Format(PyExc_ValueError, "unknown set order code %d", t->set_order);
+        return -1;
+    }
+    if (ragged_in(v1, l1, &t->a) < 0) return -1;
+    if (ragged_in(v2, l2, &t->b) < 0) {
+        ragged_release(&t->a);
+        return -1;
+    }
+    if (!t->a.present || (t->b.present && t->b.count != t->a.count)) {
+        PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
+        target_args_release(t);
+        return -1;
+    }
+    return 0;
+}
+
+void target_args_release(TargetArgs *t) {
+    ragged_release(&t->a);
+    ragged_release(&t->b);
+}
+
+PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary) {
+    SamplerArgs a;
+    if (sampler_args(args, &a) < 0) return NULL;
+    RaggedOut arg1, arg2;
+    Py_ssize_t expected = a.count * ((a.lo + a.hi) / 2 + 1);
+    PyObject *result = NULL;
+    if (ragged_out_init(&arg1, a.count, expected) < 0) goto done;
+    if (binary && ragged_out_init(&arg2, a.count, expected) < 0) {
+        ragged_out_clear(&arg1);
+        goto done;
+    }
+    if (kernel(&a, &arg1, binary ? &arg2 : NULL) < 0) {
+        ragged_out_clear(&arg1);
+        if (binary) ragged_out_clear(&arg2);
+        goto done;
+    }
+    result = sampler_result(&arg1, binary ? &arg2 : NULL);
+done:
+    sampler_args_release(&a);
+    return result;
+}
+
+PyObject *run_target(PyObject *args, TargetKernel kernel) {
+    TargetArgs t;
+    if (target_args(args, &t) < 0) return NULL;
+    RaggedOut out;
+    PyObject *result = NULL;
+    if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) == 0) {
+        if (kernel(&t, &out) < 0) ragged_out_clear(&out);
+        else result = ragged_out_finish(&out);
+    }
+    target_args_release(&t);
+    return result;
+}
+
+/* ---- number ids ------------------------------------------------------------------------------------------- */
+static int32_t *number_values = NULL;
+static int64_t *number_offsets = NULL; /* number_count + 1 entries */
+static Py_ssize_t number_count = 0;
+
+const int32_t *number_ids(int64_t n, Py_ssize_t *len) {
+    if (n < 0 || n >= number_count) {
+        PyErr_Format(PyExc_ValueError, "no T5 ids registered for the number %lld (set_number_ids)", (long long)n);
+        return NULL;
+    }
+    *len = (Py_ssize_t)(number_offsets[n + 1] - number_offsets[n]);
+    return number_values + number_offsets[n];
+}
+
+/* set_number_ids(values, lengths): row n = the T5 ids of str(n). Copied, so the arrays may be freed after. */
+static PyObject *set_number_ids(PyObject *self, PyObject *args) {
+    PyObject *values, *lengths;
+    if (!PyArg_ParseTuple(args, "OO", &values, &lengths)) return NULL;
+    RaggedIn r;
+    if (ragged_in(values, lengths, &r) < 0) return NULL;
+    int32_t *new_values = PyMem_Malloc((r.total + 1) * sizeof(int32_t));
+    int64_t *new_offsets = PyMem_Malloc((r.count + 1) * sizeof(int64_t));
+    if (!new_values || !new_offsets) {
+        PyMem_Free(new_values);
+        PyMem_Free(new_offsets);
+        ragged_release(&r);
+        return PyErr_NoMemory();
+    }
+    memcpy(new_values, r.values, r.total * sizeof(int32_t));
+    memcpy(new_offsets, r.offsets, r.count * sizeof(int64_t));
+    new_offsets[r.count] = r.total;
+    PyMem_Free(number_values);
+    PyMem_Free(number_offsets);
+    number_values = new_values;
+    number_offsets = new_offsets;
+    number_count = r.count;
+    ragged_release(&r);
+    Py_RETURN_NONE;
+}
+
+PyMethodDef synpt_module_methods[] = {
+    {"set_number_ids", set_number_ids, METH_VARARGS, "set_number_ids(values, lengths): the ids of str(n), row n"},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- the module -------------------------------------------------------------------------------------------- */
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_native",
+    .m_doc = "Synthetic-data kernels of synpt (see synpt/tasks/native/native.h).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *module = PyModule_Create(&native_module);
+    if (!module) return NULL;
+    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_unary_methods, synpt_binary_methods, synpt_setops_methods,
+                             synpt_lime_methods};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (PyModule_AddFunctions(module, tables[i]) < 0) {
+            Py_DECREF(module);
+            return NULL;
+        }
+    }
+    return module;
+}

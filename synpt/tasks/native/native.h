@@ -1,0 +1,170 @@
+/* Shared pieces of the synthetic-data kernels (`synpt.tasks._native`): random numbers, growable output arrays,
+ * ragged-array arguments and the calling conventions every kernel follows.
+ *
+ * Why these conventions: Python passes numpy arrays through the buffer protocol and gets bytearrays back, which
+ * `synpt/tasks/native.py` wraps with `np.frombuffer` (no copy). So the extension needs no numpy headers, and one
+ * Python wrapper per *kind* of kernel (sampler, target) serves every task.
+ *
+ *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2)
+ *             `count` candidate samples; arg1 = (v1 int32 values, l1 int64 lengths); arg2 likewise, or
+ *             (None, None) for a unary sampler. Whole-sample rejection on `length_range` stays in Python.
+ *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl)
+ *             the target of every sample; v2/l2 are None for unary tasks. set_order: SET_ORDER_* below.
+ *
+ * Errors raise a Python exception and return NULL/-1; kernels never write outside the arrays they reserved.
+ */
+#ifndef SYNPT_NATIVE_H
+#define SYNPT_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- random numbers ---------------------------------------------------------------------------------------- */
+/* xoshiro256** (Blackman & Vigna), seeded with 32 bytes the block's numpy Generator draws (`rng.bytes(32)`), so
+ * a kernel's stream is a deterministic function of (task, seed, block) like everything else. */
+typedef struct {
+    uint64_t s[4];
+} Rng;
+
+static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t rng_next(Rng *r) {
+    uint64_t *s = r->s;
+    const uint64_t result = rotl64(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+/* Uniform integer in [0, n), 1 <= n < 2^32, exactly unbiased (Lemire's multiply-shift with rejection). */
+static inline uint32_t rng_below(Rng *r, uint32_t n) {
+    uint64_t m = (rng_next(r) >> 32) * (uint64_t)n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        const uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (rng_next(r) >> 32) * (uint64_t)n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* Uniform integer in [lo, hi] inclusive (like Python's random.randint); needs hi - lo < 2^32 - 1. */
+static inline int64_t rng_between(Rng *r, int64_t lo, int64_t hi) {
+    return lo + (int64_t)rng_below(r, (uint32_t)(hi - lo + 1));
+}
+
+/* Uniform double in [0, 1) with 53 random bits (like random.random). */
+static inline double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+
+/* Seed from a 32-byte bytes-like object; -1 with a Python error on a wrong size. */
+int rng_seed(Rng *r, PyObject *seed);
+
+/* ---- growable output arrays -------------------------------------------------------------------------------- */
+/* A bytearray used as an array of `itemsize`-byte items; `data` is invalidated by vec_reserve. */
+typedef struct {
+    PyObject *array;
+    char *data;
+    Py_ssize_t len, cap, itemsize;
+} Vec;
+
+int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap);
+int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items */
+PyObject *vec_finish(Vec *v);              /* the bytearray, cut to `len` items (a new reference) */
+void vec_clear(Vec *v);                    /* drop it (error paths); safe to call twice */
+
+#define VEC_I32(v) ((int32_t *)(v)->data)
+#define VEC_I64(v) ((int64_t *)(v)->data)
+
+/* Append without a capacity check: the caller reserved the room. */
+static inline void vec_push_i32(Vec *v, int32_t x) { VEC_I32(v)[v->len++] = x; }
+static inline void vec_push_i64(Vec *v, int64_t x) { VEC_I64(v)[v->len++] = x; }
+
+/* ---- ragged arrays ----------------------------------------------------------------------------------------- */
+/* A read-only view of a Ragged (int32 values, int64 lengths); `present` is 0 when both objects were None. */
+typedef struct {
+    const int32_t *values;
+    const int64_t *lengths;
+    const int64_t *offsets; /* computed: start of every row in `values` (count entries) */
+    Py_ssize_t count, total;
+    int present;
+    Py_buffer vview, lview;
+    int64_t *owned_offsets;
+} RaggedIn;
+
+int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r); /* checks dtypes and sum(lengths) */
+void ragged_release(RaggedIn *r);
+
+/* A ragged result being built: values (int32) and one length (int64) per row. */
+typedef struct {
+    Vec values, lengths;
+} RaggedOut;
+
+int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap);
+/* Close the current row: its length is everything pushed since the previous row ended. */
+static inline void ragged_out_end_row(RaggedOut *o, Py_ssize_t *row_start) {
+    vec_push_i64(&o->lengths, o->values.len - *row_start);
+    *row_start = o->values.len;
+}
+PyObject *ragged_out_finish(RaggedOut *o); /* (values bytearray, lengths bytearray) */
+void ragged_out_clear(RaggedOut *o);
+
+/* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
+typedef struct {
+    Rng rng;
+    Py_ssize_t count;
+    int64_t lo, hi;
+    const int32_t *pool;
+    uint32_t pool_size;
+    Py_buffer pool_view;
+} SamplerArgs;
+
+int sampler_args(PyObject *args, SamplerArgs *a); /* parses (seed, count, lo, hi, pool) */
+void sampler_args_release(SamplerArgs *a);
+
+/* One uniform draw with replacement from the pool. */
+static inline int32_t draw_token(SamplerArgs *a) { return a->pool[rng_below(&a->rng, a->pool_size)]; }
+
+/* The (v1, l1, v2, l2) result of a sampler; `arg2` NULL for a unary sampler. Clears both on return. */
+PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2);
+
+enum { SET_ORDER_CPYTHON = 0, SET_ORDER_SORTED = 1, SET_ORDER_FIRST_APPEARANCE = 2 };
+
+typedef struct {
+    RaggedIn a, b; /* b.present == 0 for unary tasks */
+    int set_order;
+} TargetArgs;
+
+int target_args(PyObject *args, TargetArgs *t); /* parses (v1, l1, v2, l2, set_order) */
+void target_args_release(TargetArgs *t);
+
+/* Drivers that parse the arguments, run a kernel and build the Python result, so a kernel file holds only logic.
+ * A sampler kernel fills arg1 (and arg2 when `binary`) with `a->count` rows; a target kernel fills `out` with one
+ * row per sample. Both start with room for about the expected size and must vec_reserve before writing more;
+ * they return 0, or -1 with a Python error set. */
+typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
+typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
+PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
+PyObject *run_target(PyObject *args, TargetKernel kernel);
+
+/* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
+/* The ids of str(n), or NULL (with a Python error) when n is outside the registered table. */
+const int32_t *number_ids(int64_t n, Py_ssize_t *len);
+
+/* ---- the method tables of the kernel files, added to the module by module.c ------------------------------- */
+extern PyMethodDef synpt_module_methods[];
+extern PyMethodDef synpt_format_methods[];
+extern PyMethodDef synpt_unary_methods[];
+extern PyMethodDef synpt_binary_methods[];
+extern PyMethodDef synpt_setops_methods[];
+extern PyMethodDef synpt_lime_methods[];
+
+#endif
