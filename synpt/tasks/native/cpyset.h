@@ -1,7 +1,7 @@
-/* An exact emulation of CPython 3.11's `set` of small non-negative ints (Objects/setobject.c), for the iteration
+/* An exact emulation of CPython 3.11's `set` of ints (Objects/setobject.c), for the iteration
  * order the reference writes into its data: `list(set(x) | set(y))` and friends (reference §2.7, quirk 6).
  *
- * Why emulate: an int hashes to itself, so a set's order is a pure function of its construction sequence (table
+ * Why emulate: an int hashes to itself (except -1, which hashes to -2), so a set's order is a pure function of its construction sequence (table
  * size, linear probes, perturbed probing, resizes). Reproducing that sequence in C gives the reference's bytes
  * without building Python objects, and the same bytes under every Python version (3.12+ may differ).
  * Only what the tasks use is emulated: set(list), add, copy, |, &, -, membership and list(). */
@@ -13,15 +13,15 @@
 #define CSET_MINSIZE 8 /* PySet_MINSIZE */
 
 typedef struct {
-    int64_t *table;  /* key per slot: CSET_EMPTY, CSET_DUMMY or a key >= 0 */
+    int64_t *table;  /* key per slot: CSET_EMPTY, CSET_DUMMY or a key */
     size_t mask;     /* table size - 1 */
     Py_ssize_t fill; /* active + dummy slots */
     Py_ssize_t used; /* active slots */
     int64_t small[CSET_MINSIZE];
 } CSet;
 
-#define CSET_EMPTY (-1)
-#define CSET_DUMMY (-2)
+#define CSET_EMPTY INT64_MIN       /* never a key: keys are int32 ids */
+#define CSET_DUMMY (INT64_MIN + 1) /* a discarded slot (set difference) */
 
 void cset_init(CSet *s);                                    /* set() */
 void cset_free(CSet *s);                                    /* frees a grown table; s may be reused after init */

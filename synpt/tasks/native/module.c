@@ -300,7 +300,7 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *module = PyModule_Create(&native_module);
     if (!module) return NULL;
-    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_unary_methods, synpt_binary_methods, synpt_setops_methods,
+    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods, synpt_binary_methods, synpt_setops_methods,
                              synpt_lime_methods};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         if (PyModule_AddFunctions(module, tables[i]) < 0) {

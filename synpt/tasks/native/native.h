@@ -162,6 +162,7 @@ const int32_t *number_ids(int64_t n, Py_ssize_t *len);
 /* ---- the method tables of the kernel files, added to the module by module.c ------------------------------- */
 extern PyMethodDef synpt_module_methods[];
 extern PyMethodDef synpt_format_methods[];
+extern PyMethodDef synpt_cpyset_methods[];
 extern PyMethodDef synpt_unary_methods[];
 extern PyMethodDef synpt_binary_methods[];
 extern PyMethodDef synpt_setops_methods[];
