@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from synpt.errors import SynptError
+from synpt.tasks.native import keep_new
 from synpt.tasks.sampling import Ragged
 
 log = logging.getLogger(__name__)
@@ -253,24 +254,19 @@ class SplitWriter:
         self._train_tmp = _temp_path(self.train_path)
         self._train_file = open(self._train_tmp, "wb")  # noqa: SIM115 - closed by finish()/abort()
         self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
-        self._seen: set[int] = set()
+        self._seen = bytearray()  # the digests kept so far (a C hash set, see keep_new)
         self.generated = 0
         self.kept = 0
         self.written_train = 0
 
     def add(self, chunk: Chunk) -> None:
         """Add the lines of one chunk, in order."""
-        n = len(chunk.line_lengths)
-        self.generated += n
-        digests = chunk.digests.tolist()
-        fresh = set(digests)
+        self.generated += len(chunk.line_lengths)
         data, lengths = chunk.data, chunk.line_lengths
-        if len(fresh) == n and self._seen.isdisjoint(fresh):  # the usual case: no duplicate, set-level C code
-            self._seen |= fresh
-        else:
-            keep = [d not in self._seen and not self._seen.add(d) for d in digests]
-            kept_lines = [line for line, k in zip(chunk.lines(), keep, strict=True) if k]
-            data, lengths = b"".join(kept_lines), lengths[np.array(keep)]
+        keep = keep_new(self._seen, chunk.digests)
+        if keep is not None:  # some line repeats an earlier input: drop it
+            kept_lines = [line for line, k in zip(chunk.lines(), keep.tolist(), strict=True) if k]
+            data, lengths = b"".join(kept_lines), lengths[keep]
         n = len(lengths)
         self.kept += n
         to_train = min(n, self.num_train - self.written_train)

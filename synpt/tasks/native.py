@@ -96,6 +96,13 @@ def digests(seqs: Ragged) -> np.ndarray:
     return np.frombuffer(_native.digests(*ragged_args(seqs)), dtype=np.uint64)
 
 
+def keep_new(seen: bytearray, digests: np.ndarray) -> np.ndarray | None:
+    """Dedup by digest: add `digests` to the hash set `seen` (start with an empty bytearray, pass the same one on
+    every call) and return None when all were new, else a bool mask that is true at the first occurrences."""
+    keep = _native.dedup(seen, np.ascontiguousarray(digests, dtype=np.uint64))
+    return None if keep is None else np.frombuffer(keep, dtype=bool)
+
+
 def set_number_ids(numbers: Ragged) -> None:
     """Register the T5 ids of str(n) (row n) for the length and count targets."""
     _native.set_number_ids(*ragged_args(numbers))

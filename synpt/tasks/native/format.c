@@ -190,7 +190,76 @@ release_head:
     return result;
 }
 
+/* dedup(table, digests) -> None when every digest is new, else a bytes mask (1 = first occurrence, keep).
+ * `table` is a bytearray the caller creates empty (bytearray()) and passes on every call: an open-addressing hash
+ * set of the digests seen so far (slot 0 holds the count; empty slots are 0, so digest 0 is stored as 1, a
+ * harmless merge at a 2^-64 chance). Why not a Python set: converting 1024 digests to ints and three set passes
+ * per block cost more than formatting the block. */
+static PyObject *dedup(PyObject *self, PyObject *args) {
+    PyObject *table;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "Yy*", &table, &view)) return NULL;
+    PyObject *result = NULL;
+    const uint64_t *digests = view.buf;
+    const Py_ssize_t n = view.len / 8, size = PyByteArray_GET_SIZE(table);
+    Py_ssize_t slots = size ? size / 8 - 1 : 0;
+    uint64_t count = size ? ((uint64_t *)PyByteArray_AS_STRING(table))[0] : 0;
+    if (size % 8 || (slots & (slots - 1)) || (size && (slots == 0 || count >= (uint64_t)slots))) {
+        PyErr_SetString(PyExc_ValueError, "dedup: the table must be the bytearray a previous call left (or empty)");
+        goto done;
+    }
+    if ((Py_ssize_t)(2 * (count + n)) > slots) { /* keep the load under one half */
+        Py_ssize_t grown = 1024;
+        while (grown < 2 * (Py_ssize_t)(count + n)) grown *= 2;
+        uint64_t *old = PyMem_Malloc((slots + 1) * 8);
+        if (!old) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (size) memcpy(old, PyByteArray_AS_STRING(table), (slots + 1) * 8);
+        if (PyByteArray_Resize(table, (grown + 1) * 8) < 0) {
+            PyMem_Free(old);
+            goto done;
+        }
+        uint64_t *fresh = (uint64_t *)PyByteArray_AS_STRING(table);
+        memset(fresh, 0, (grown + 1) * 8);
+        for (Py_ssize_t i = 1; i <= slots; i++) {
+            if (!old[i]) continue;
+            size_t j = (size_t)(fmix64(old[i]) & (grown - 1));
+            while (fresh[1 + j]) j = (j + 1) & (grown - 1);
+            fresh[1 + j] = old[i];
+        }
+        PyMem_Free(old);
+        slots = grown;
+    }
+    uint64_t *set = (uint64_t *)PyByteArray_AS_STRING(table) + 1;
+    char *mask = NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const uint64_t d = digests[k] ? digests[k] : 1;
+        size_t j = (size_t)(fmix64(d) & (slots - 1));
+        while (set[j] && set[j] != d) j = (j + 1) & (slots - 1);
+        if (!set[j]) {
+            set[j] = d;
+            count++;
+        } else {
+            if (!result) { /* the first duplicate: from here on, record which lines to keep */
+                result = PyBytes_FromStringAndSize(NULL, n);
+                if (!result) goto done;
+                mask = PyBytes_AS_STRING(result);
+                memset(mask, 1, n);
+            }
+            mask[k] = 0;
+        }
+    }
+    ((uint64_t *)PyByteArray_AS_STRING(table))[0] = count;
+    if (!result) result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
 PyMethodDef synpt_format_methods[] = {
+    {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
     {"format_pairs", format_pairs, METH_VARARGS, "format_pairs(iv, il, tv, tl) -> (text, line_lengths, digests)"},
     {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 bytearray, one digest per row"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
