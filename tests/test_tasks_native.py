@@ -1,0 +1,90 @@
+"""The shared C kernels: line formatting, dedup digests and the hash set, input assembly, argument checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synpt.tasks import _native, native
+from synpt.tasks.sampling import Ragged
+
+ids = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+small_ids = st.integers(min_value=0, max_value=200_000)
+rows = st.lists(st.one_of(small_ids, ids), min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(rows, rows), min_size=1, max_size=8))
+def test_format_pairs_writes_python_list_literals(pairs):
+    inputs = Ragged.from_lists([a for a, _ in pairs])
+    targets = Ragged.from_lists([b for _, b in pairs])
+    text, lengths, digests = native.format_pairs(inputs, targets)
+    lines = [f"{a}\t{b}\n".encode() for a, b in pairs]
+    assert text == b"".join(lines)
+    assert lengths.tolist() == [len(x) for x in lines]
+    assert digests.tolist() == native.digests(inputs).tolist()
+
+
+def test_digests_separate_inputs_that_differ_anywhere():
+    base = list(range(2, 200))
+    variants = [base, base[:-1], base + [0], [base[1], base[0], *base[2:]], [*base[:100], 7, *base[101:]], [0] + base]
+    digests = native.digests(Ragged.from_lists(variants)).tolist()
+    assert len(set(digests)) == len(variants)
+    again = native.digests(Ragged.from_lists([list(v) for v in variants])).tolist()
+    assert again == digests  # a pure function of the ids
+
+
+def test_format_pairs_rejects_empty_rows_and_mismatched_counts():
+    with pytest.raises(ValueError, match="non-empty"):
+        native.format_pairs(Ragged.from_lists([[1], []]), Ragged.from_lists([[1], [2]]))
+    with pytest.raises(ValueError, match="as many rows"):
+        native.format_pairs(Ragged.from_lists([[1]]), Ragged.from_lists([[1], [2]]))
+
+
+def test_kernels_reject_wrong_dtypes_and_inconsistent_lengths():
+    values = np.arange(4, dtype=np.int32)
+    with pytest.raises(TypeError, match="int64"):
+        _native.format_pairs(values, np.array([4], dtype=np.int32), values, np.array([4], dtype=np.int64))
+    with pytest.raises(ValueError, match="sum to 5"):
+        _native.format_pairs(values, np.array([5], dtype=np.int64), values, np.array([4], dtype=np.int64))
+    with pytest.raises(ValueError, match="negative"):
+        _native.digests(values, np.array([5, -1], dtype=np.int64))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3000) | st.integers(0, 2**64 - 1), max_size=2500), max_size=6))
+def test_keep_new_matches_a_python_set(chunks):
+    seen_c, seen_py = bytearray(), set()
+    for chunk in chunks:
+        keep = native.keep_new(seen_c, np.array(chunk, dtype=np.uint64))
+        expected = []
+        for d in chunk:
+            expected.append(d not in seen_py)
+            seen_py.add(d)
+        assert (keep is None) == all(expected)
+        if keep is not None:
+            assert keep.tolist() == expected
+
+
+def test_keep_new_refuses_a_foreign_table():
+    with pytest.raises(ValueError, match="table"):
+        native.keep_new(bytearray(32), np.zeros(1, dtype=np.uint64))  # 3 slots: not a power of two
+
+
+def test_assemble_puts_head_arguments_and_divider():
+    a, b = Ragged.from_lists([[5, 6], [7]]), Ragged.from_lists([[], [8, 9]])
+    head = np.array([2405, 32099], dtype=np.int32)
+    assert native.assemble(head, a, None, 32097).tolists() == [[2405, 32099, 5, 6], [2405, 32099, 7]]
+    assert native.assemble(head, a, b, 32097).tolists() == [[2405, 32099, 5, 6, 32097], [2405, 32099, 7, 32097, 8, 9]]
+
+
+def test_sampler_seed_and_arguments_are_checked():
+    pool = np.arange(2, 32000, dtype=np.int32)
+    with pytest.raises(ValueError, match="32 bytes"):
+        _native.sample_uniform(b"short", 4, 10, 20, pool)
+    with pytest.raises(ValueError, match="length range"):
+        _native.sample_uniform(bytes(32), 4, 30, 20, pool)
+    v1, l1, v2, l2 = _native.sample_uniform(bytes(32), 4, 10, 20, pool)
+    lengths = np.frombuffer(l1, dtype=np.int64)
+    assert v2 is None and l2 is None and ((lengths >= 10) & (lengths <= 20)).all()
+    assert np.isin(np.frombuffer(v1, dtype=np.int32), pool).all()
