@@ -68,7 +68,7 @@ def test_keep_new_matches_a_python_set(chunks):
 
 def test_keep_new_refuses_a_foreign_table():
     with pytest.raises(ValueError, match="table"):
-        native.keep_new(bytearray(32), np.zeros(1, dtype=np.uint64))  # 3 slots: not a power of two
+        native.keep_new(bytearray(40), np.zeros(1, dtype=np.uint64))  # 3 slots: not a power of two
 
 
 def test_assemble_puts_head_arguments_and_divider():
