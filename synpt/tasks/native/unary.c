@@ -7,8 +7,7 @@ static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     for (Py_ssize_t i = 0; i < a->count; i++) {
         int64_t n = rng_between(&a->rng, a->lo, a->hi);
         if (vec_reserve(&arg1->values, n) < 0) return -1;
-        int32_t *dst = VEC_I32(&arg1->values) + arg1->values.len;
-        for (int64_t j = 0; j < n; j++) dst[j] = draw_token(a);
+        draw_tokens(a, VEC_I32(&arg1->values) + arg1->values.len, n);
         arg1->values.len += n;
         vec_push_i64(&arg1->lengths, n);
     }
