@@ -371,44 +371,6 @@ class InferenceEval:
         return metrics
 
 
-def _repair_interrupted_eval(train_config, out: Path, eval_examples, on_eval: InferenceEval) -> None:
-    """Re-do the eval of the latest checkpoint when an interruption cut it short.
-
-    The trainer saves a checkpoint and then evaluates it; a run killed during that eval resumes *after* the step,
-    so its eval would be missing and the selection rule could never pick it.
-    """
-    from synpt.train.checkpoints import checkpoint_steps
-
-    steps = checkpoint_steps(out)
-    if not steps:
-        return
-    latest = steps[-1]
-    if latest % train_config.eval_period and latest != train_config.steps:
-        return
-    records = read_metrics(out) if (out / "metrics.jsonl").is_file() else []
-    logged = {(r.get("event"), r.get("step")) for r in records}
-    if ("eval", latest) in logged and ("inference", latest) in logged:
-        return
-    import jax
-
-    from synpt.model.t5 import T5
-    from synpt.train import partitioning
-    from synpt.train.checkpoints import load_params
-    from synpt.train.logging import RunLogger
-    from synpt.train.trainer import _Evaluator
-
-    print(f"[finetune] re-doing the eval of step {latest}, which an interruption cut short")
-    params, _ = load_params(out / f"checkpoint_{latest}")
-    model_config = train_config.model_config()
-    evaluator = _Evaluator(train_config, T5(model_config), list(eval_examples), partitioning.make_mesh(1))
-    logger = RunLogger(out)
-    try:
-        logger.log("eval", latest, evaluator(jax.device_put(params)))
-        logger.log("inference", latest, {k: float(v) for k, v in on_eval(latest, params).items()})
-    finally:
-        logger.close()
-
-
 def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str, Any]:
     """Run (or resume, or skip) one fine-tuning run; returns its results.json content."""
     out = Path(request.out)
@@ -502,8 +464,6 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
         f"({len(on_eval.examples)} decoded {settings.decode_split} examples, beam {knobs.beam_size}) -> {out}"
     )
     started = time.time()
-    if resuming:
-        _repair_interrupted_eval(train_config, out, eval_examples, on_eval)
     train(
         train_config,
         model_dir=out,

@@ -15,14 +15,13 @@ that is kept.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from synpt.errors import SynptError
+from synpt.train.logging import METRICS_FILE, read_metrics
 
-METRICS_FILE = "metrics.jsonl"
+__all__ = ["METRICS_FILE", "Selection", "read_metrics"]
 
 
 @dataclass(frozen=True)
@@ -32,30 +31,6 @@ class Selection:
     step: int
     valid_accuracy: float
     metrics: dict[str, float] = field(default_factory=dict)
-
-
-def read_metrics(path: str | Path) -> list[dict]:
-    """The records of a `metrics.jsonl` (a file, or a run directory holding one), in file order.
-
-    A truncated last line (a run killed mid-write) is ignored; any other malformed line is an error naming it.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / METRICS_FILE
-    if not path.is_file():
-        raise SynptError(f"{path}: no metrics file; is this a run directory written by synpt pretrain/finetune?")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            if number == len(lines):
-                break
-            raise SynptError(f"{path}:{number}: not a JSON line ({err}); the metrics file is corrupted") from None
-    return records
 
 
 def _latest_per_step(records: list[dict], event: str, key: str | None = None) -> dict[int, dict]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import jax
 
+from synpt.errors import SynptError
+
 # Dense peak FLOP/s per chip by precision (reference §8.2); matched by substring of `jax.Device.device_kind`.
 # NVIDIA float32 matmuls run as TF32 on tensor cores (half the bf16 peak); TPUs run float32 matmuls in bf16 passes.
 _PEAK_BF16 = (
@@ -116,6 +118,44 @@ def format_line(event: str, step: int, values: dict[str, float]) -> str:
     return " | ".join(parts)
 
 
+METRICS_FILE = "metrics.jsonl"
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a `metrics.jsonl` (a file, or a run directory holding one), in file order.
+
+    A truncated last line (a run killed mid-write) is ignored; any other malformed line is an error naming it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / METRICS_FILE
+    if not path.is_file():
+        raise SynptError(f"{path}: no metrics file; is this a run directory written by synpt pretrain/finetune?")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            if number == len(lines):
+                break
+            raise SynptError(f"{path}:{number}: not a JSON line ({err}); the metrics file is corrupted") from None
+    return records
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Cut a last line that a killed run left without its newline, so appended records start on a line of their
+    own (otherwise the file would hold a corrupted line in the middle)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
 class RunLogger:
     """Writes every event to `RUN_DIR/metrics.jsonl` and TensorBoard (`RUN_DIR/<event>/`), and prints it.
 
@@ -129,7 +169,8 @@ class RunLogger:
         self._writers: dict[str, TensorBoardWriter] = {}
         if self.enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._jsonl = open(self.run_dir / "metrics.jsonl", "a")  # noqa: SIM115
+            _drop_partial_line(self.run_dir / METRICS_FILE)
+            self._jsonl = open(self.run_dir / METRICS_FILE, "a")  # noqa: SIM115
 
     def log(self, event: str, step: int, values: dict[str, float]) -> None:
         if not self.enabled:

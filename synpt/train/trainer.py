@@ -29,7 +29,7 @@ from synpt.model.config import T5Config, get_config
 from synpt.model.t5 import T5, init_params
 from synpt.train import partitioning
 from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model, write_json_atomic
-from synpt.train.logging import RunLogger, peak_flops_per_second
+from synpt.train.logging import METRICS_FILE, RunLogger, peak_flops_per_second, read_metrics
 from synpt.train.losses import summarize
 from synpt.train.optimizer import adafactor
 from synpt.train.schedules import SCHEDULES, make_schedule
@@ -273,6 +273,8 @@ def train(
         padding=config.padding,
     )
     evals: list[dict[str, float]] = []
+    if latest is not None:
+        evals += _finish_interrupted_eval(latest, config, state["params"], evaluator, on_eval, logger)
     train_metrics: dict[str, float] = {}
     meter = _PeriodMeter()
     bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
@@ -343,6 +345,25 @@ def _log_period(logger: RunLogger, fetched: list[tuple[int, dict]], meter: _Peri
         values["mfu"] = meter.flops / seconds / peak
     logger.log("train", last_step + 1, values)
     return values
+
+
+def _finish_interrupted_eval(step, config, params, evaluator, on_eval, logger) -> list[dict[str, float]]:
+    """The eval of the checkpoint a resumed run starts from, when the interrupted run died before logging it.
+
+    A checkpoint is saved before its eval runs, so a run killed during that eval resumes *after* the step; without
+    this its eval would be missing and no selection rule could pick that step. Only the missing parts are redone,
+    so every eval is logged once.
+    """
+    if step % config.eval_period and step != config.steps:
+        return []
+    path = logger.run_dir / METRICS_FILE
+    logged = {(r.get("event"), r.get("step")) for r in read_metrics(path)} if path.is_file() else set()
+    redo_eval = evaluator if ("eval", step) not in logged else None
+    redo_inference = on_eval if ("inference", step) not in logged else None
+    if redo_eval is None and redo_inference is None:
+        return []
+    tqdm.write(f"[train] re-doing the eval of step {step}, which an interruption cut short")
+    return [_evaluate(step, params, redo_eval, redo_inference, logger)]
 
 
 def _evaluate(step, params, evaluator, on_eval, logger) -> dict[str, float]:
