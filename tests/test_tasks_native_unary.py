@@ -58,6 +58,7 @@ def test_targets_equal_oracles(name):
         [[1, 2, WORD_DIVIDER, 3, 4], [4, WORD_DIVIDER, WORD_DIVIDER, 5]],  # ties: the first one wins
         [[], [9, 9, 9], [], [2**31 - 1, -(2**31), 2**31 - 1, -(2**31)]],
         [[65536, 0, 131072, 65536, 0, -65536, 131072]],  # ids equal modulo 2^16
+        [[32767, 32768, 32767, 32768, -32768, 32098, -32768]],  # around the direct table of `set` (ids < 2^15)
     ],
 )
 @pytest.mark.parametrize("name", ["deduplicate", "set", "longest_word"])

@@ -193,45 +193,54 @@ static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
         int64_t n = a->lengths[r];
         if (vec_reserve(&out->values, n) < 0) return -1;
         int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
-        for (int64_t j = 0; j < n; j++)
-            if (j == 0 || row[j] != row[j - 1]) *p++ = row[j];
+        /* Branch-free: write every token, advance past it only when it starts a run (runs are short and random,
+         * so a branch would mispredict about half the time). */
+        for (int64_t j = 0; j < n; j++) {
+            *p = row[j];
+            p += j == 0 || row[j] != row[j - 1];
+        }
         out->values.len += p - dst;
         vec_push_i64(&out->lengths, p - dst);
     }
     return 0;
 }
 
-/* The tokens seen so far in one row, for `set`. Open addressing with linear probing over a table sized for the
- * longest row; every slot carries the stamp of the row that wrote it, so starting a row is just a new stamp (no
- * clearing), and a short row probes only the first slots (its own mask). Any int32 is a valid key. */
+/* The tokens seen so far in one row, for `set`. Every entry carries the stamp of the row that wrote it, so
+ * starting a row is just a new stamp (no clearing). Vocabulary ids (0 <= id < SEEN_DIRECT, every id the tasks
+ * sample) index a table directly; any other int32 goes to an open-addressing table with linear probing, sized
+ * for the longest row, of which a short row probes only the first slots (its own mask). */
+#define SEEN_DIRECT (1 << 15) /* > 32127, the largest T5 id */
+
 typedef struct {
-    int32_t *keys;
-    uint32_t *stamps; /* 0: never written */
-    uint64_t mask;    /* of the current row */
-    int shift;        /* 64 - log2(table size of the current row) */
-    uint32_t stamp;   /* of the current row */
-    int64_t size;     /* of the whole table, a power of two */
+    uint32_t *direct; /* stamp per id < SEEN_DIRECT; 0: never written */
+    int32_t *keys;    /* the hash table: key and stamp per slot */
+    uint32_t *stamps;
+    int64_t size;   /* of the hash table, a power of two */
+    uint64_t mask;  /* of the current row's part of it */
+    int shift;      /* 64 - log2(mask + 1): Fibonacci hashing keeps the top bits */
+    uint32_t stamp; /* of the current row */
 } SeenSet;
 
-/* A table for rows of up to `longest` tokens, at most half full. */
+static void seen_free(SeenSet *s) {
+    PyMem_Free(s->direct);
+    PyMem_Free(s->keys);
+    PyMem_Free(s->stamps);
+}
+
+/* Tables for rows of up to `longest` tokens; the hash table is at most half full. */
 static int seen_init(SeenSet *s, int64_t longest) {
     s->size = 16;
     while (s->size < 2 * longest) s->size *= 2;
+    s->direct = PyMem_Calloc(SEEN_DIRECT, sizeof(uint32_t));
     s->keys = PyMem_Malloc((size_t)s->size * sizeof(int32_t));
     s->stamps = PyMem_Calloc((size_t)s->size, sizeof(uint32_t));
     s->stamp = 0;
-    if (!s->keys || !s->stamps) {
-        PyMem_Free(s->keys);
-        PyMem_Free(s->stamps);
+    if (!s->direct || !s->keys || !s->stamps) {
+        seen_free(s);
         PyErr_NoMemory();
         return -1;
     }
     return 0;
-}
-
-static void seen_free(SeenSet *s) {
-    PyMem_Free(s->keys);
-    PyMem_Free(s->stamps);
 }
 
 /* Start an empty set for a row of n <= longest tokens. */
@@ -241,13 +250,14 @@ static void seen_start(SeenSet *s, int64_t n) {
     s->mask = ((uint64_t)1 << bits) - 1;
     s->shift = 64 - bits;
     if (++s->stamp == 0) { /* 2^32 rows: the stamps wrapped, so forget them all */
+        memset(s->direct, 0, SEEN_DIRECT * sizeof(uint32_t));
         memset(s->stamps, 0, (size_t)s->size * sizeof(uint32_t));
         s->stamp = 1;
     }
 }
 
-/* Add `key`; 1 when it was new, 0 when already present. Fibonacci hashing spreads consecutive ids. */
-static int seen_add(SeenSet *s, int32_t key) {
+/* Add `key` (not a vocabulary id); 1 when it was new, 0 when already present. */
+static int seen_add_hashed(SeenSet *s, int32_t key) {
     uint64_t i = ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ULL) >> s->shift;
     while (s->stamps[i] == s->stamp) {
         if (s->keys[i] == key) return 0;
@@ -256,6 +266,14 @@ static int seen_add(SeenSet *s, int32_t key) {
     s->stamps[i] = s->stamp;
     s->keys[i] = key;
     return 1;
+}
+
+/* Add `key`; 1 when it was new, 0 when already present. */
+static inline int seen_add(SeenSet *s, int32_t key) {
+    if ((uint32_t)key >= SEEN_DIRECT) return seen_add_hashed(s, key);
+    int fresh = s->direct[key] != s->stamp;
+    s->direct[key] = s->stamp;
+    return fresh;
 }
 
 /* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
@@ -275,8 +293,10 @@ static int set_kernel(const TargetArgs *t, RaggedOut *out) {
         }
         int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
         seen_start(&seen, n);
-        for (int64_t j = 0; j < n; j++)
-            if (seen_add(&seen, row[j])) *p++ = row[j];
+        for (int64_t j = 0; j < n; j++) { /* branch-free like deduplicate: repeats are unpredictable */
+            *p = row[j];
+            p += seen_add(&seen, row[j]);
+        }
         out->values.len += p - dst;
         vec_push_i64(&out->lengths, p - dst);
     }
