@@ -1,5 +1,6 @@
 /* Unary tasks (reference §2.6.1): the samplers `uniform` (copy, reverse, duplicate, first/last token, length),
- * and the targets that need no set logic. One example at a time, in the order the reference builds it. */
+ * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and their targets. One example at a
+ * time, in the order the reference builds it. */
 #include "native.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
@@ -14,7 +15,131 @@ static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     return 0;
 }
 
-static PyObject *sample_uniform(PyObject *self, PyObject *args) { return run_sampler(args, uniform_kernel, 0); }
+/* ---- run sequences (deduplicate, set) and words (longest_word): reference §2.5 ----------------------------- */
+
+/* A scratch array of int32 that grows to the largest row a sampler call needs; freed once at the end. */
+typedef struct {
+    int32_t *data;
+    int64_t cap;
+} Scratch;
+
+static int32_t *scratch_get(Scratch *s, int64_t n) {
+    if (n > s->cap) {
+        int32_t *data = PyMem_Realloc(s->data, (size_t)(n > 16 ? n : 16) * sizeof(int32_t));
+        if (!data) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        s->data = data;
+        s->cap = n > 16 ? n : 16;
+    }
+    return s->data;
+}
+
+static void scratch_free(Scratch *s) {
+    PyMem_Free(s->data);
+    s->data = NULL;
+    s->cap = 0;
+}
+
+/* partition_no_zeros(n, k): k positive parts summing to n (1 <= k <= n) into parts[0..k). The reference draws a
+ * multinomial of n - k items into k equally likely bins and adds 1 to every bin; letting every item pick a bin
+ * uniformly is exactly that multinomial. */
+static void partition_no_zeros(Rng *rng, int64_t n, int64_t k, int32_t *parts) {
+    for (int64_t j = 0; j < k; j++) parts[j] = 1;
+    for (int64_t i = k; i < n; i++) parts[rng_below(rng, (uint32_t)k)]++;
+}
+
+/* Fisher-Yates: a uniform permutation of x[0..n), like random.shuffle. */
+static void shuffle_row(Rng *rng, int32_t *x, int64_t n) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = rng_below(rng, (uint32_t)(i + 1));
+        int32_t t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
+}
+
+/* run_sequence(n, k, symbols, shuffle) into dst[0..n): run lengths partition_no_zeros(n, k) (in `parts`, room for
+ * k), one symbol per run drawn with replacement from symbols[0..nsymbols), the runs concatenated, then the whole
+ * row shuffled when `shuffle`. Neighbouring runs may draw the same symbol and merge, as in the reference. */
+static void run_sequence(Rng *rng, int64_t n, int64_t k, const int32_t *symbols, uint32_t nsymbols, int shuffle,
+                         int32_t *parts, int32_t *dst) {
+    partition_no_zeros(rng, n, k, parts);
+    int32_t *p = dst;
+    for (int64_t j = 0; j < k; j++) {
+        int32_t symbol = symbols[rng_below(rng, nsymbols)];
+        for (int32_t i = 0; i < parts[j]; i++) *p++ = symbol;
+    }
+    if (shuffle) shuffle_row(rng, dst, n);
+}
+
+/* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (shuffle 0), `set` (1). */
+static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
+    if (a->lo < 1) {
+        PyErr_Format(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
+                     (long long)a->lo, (long long)a->hi);
+        return -1;
+    }
+    Scratch parts = {NULL, 0};
+    for (Py_ssize_t r = 0; r < a->count; r++) {
+        int64_t n = rng_between(&a->rng, a->lo, a->hi);
+        int64_t k = rng_between(&a->rng, 1, n);
+        if (!scratch_get(&parts, k) || vec_reserve(&arg1->values, n) < 0) {
+            scratch_free(&parts);
+            return -1;
+        }
+        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts.data,
+                     VEC_I32(&arg1->values) + arg1->values.len);
+        arg1->values.len += n;
+        vec_push_i64(&arg1->lengths, n);
+    }
+    scratch_free(&parts);
+    return 0;
+}
+
+static int runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) { return runs(a, arg1, 0); }
+static int shuffled_runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) { return runs(a, arg1, 1); }
+
+#define WORD_DIVIDER 32098 /* <extra_id_1>, between the words of longest_word */
+
+/* longest_word: W ~ U{1..max(1, hi//2)} words, N ~ U{max(lo-(W-1), W) .. hi-(W-1)} word tokens split into W
+ * positive word lengths, the words joined by WORD_DIVIDER: N + W - 1 ids, always within [lo, hi] for hi >= 1. */
+static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+    if (a->hi < 1) {
+        PyErr_Format(PyExc_ValueError, "word sampling needs hi >= 1, got the range (%lld, %lld)", (long long)a->lo,
+                     (long long)a->hi);
+        return -1;
+    }
+    Scratch parts = {NULL, 0};
+    for (Py_ssize_t r = 0; r < a->count; r++) {
+        int64_t w = rng_between(&a->rng, 1, a->hi / 2 > 1 ? a->hi / 2 : 1);
+        int64_t least = a->lo - (w - 1) > w ? a->lo - (w - 1) : w;
+        int64_t n = rng_between(&a->rng, least, a->hi - (w - 1));
+        int64_t len = n + w - 1;
+        if (!scratch_get(&parts, w) || vec_reserve(&arg1->values, len) < 0) {
+            scratch_free(&parts);
+            return -1;
+        }
+        int32_t *dst = VEC_I32(&arg1->values) + arg1->values.len;
+        partition_no_zeros(&a->rng, n, w, parts.data);
+        for (int64_t j = 0; j < w; j++) {
+            if (j > 0) *dst++ = WORD_DIVIDER;
+            for (int32_t i = 0; i < parts.data[j]; i++) *dst++ = draw_token(a);
+        }
+        arg1->values.len += len;
+        vec_push_i64(&arg1->lengths, len);
+    }
+    scratch_free(&parts);
+    return 0;
+}
+
+#define SAMPLER(name) \
+    static PyObject *sample_##name(PyObject *self, PyObject *args) { return run_sampler(args, name##_kernel, 0); }
+SAMPLER(uniform)
+SAMPLER(runs)
+SAMPLER(shuffled_runs)
+SAMPLER(words)
 
 /* Targets that are a fixed rearrangement of each row. `mode`: which one (the four share the row loop). */
 enum { COPY, REVERSE, DUPLICATE, FIRST, LAST };
@@ -59,6 +184,148 @@ static int length_kernel(const TargetArgs *t, RaggedOut *out) {
     return 0;
 }
 
+/* deduplicate: every run of equal adjacent tokens collapsed to one token. */
+static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
+    const RaggedIn *a = &t->a;
+    for (Py_ssize_t r = 0; r < a->count; r++) {
+        const int32_t *row = a->values + a->offsets[r];
+        int64_t n = a->lengths[r];
+        if (vec_reserve(&out->values, n) < 0) return -1;
+        int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
+        /* Branch-free: write every token, advance past it only when it starts a run (runs are short and random,
+         * so a branch would mispredict about half the time). */
+        for (int64_t j = 0; j < n; j++) {
+            *p = row[j];
+            p += j == 0 || row[j] != row[j - 1];
+        }
+        out->values.len += p - dst;
+        vec_push_i64(&out->lengths, p - dst);
+    }
+    return 0;
+}
+
+/* The tokens seen so far in one row, for `set`. Every entry carries the stamp of the row that wrote it, so
+ * starting a row is just a new stamp (no clearing). Vocabulary ids (0 <= id < SEEN_DIRECT, every id the tasks
+ * sample) index a table directly; any other int32 goes to an open-addressing table with linear probing, sized
+ * for the longest row, of which a short row probes only the first slots (its own mask). */
+#define SEEN_DIRECT (1 << 15) /* > 32127, the largest T5 id */
+
+typedef struct {
+    uint32_t *direct; /* stamp per id < SEEN_DIRECT; 0: never written */
+    int32_t *keys;    /* the hash table: key and stamp per slot */
+    uint32_t *stamps;
+    int64_t size;   /* of the hash table, a power of two */
+    uint64_t mask;  /* of the current row's part of it */
+    int shift;      /* 64 - log2(mask + 1): Fibonacci hashing keeps the top bits */
+    uint32_t stamp; /* of the current row */
+} SeenSet;
+
+static void seen_free(SeenSet *s) {
+    PyMem_Free(s->direct);
+    PyMem_Free(s->keys);
+    PyMem_Free(s->stamps);
+}
+
+/* Tables for rows of up to `longest` tokens; the hash table is at most half full. */
+static int seen_init(SeenSet *s, int64_t longest) {
+    s->size = 16;
+    while (s->size < 2 * longest) s->size *= 2;
+    s->direct = PyMem_Calloc(SEEN_DIRECT, sizeof(uint32_t));
+    s->keys = PyMem_Malloc((size_t)s->size * sizeof(int32_t));
+    s->stamps = PyMem_Calloc((size_t)s->size, sizeof(uint32_t));
+    s->stamp = 0;
+    if (!s->direct || !s->keys || !s->stamps) {
+        seen_free(s);
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Start an empty set for a row of n <= longest tokens. */
+static void seen_start(SeenSet *s, int64_t n) {
+    int bits = 4;
+    while (((int64_t)1 << bits) < 2 * n) bits++;
+    s->mask = ((uint64_t)1 << bits) - 1;
+    s->shift = 64 - bits;
+    if (++s->stamp == 0) { /* 2^32 rows: the stamps wrapped, so forget them all */
+        memset(s->direct, 0, SEEN_DIRECT * sizeof(uint32_t));
+        memset(s->stamps, 0, (size_t)s->size * sizeof(uint32_t));
+        s->stamp = 1;
+    }
+}
+
+/* Add `key` (not a vocabulary id); 1 when it was new, 0 when already present. */
+static int seen_add_hashed(SeenSet *s, int32_t key) {
+    uint64_t i = ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ULL) >> s->shift;
+    while (s->stamps[i] == s->stamp) {
+        if (s->keys[i] == key) return 0;
+        i = (i + 1) & s->mask;
+    }
+    s->stamps[i] = s->stamp;
+    s->keys[i] = key;
+    return 1;
+}
+
+/* Add `key`; 1 when it was new, 0 when already present. */
+static inline int seen_add(SeenSet *s, int32_t key) {
+    if ((uint32_t)key >= SEEN_DIRECT) return seen_add_hashed(s, key);
+    int fresh = s->direct[key] != s->stamp;
+    s->direct[key] = s->stamp;
+    return fresh;
+}
+
+/* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
+static int set_kernel(const TargetArgs *t, RaggedOut *out) {
+    const RaggedIn *a = &t->a;
+    int64_t longest = 0;
+    for (Py_ssize_t r = 0; r < a->count; r++)
+        if (a->lengths[r] > longest) longest = a->lengths[r];
+    SeenSet seen;
+    if (seen_init(&seen, longest) < 0) return -1;
+    for (Py_ssize_t r = 0; r < a->count; r++) {
+        const int32_t *row = a->values + a->offsets[r];
+        int64_t n = a->lengths[r];
+        if (vec_reserve(&out->values, n) < 0) {
+            seen_free(&seen);
+            return -1;
+        }
+        int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
+        seen_start(&seen, n);
+        for (int64_t j = 0; j < n; j++) { /* branch-free like deduplicate: repeats are unpredictable */
+            *p = row[j];
+            p += seen_add(&seen, row[j]);
+        }
+        out->values.len += p - dst;
+        vec_push_i64(&out->lengths, p - dst);
+    }
+    seen_free(&seen);
+    return 0;
+}
+
+/* longest_word: the row split at WORD_DIVIDER (empty words allowed, an empty row is one empty word); the first
+ * word of maximal length, i.e. a later word wins only when strictly longer. */
+static int longest_word_kernel(const TargetArgs *t, RaggedOut *out) {
+    const RaggedIn *a = &t->a;
+    for (Py_ssize_t r = 0; r < a->count; r++) {
+        const int32_t *row = a->values + a->offsets[r];
+        int64_t n = a->lengths[r], start = 0, best = 0, best_len = -1;
+        for (int64_t j = 0; j <= n; j++) {
+            if (j < n && row[j] != WORD_DIVIDER) continue;
+            if (j - start > best_len) {
+                best = start;
+                best_len = j - start;
+            }
+            start = j + 1;
+        }
+        if (vec_reserve(&out->values, best_len) < 0) return -1;
+        memcpy(VEC_I32(&out->values) + out->values.len, row + best, (size_t)best_len * 4);
+        out->values.len += best_len;
+        vec_push_i64(&out->lengths, best_len);
+    }
+    return 0;
+}
+
 #define TARGET(name) \
     static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, name##_kernel); }
 TARGET(copy)
@@ -67,14 +334,23 @@ TARGET(duplicate)
 TARGET(first)
 TARGET(last)
 TARGET(length)
+TARGET(deduplicate)
+TARGET(set)
+TARGET(longest_word)
 
 PyMethodDef synpt_unary_methods[] = {
     {"sample_uniform", sample_uniform, METH_VARARGS, "copy & co: L ~ U{lo..hi} uniform pool tokens"},
+    {"sample_runs", sample_runs, METH_VARARGS, "deduplicate: run_sequence(L, k ~ U{1..L}) of pool tokens"},
+    {"sample_shuffled_runs", sample_shuffled_runs, METH_VARARGS, "set: the runs of sample_runs, shuffled"},
+    {"sample_words", sample_words, METH_VARARGS, "longest_word: words of pool tokens joined by 32098"},
     {"target_copy", target_copy, METH_VARARGS, "the row itself"},
     {"target_reverse", target_reverse, METH_VARARGS, "the row reversed"},
     {"target_duplicate", target_duplicate, METH_VARARGS, "every token twice"},
     {"target_first", target_first, METH_VARARGS, "the first token"},
     {"target_last", target_last, METH_VARARGS, "the last token"},
     {"target_length", target_length, METH_VARARGS, "the T5 ids of the row's length"},
+    {"target_deduplicate", target_deduplicate, METH_VARARGS, "runs of equal adjacent tokens collapsed"},
+    {"target_set", target_set, METH_VARARGS, "the distinct tokens in order of first appearance"},
+    {"target_longest_word", target_longest_word, METH_VARARGS, "the first longest word between 32098 dividers"},
     {NULL, NULL, 0, NULL},
 };
