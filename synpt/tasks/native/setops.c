@@ -1,6 +1,184 @@
-/* (kernels to come) */
-#include "native.h"
+/* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and the targets union, intersect,
+ * set_1_minus_2 and set_2_minus_1, in the three orders of `set_order`.
+ *
+ * Every target first builds the result *set* the way the reference does (`set(x) OP set(y)`, with the CPython 3.11
+ * emulation in cpyset.h), then writes its members in the requested order: the emulated table's slot order
+ * (cpython), ascending (sorted), or the order of first appearance in x + y (first_appearance). One construction for
+ * all orders keeps the three orders' member sets identical by construction. */
+#include "cpyset.h"
+
+/* ---- sampler ----------------------------------------------------------------------------------------------- */
+
+/* Per example: T ~ U{max(lo-1, 1)..hi-1} tokens, split n1 ~ U{0..T} / T - n1 (either side may be empty); a local
+ * pool of max(T // 2, 1) distinct pool tokens; both arguments are draws with replacement from the local pool.
+ *
+ * The distinct tokens come from a partial Fisher-Yates shuffle of a private copy of the pool that is *not* undone
+ * between examples: the first k slots after k swap steps are a uniform k-subset whatever order the array was in
+ * before (the order is independent of the new draws), so each example costs k draws and no rejection, and it works
+ * for any k up to the pool size. */
+static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+    const int64_t t_lo = a->lo - 1 > 1 ? a->lo - 1 : 1, t_hi = a->hi - 1;
+    if (t_hi < t_lo) {
+        PyErr_Format(PyExc_ValueError, "two_sets: length range (%lld, %lld) leaves no total length T in [%lld, %lld]",
+                     (long long)a->lo, (long long)a->hi, (long long)t_lo, (long long)t_hi);
+        return -1;
+    }
+    const int64_t k_max = t_hi / 2 > 1 ? t_hi / 2 : 1;
+    if (k_max > (int64_t)a->pool_size) {
+        /* The reference's random.sample raises here; the numpy version looped forever. */
+        PyErr_Format(PyExc_ValueError,
+                     "two_sets: a local pool of up to %lld distinct tokens (half the longest total length %lld) "
+                     "needs a token pool at least that large, got %u tokens; raise pool_size or lower length_range",
+                     (long long)k_max, (long long)t_hi, a->pool_size);
+        return -1;
+    }
+    int32_t *perm = PyMem_Malloc((size_t)a->pool_size * sizeof(int32_t));
+    if (!perm) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(perm, a->pool, (size_t)a->pool_size * sizeof(int32_t));
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < a->count; i++) {
+        const int64_t total = rng_between(&a->rng, t_lo, t_hi);
+        const int64_t n1 = rng_between(&a->rng, 0, total);
+        const uint32_t k = total / 2 > 1 ? (uint32_t)(total / 2) : 1;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t pick = j + rng_below(&a->rng, a->pool_size - j);
+            int32_t swap = perm[j];
+            perm[j] = perm[pick];
+            perm[pick] = swap;
+        }
+        if (vec_reserve(&arg1->values, n1) < 0 || vec_reserve(&arg2->values, total - n1) < 0) {
+            rc = -1;
+            break;
+        }
+        RaggedOut *args[2] = {arg1, arg2};
+        const int64_t sizes[2] = {n1, total - n1};
+        for (int side = 0; side < 2; side++) {
+            int32_t *dst = VEC_I32(&args[side]->values) + args[side]->values.len;
+            for (int64_t j = 0; j < sizes[side]; j++) dst[j] = perm[rng_below(&a->rng, k)];
+            args[side]->values.len += sizes[side];
+            vec_push_i64(&args[side]->lengths, sizes[side]);
+        }
+    }
+    PyMem_Free(perm);
+    return rc;
+}
+
+static PyObject *sample_two_sets(PyObject *self, PyObject *args) { return run_sampler(args, two_sets_kernel, 1); }
+
+/* ---- targets ----------------------------------------------------------------------------------------------- */
+
+enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
+
+static int compare_i32(const void *p, const void *q) {
+    int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
+    return (a > b) - (a < b);
+}
+
+/* Ascending. Results here are short (<= ~110 members for the paper's lengths), where an inlined insertion sort
+ * beats qsort's indirect comparisons; long rows (direct calls) keep qsort's O(n log n). */
+static void sort_i32(int32_t *v, Py_ssize_t n) {
+    if (n > 128) {
+        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const int32_t key = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
+        v[j] = key;
+    }
+}
+
+/* The members of `result` in order of first appearance in x + y, into dst; `seen` is an empty set used as
+ * scratch. A token is new to `seen` exactly when adding it grows `used`. */
+static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, int64_t nx, const int32_t *y,
+                            int64_t ny, int32_t *dst) {
+    Py_ssize_t n = 0;
+    const int32_t *parts[2] = {x, y};
+    const int64_t sizes[2] = {nx, ny};
+    for (int p = 0; p < 2; p++) {
+        for (int64_t j = 0; j < sizes[p] && n < result->used; j++) {
+            const int32_t key = parts[p][j];
+            if (!cset_contains(result, key)) continue;
+            const Py_ssize_t before = seen->used;
+            if (cset_add(seen, key) < 0) return -1;
+            if (seen->used > before) dst[n++] = key;
+        }
+    }
+    return 0;
+}
+
+/* One row: build set(x), set(y), apply the operation and write the members in `set_order`. The four sets are
+ * initialised empty and freed again here (a grown table is one allocation per set). */
+static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
+                      RaggedOut *out) {
+    CSet sx, sy, result, seen;
+    cset_init(&sx);
+    cset_init(&sy);
+    cset_init(&result);
+    cset_init(&seen);
+    int rc = -1;
+    if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
+    int failed;
+    switch (op) {
+    case UNION: failed = cset_union(&result, &sx, &sy); break;
+    case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
+    case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
+    default: failed = cset_difference(&result, &sy, &sx); break;
+    }
+    if (failed < 0 || vec_reserve(&out->values, result.used) < 0) goto done;
+    int32_t *dst = VEC_I32(&out->values) + out->values.len;
+    if (set_order == SET_ORDER_FIRST_APPEARANCE) {
+        if (first_appearance(&result, &seen, x, nx, y, ny, dst) < 0) goto done;
+    } else {
+        cset_list(&result, dst);
+        if (set_order == SET_ORDER_SORTED) sort_i32(dst, result.used);
+    }
+    out->values.len += result.used;
+    vec_push_i64(&out->lengths, result.used);
+    rc = 0;
+done:
+    cset_free(&sx);
+    cset_free(&sy);
+    cset_free(&result);
+    cset_free(&seen);
+    return rc;
+}
+
+static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
+    if (!t->b.present) {
+        PyErr_SetString(PyExc_ValueError, "a set operation needs two arguments (arg2 is None)");
+        return -1;
+    }
+    for (Py_ssize_t r = 0; r < t->a.count; r++) {
+        if (set_op_row(op, t->set_order, t->a.values + t->a.offsets[r], t->a.lengths[r],
+                       t->b.values + t->b.offsets[r], t->b.lengths[r], out) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int union_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, UNION); }
+static int intersect_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, INTERSECT); }
+static int set_1_minus_2_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, X_MINUS_Y); }
+static int set_2_minus_1_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, Y_MINUS_X); }
+
+#define TARGET(name) \
+    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, name##_kernel); }
+TARGET(union)
+TARGET(intersect)
+TARGET(set_1_minus_2)
+TARGET(set_2_minus_1)
 
 PyMethodDef synpt_setops_methods[] = {
+    {"sample_two_sets", sample_two_sets, METH_VARARGS,
+     "union & co: T ~ U{max(lo-1,1)..hi-1} tokens split n1 ~ U{0..T} / T-n1, drawn from max(T//2, 1) distinct tokens"},
+    {"target_union", target_union, METH_VARARGS, "set(x) | set(y) in the set order"},
+    {"target_intersect", target_intersect, METH_VARARGS, "set(x) & set(y) in the set order"},
+    {"target_set_1_minus_2", target_set_1_minus_2, METH_VARARGS, "set(x) - set(y) in the set order"},
+    {"target_set_2_minus_1", target_set_2_minus_1, METH_VARARGS, "set(y) - set(x) in the set order"},
     {NULL, NULL, 0, NULL},
 };
