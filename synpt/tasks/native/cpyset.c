@@ -1,134 +1,244 @@
 /* CPython 3.11's set algorithm for int keys (see cpyset.h). The function names and every constant follow
- * Objects/setobject.c, so each step can be checked against it: set_add_entry, set_insert_clean,
- * set_table_resize, set_merge (copy and |), set_intersection (&), set_difference and set_copy_and_difference (-).
- * Only keys are stored: an int's hash is a function of its value, so comparing keys is comparing (hash, key). */
+ * Objects/setobject.c, so each step can be checked against it: set_add_entry, set_insert_clean, set_lookkey,
+ * set_table_resize, set_merge (copy and |), set_intersection (&), set_difference, set_copy_and_difference and
+ * set_discard_entry (-). Only keys are stored: an int's hash is a function of its value, so comparing keys is
+ * comparing (hash, key).
+ *
+ * Why a bitmap of occupied slots: CPython's tables stay at most 60 % full, so visiting every slot (to resize, copy
+ * or list a table) costs more than the keys themselves; with the bitmap those passes touch only occupied slots, and
+ * the ten slots of a linear probe are tested in one word operation. */
 #include "cpyset.h"
 
 #define LINEAR_PROBES 9
 #define PERTURB_SHIFT 5
+#define PROBE_SPAN (LINEAR_PROBES + 1) /* slots i..i+9 */
 
 static inline size_t key_hash(int64_t key) { return (size_t)(key == -1 ? -2 : key); }
 
+static inline int occupied(const uint64_t *bits, size_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
+static inline void occupy(uint64_t *bits, size_t i) { bits[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+/* Occupancy of slots i..i+9 as the low 10 bits; only called when i + 9 <= mask, so the next word exists. */
+static inline uint64_t probe_window(const uint64_t *bits, size_t i) {
+    const size_t w = i >> 6, b = i & 63;
+    uint64_t window = bits[w] >> b;
+    if (b > 64 - PROBE_SPAN) window |= bits[w + 1] << (64 - b);
+    return window & ((1u << PROBE_SPAN) - 1);
+}
+
+static inline size_t words_for(size_t size) { return size < 64 ? 1 : size / 64; }
+
 void cset_init(CSet *s) {
-    s->table = s->small;
+    s->keys = s->small_keys;
+    s->bits = s->small_bits;
+    s->small_bits[0] = 0;
     s->mask = CSET_MINSIZE - 1;
     s->fill = s->used = 0;
-    for (int i = 0; i < CSET_MINSIZE; i++) s->small[i] = CSET_EMPTY;
+    s->arena = -1;
 }
+
+static inline int on_heap(const CSet *s) { return s->arena < 0 && s->keys != s->small_keys; }
 
 void cset_free(CSet *s) {
-    if (s->table != s->small) PyMem_Free(s->table);
-    s->table = s->small;
+    if (on_heap(s)) PyMem_Free(s->keys); /* keys and bits are one allocation */
+    cset_init(s);
 }
 
-/* set_insert_clean: place a key known to be absent into a table without dummies. */
-static void insert_clean(int64_t *table, size_t mask, int64_t key) {
-    size_t hash = key_hash(key), perturb = hash, i = hash & mask;
+/* Iterate the active keys in slot order (what CPython's set_next does), skipping empty slots by the bitmap. */
+typedef struct {
+    const int64_t *keys;
+    const uint64_t *bits;
+    size_t w, words;
+    uint64_t word;
+} SlotIter;
+
+static inline void iter_table(SlotIter *it, const int64_t *keys, const uint64_t *bits, size_t mask) {
+    it->keys = keys;
+    it->bits = bits;
+    it->w = 0;
+    it->words = words_for(mask + 1);
+    it->word = bits[0];
+}
+
+static inline void iter_start(SlotIter *it, const CSet *s) { iter_table(it, s->keys, s->bits, s->mask); }
+
+static inline int iter_next(SlotIter *it, int64_t *key) {
     while (1) {
-        int64_t *entry = &table[i];
-        if (*entry == CSET_EMPTY) {
-            *entry = key;
-            return;
+        while (!it->word) {
+            if (++it->w >= it->words) return 0;
+            it->word = it->bits[it->w];
         }
+        const size_t i = (it->w << 6) | (size_t)__builtin_ctzll(it->word);
+        it->word &= it->word - 1;
+        if (it->keys[i] != CSET_DUMMY) {
+            *key = it->keys[i];
+            return 1;
+        }
+    }
+}
+
+/* set_insert_clean: place a key known to be absent into a table without dummies: the first free slot of each
+ * probe (i, then i+1..i+9 when they exist), then the perturbed jump. */
+static void insert_clean(int64_t *keys, uint64_t *bits, size_t mask, int64_t key) {
+    const size_t hash = key_hash(key);
+    size_t perturb = hash, i = hash & mask;
+    while (1) {
         if (i + LINEAR_PROBES <= mask) {
-            for (int j = 0; j < LINEAR_PROBES; j++) {
-                entry++;
-                if (*entry == CSET_EMPTY) {
-                    *entry = key;
-                    return;
-                }
+            const uint64_t free = ~probe_window(bits, i) & ((1u << PROBE_SPAN) - 1);
+            if (free) {
+                const size_t at = i + (size_t)__builtin_ctzll(free);
+                occupy(bits, at);
+                keys[at] = key;
+                return;
             }
+        } else if (!occupied(bits, i)) {
+            occupy(bits, i);
+            keys[i] = key;
+            return;
         }
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + perturb) & mask;
     }
 }
 
-/* set_table_resize: the smallest power-of-two table (>= 8) larger than `minused`, actives re-inserted in slot
- * order, dummies dropped. */
+/* set_table_resize: the smallest power-of-two table (>= 8) larger than `minused`, the actives re-inserted in slot
+ * order, dummies dropped. Tables up to CSET_ARENA slots alternate between the two arenas inside the CSet. */
 static int table_resize(CSet *s, Py_ssize_t minused) {
     size_t newsize = CSET_MINSIZE;
     while (newsize <= (size_t)minused) newsize <<= 1;
-    int64_t *oldtable = s->table, small_copy[CSET_MINSIZE];
-    const size_t oldmask = s->mask;
-    const int old_malloced = oldtable != s->small;
-    int64_t *newtable;
+    const int64_t *old_keys = s->keys;
+    const uint64_t *old_bits = s->bits;
+    const size_t old_mask = s->mask;
+    const int old_arena = s->arena, old_heap = on_heap(s);
+    int64_t small_copy[CSET_MINSIZE];
+    uint64_t small_bits_copy[1];
+    if (s->keys == s->small_keys) { /* the new table may be the small one again: read from a copy */
+        if (newsize == CSET_MINSIZE && s->fill == s->used) return 0; /* no dummies: nothing to do */
+        memcpy(small_copy, s->small_keys, sizeof(small_copy));
+        small_bits_copy[0] = s->small_bits[0];
+        old_keys = small_copy;
+        old_bits = small_bits_copy;
+    }
     if (newsize == CSET_MINSIZE) {
-        newtable = s->small;
-        if (newtable == oldtable) {
-            if (s->fill == s->used) return 0;
-            memcpy(small_copy, oldtable, sizeof(small_copy));
-            oldtable = small_copy;
-        }
+        s->keys = s->small_keys;
+        s->bits = s->small_bits;
+        s->arena = -1;
+    } else if (newsize <= CSET_ARENA) {
+        s->arena = old_arena == 0 ? 1 : 0;
+        s->keys = s->arena_keys[s->arena];
+        s->bits = s->arena_bits[s->arena];
     } else {
-        newtable = PyMem_Malloc(newsize * sizeof(int64_t));
-        if (!newtable) {
+        int64_t *block = PyMem_Malloc(newsize * sizeof(int64_t) + words_for(newsize) * sizeof(uint64_t));
+        if (!block) {
             PyErr_NoMemory();
             return -1;
         }
+        s->keys = block;
+        s->bits = (uint64_t *)(block + newsize);
+        s->arena = -1;
     }
-    for (size_t i = 0; i < newsize; i++) newtable[i] = CSET_EMPTY;
+    memset(s->bits, 0, words_for(newsize) * sizeof(uint64_t));
     s->mask = newsize - 1;
-    s->table = newtable;
     s->fill = s->used;
-    for (size_t i = 0; i <= oldmask; i++) {
-        if (oldtable[i] != CSET_EMPTY && oldtable[i] != CSET_DUMMY) insert_clean(newtable, s->mask, oldtable[i]);
-    }
-    if (old_malloced) PyMem_Free(oldtable);
+    SlotIter it;
+    int64_t key;
+    for (iter_table(&it, old_keys, old_bits, old_mask); iter_next(&it, &key);)
+        insert_clean(s->keys, s->bits, s->mask, key);
+    if (old_heap) PyMem_Free((void *)old_keys);
     return 0;
 }
 
-int cset_add(CSet *s, int64_t key) {
+/* After a new key took a never-used slot: set_add_entry's growth rule. */
+static inline int after_insert(CSet *s) {
+    s->fill++;
+    s->used++;
+    if (__builtin_expect((size_t)s->fill * 5 < s->mask * 3, 1)) return 0;
+    return table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+}
+
+/* set_add_entry in a table with dummies: the first dummy on the probe path is reused (found_unused_or_dummy). */
+static int add_with_dummies(CSet *s, int64_t key) {
     const size_t hash = key_hash(key), mask = s->mask;
     size_t perturb = hash, i = hash & mask;
     int64_t *freeslot = NULL;
     while (1) {
-        int64_t *entry = &s->table[i];
-        int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
-        do {
-            if (*entry == CSET_EMPTY) {
-                if (freeslot) { /* found_unused_or_dummy: reuse the first dummy on the probe path */
+        const size_t span = i + LINEAR_PROBES <= mask ? PROBE_SPAN : 1;
+        for (size_t j = i; j < i + span; j++) {
+            if (!occupied(s->bits, j)) {
+                if (freeslot) {
                     *freeslot = key;
                     s->used++;
                     return 0;
                 }
-                *entry = key; /* found_unused */
-                s->fill++;
-                s->used++;
-                if ((size_t)s->fill * 5 < mask * 3) return 0;
-                return table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+                occupy(s->bits, j);
+                s->keys[j] = key;
+                return after_insert(s);
             }
-            if (*entry == key) return 0; /* found_active */
-            if (*entry == CSET_DUMMY && !freeslot) freeslot = entry;
-            entry++;
-        } while (probes--);
+            if (s->keys[j] == key) return 0;
+            if (s->keys[j] == CSET_DUMMY && !freeslot) freeslot = &s->keys[j];
+        }
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + perturb) & mask;
     }
 }
 
+/* The slot holding `key`, or the first free slot of its probe sequence (then *found is 0). Dummies are occupied
+ * slots that match no key, as in set_lookkey. */
+static inline size_t lookup(const CSet *s, int64_t key, int *found) {
+    const size_t hash = key_hash(key), mask = s->mask;
+    size_t perturb = hash, i = hash & mask;
+    while (1) {
+        if (i + LINEAR_PROBES <= mask) {
+            const uint64_t taken = probe_window(s->bits, i);
+            const size_t run = (size_t)__builtin_ctzll(~taken); /* occupied slots before the first free one */
+            for (size_t j = 0; j < run && j < PROBE_SPAN; j++) {
+                if (s->keys[i + j] == key) {
+                    *found = 1;
+                    return i + j;
+                }
+            }
+            if (run < PROBE_SPAN) {
+                *found = 0;
+                return i + run;
+            }
+        } else {
+            if (!occupied(s->bits, i)) {
+                *found = 0;
+                return i;
+            }
+            if (s->keys[i] == key) {
+                *found = 1;
+                return i;
+            }
+        }
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
+static inline int add_key(CSet *s, int64_t key) {
+    if (__builtin_expect(s->fill != s->used, 0)) return add_with_dummies(s, key);
+    int found;
+    const size_t at = lookup(s, key, &found);
+    if (found) return 0;
+    occupy(s->bits, at);
+    s->keys[at] = key;
+    return after_insert(s);
+}
+
+int cset_add(CSet *s, int64_t key) { return add_key(s, key); }
+
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n) {
     for (Py_ssize_t j = 0; j < n; j++) {
-        if (cset_add(s, keys[j]) < 0) return -1;
+        if (add_key(s, keys[j]) < 0) return -1;
     }
     return 0;
 }
 
-/* set_lookkey: the same probe sequence, stopping at an empty slot. */
 int cset_contains(const CSet *s, int64_t key) {
-    const size_t hash = key_hash(key), mask = s->mask;
-    size_t perturb = hash, i = hash & mask;
-    while (1) {
-        const int64_t *entry = &s->table[i];
-        int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
-        do {
-            if (*entry == CSET_EMPTY) return 0;
-            if (*entry == key) return 1;
-            entry++;
-        } while (probes--);
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + 1 + perturb) & mask;
-    }
+    int found;
+    lookup(s, key, &found);
+    return found;
 }
 
 /* set_merge(so, other): `so.update(other)` for a set `other`; the copy of a set is a merge into an empty one. */
@@ -137,23 +247,29 @@ static int merge(CSet *so, const CSet *other) {
     if ((size_t)(so->fill + other->used) * 5 >= so->mask * 3) {
         if (table_resize(so, (so->used + other->used) * 2) < 0) return -1;
     }
+    SlotIter it;
+    int64_t key;
     if (so->fill == 0 && so->mask == other->mask && other->fill == other->used) {
-        memcpy(so->table, other->table, (other->mask + 1) * sizeof(int64_t)); /* same table, same slots */
+        /* same size, no dummies: the same slots (copy the occupied ones and the bitmap) */
+        memcpy(so->bits, other->bits, words_for(other->mask + 1) * sizeof(uint64_t));
+        size_t words = words_for(other->mask + 1);
+        for (size_t w = 0; w < words; w++) {
+            for (uint64_t word = other->bits[w]; word; word &= word - 1) {
+                const size_t i = (w << 6) | (size_t)__builtin_ctzll(word);
+                so->keys[i] = other->keys[i];
+            }
+        }
         so->fill = other->fill;
         so->used = other->used;
         return 0;
     }
     if (so->fill == 0) {
         so->fill = so->used = other->used;
-        for (size_t i = 0; i <= other->mask; i++) {
-            int64_t key = other->table[i];
-            if (key != CSET_EMPTY && key != CSET_DUMMY) insert_clean(so->table, so->mask, key);
-        }
+        for (iter_start(&it, other); iter_next(&it, &key);) insert_clean(so->keys, so->bits, so->mask, key);
         return 0;
     }
-    for (size_t i = 0; i <= other->mask; i++) {
-        int64_t key = other->table[i];
-        if (key != CSET_EMPTY && key != CSET_DUMMY && cset_add(so, key) < 0) return -1;
+    for (iter_start(&it, other); iter_next(&it, &key);) {
+        if (add_key(so, key) < 0) return -1;
     }
     return 0;
 }
@@ -169,57 +285,43 @@ int cset_intersection(CSet *out, const CSet *a, const CSet *b) {
         so = b;
         other = a;
     }
-    for (size_t i = 0; i <= other->mask; i++) {
-        int64_t key = other->table[i];
-        if (key != CSET_EMPTY && key != CSET_DUMMY && cset_contains(so, key) && cset_add(out, key) < 0) return -1;
+    SlotIter it;
+    int64_t key;
+    for (iter_start(&it, other); iter_next(&it, &key);) {
+        if (cset_contains(so, key) && add_key(out, key) < 0) return -1;
     }
     return 0;
 }
 
-/* set_discard_entry: mark the key's slot as a dummy. */
-static void discard(CSet *s, int64_t key) {
-    const size_t hash = key_hash(key), mask = s->mask;
-    size_t perturb = hash, i = hash & mask;
-    while (1) {
-        int64_t *entry = &s->table[i];
-        int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
-        do {
-            if (*entry == CSET_EMPTY) return;
-            if (*entry == key) {
-                *entry = CSET_DUMMY;
-                s->used--;
-                return;
-            }
-            entry++;
-        } while (probes--);
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + 1 + perturb) & mask;
-    }
-}
-
 int cset_difference(CSet *out, const CSet *a, const CSet *b) {
+    SlotIter it;
+    int64_t key;
     if ((a->used >> 2) > b->used) {
-        /* set_copy_and_difference: copy a, discard b's keys, resize away the dummies if over a quarter */
+        /* set_copy_and_difference: copy a, discard b's keys (set_discard_entry leaves a dummy), then resize the
+         * dummies away if they are over a quarter of the table */
         if (merge(out, a) < 0) return -1;
-        for (size_t i = 0; i <= b->mask; i++) {
-            int64_t key = b->table[i];
-            if (key != CSET_EMPTY && key != CSET_DUMMY) discard(out, key);
+        for (iter_start(&it, b); iter_next(&it, &key);) {
+            int found;
+            const size_t at = lookup(out, key, &found);
+            if (found) {
+                out->keys[at] = CSET_DUMMY;
+                out->used--;
+            }
         }
         if ((size_t)(out->fill - out->used) <= out->mask / 4) return 0;
         return table_resize(out, out->used > 50000 ? out->used * 2 : out->used * 4);
     }
-    for (size_t i = 0; i <= a->mask; i++) {
-        int64_t key = a->table[i];
-        if (key != CSET_EMPTY && key != CSET_DUMMY && !cset_contains(b, key) && cset_add(out, key) < 0) return -1;
+    for (iter_start(&it, a); iter_next(&it, &key);) {
+        if (!cset_contains(b, key) && add_key(out, key) < 0) return -1;
     }
     return 0;
 }
 
 Py_ssize_t cset_list(const CSet *s, int32_t *out) {
     Py_ssize_t n = 0;
-    for (size_t i = 0; i <= s->mask; i++) {
-        if (s->table[i] != CSET_EMPTY && s->table[i] != CSET_DUMMY) out[n++] = (int32_t)s->table[i];
-    }
+    SlotIter it;
+    int64_t key;
+    for (iter_start(&it, s); iter_next(&it, &key);) out[n++] = (int32_t)key;
     return n;
 }
 

@@ -11,17 +11,24 @@
 #include "native.h"
 
 #define CSET_MINSIZE 8 /* PySet_MINSIZE */
+#define CSET_ARENA 512 /* tables up to this size live inside the CSet (every table of the paper's lengths) */
 
+/* Which slots are occupied is kept in a bitmap beside the keys, so resizing, copying and listing visit only the
+ * occupied slots (in slot order, via count-trailing-zeros) and an empty table is a few zeroed words. */
 typedef struct {
-    int64_t *table;  /* key per slot: CSET_EMPTY, CSET_DUMMY or a key */
+    int64_t *keys;   /* key per slot, meaningful where `bits` is set; CSET_DUMMY marks a discarded slot */
+    uint64_t *bits;  /* occupancy (active or dummy), one bit per slot */
     size_t mask;     /* table size - 1 */
     Py_ssize_t fill; /* active + dummy slots */
     Py_ssize_t used; /* active slots */
-    int64_t small[CSET_MINSIZE];
+    int arena;       /* which arena holds the table: 0 or 1, or -1 (small table or heap) */
+    int64_t small_keys[CSET_MINSIZE];
+    uint64_t small_bits[1];
+    int64_t arena_keys[2][CSET_ARENA];
+    uint64_t arena_bits[2][CSET_ARENA / 64];
 } CSet;
 
-#define CSET_EMPTY INT64_MIN       /* never a key: keys are int32 ids */
-#define CSET_DUMMY (INT64_MIN + 1) /* a discarded slot (set difference) */
+#define CSET_DUMMY INT64_MIN /* never a key: keys are int32 ids */
 
 void cset_init(CSet *s);                                    /* set() */
 void cset_free(CSet *s);                                    /* frees a grown table; s may be reused after init */
