@@ -228,6 +228,11 @@ static inline int add_key(CSet *s, int64_t key) {
 
 int cset_add(CSet *s, int64_t key) { return add_key(s, key); }
 
+int cset_add_absent(CSet *s, int64_t key) {
+    insert_clean(s->keys, s->bits, s->mask, key);
+    return after_insert(s);
+}
+
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n) {
     for (Py_ssize_t j = 0; j < n; j++) {
         if (add_key(s, keys[j]) < 0) return -1;
@@ -241,12 +246,15 @@ int cset_contains(const CSet *s, int64_t key) {
     return found;
 }
 
+int cset_presize(CSet *so, Py_ssize_t other_used) {
+    if (other_used == 0 || (size_t)(so->fill + other_used) * 5 < so->mask * 3) return 0;
+    return table_resize(so, (so->used + other_used) * 2);
+}
+
 /* set_merge(so, other): `so.update(other)` for a set `other`; the copy of a set is a merge into an empty one. */
 static int merge(CSet *so, const CSet *other) {
     if (other->used == 0) return 0;
-    if ((size_t)(so->fill + other->used) * 5 >= so->mask * 3) {
-        if (table_resize(so, (so->used + other->used) * 2) < 0) return -1;
-    }
+    if (cset_presize(so, other->used) < 0) return -1;
     SlotIter it;
     int64_t key;
     if (so->fill == 0 && so->mask == other->mask && other->fill == other->used) {
@@ -273,6 +281,8 @@ static int merge(CSet *so, const CSet *other) {
     }
     return 0;
 }
+
+int cset_copy(CSet *out, const CSet *a) { return merge(out, a); }
 
 int cset_union(CSet *out, const CSet *a, const CSet *b) {
     if (merge(out, a) < 0) return -1; /* set_or: result = set_copy(a); result.update(b) */

@@ -1,4 +1,6 @@
-/* An exact emulation of CPython 3.11's `set` of ints (Objects/setobject.c), for the iteration
+/* Never copy a CSet by value: small tables live inside the struct.
+ *
+ * An exact emulation of CPython 3.11's `set` of ints (Objects/setobject.c), for the iteration
  * order the reference writes into its data: `list(set(x) | set(y))` and friends (reference §2.7, quirk 6).
  *
  * Why emulate: an int hashes to itself (except -1, which hashes to -2), so a set's order is a pure function of its construction sequence (table
@@ -39,5 +41,11 @@ int cset_union(CSet *out, const CSet *a, const CSet *b);    /* out = a | b   (ou
 int cset_intersection(CSet *out, const CSet *a, const CSet *b); /* out = a & b */
 int cset_difference(CSet *out, const CSet *a, const CSet *b);   /* out = a - b */
 Py_ssize_t cset_list(const CSet *s, int32_t *out);          /* list(s) into out (room for s->used); returns used */
+
+/* The same operations for callers that already know membership (e.g. from a stamp table), which skips the probing
+ * comparisons: adding a key that is not in the set is CPython's set_add_entry walking to the first free slot. */
+int cset_add_absent(CSet *s, int64_t key);                  /* s.add(key) for a key not in s; s has no dummies */
+int cset_copy(CSet *out, const CSet *a);                    /* out = set(a) (set_copy), out initialised, empty */
+int cset_presize(CSet *so, Py_ssize_t other_used);          /* set_merge's one resize before adding `other` */
 
 #endif

@@ -111,23 +111,115 @@ static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, in
     return 0;
 }
 
-/* One row: build set(x), set(y), apply the operation and write the members in `set_order`. The four sets are
- * initialised empty and freed again here (a grown table is one allocation per set). */
+/* ---- the rows ---------------------------------------------------------------------------------------------- */
+
+/* Membership stamps for ids 0..STAMP_IDS-1: which of the current row's arguments hold the id. A stamp is
+ * (row tag << 2) | side bits (1 = x, 2 = y); an older tag means "in neither", so the table is never cleared
+ * between rows. Why: a set's CPython layout depends only on the order of first occurrences, and whether a key is
+ * already in a set is known from the stamps, so every insertion becomes a probe for a free slot (no comparisons)
+ * and duplicates cost one load. Rows with ids outside the table take the general path. */
+#define STAMP_IDS 65536
+#define IN_X 1u
+#define IN_Y 2u
+
+typedef struct {
+    uint32_t *stamp;
+    uint32_t tag;
+    int32_t *first_x, *first_y, *order; /* scratch: each argument's distinct ids, a set's slot order */
+} RowScratch;
+
+static int stamped(const int32_t *v, int64_t n) {
+    uint32_t outside = 0;
+    for (int64_t j = 0; j < n; j++) outside |= (uint32_t)v[j] >= STAMP_IDS;
+    return !outside;
+}
+
+static inline uint32_t sides(const RowScratch *s, int32_t key) {
+    const uint32_t stamp = s->stamp[key];
+    return (stamp >> 2) == s->tag ? stamp & 3 : 0;
+}
+
+/* The ids of v in order of first occurrence, into dst (branch-free); marks them as held by `side`. */
+static Py_ssize_t first_occurrences(RowScratch *s, const int32_t *v, int64_t n, uint32_t side, int32_t *dst) {
+    Py_ssize_t k = 0;
+    for (int64_t j = 0; j < n; j++) {
+        const int32_t key = v[j];
+        const uint32_t held = sides(s, key);
+        dst[k] = key;
+        k += !(held & side);
+        s->stamp[key] = (s->tag << 2) | held | side;
+    }
+    return k;
+}
+
+static int set_of_distinct(CSet *set, const int32_t *keys, Py_ssize_t n) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (cset_add_absent(set, keys[j]) < 0) return -1;
+    }
+    return 0;
+}
+
+/* result = `a` OP `b` for the stamped row: the same table operations as CPython's set methods, with membership
+ * read from the stamps (`a_side`/`b_side`: which stamp bit marks a's / b's ids). */
+static int stamped_op(int op, RowScratch *s, const CSet *a, uint32_t a_side, const CSet *b, uint32_t b_side,
+                      CSet *result) {
+    if (op == UNION) { /* set_or: copy a, one presize, then add b's keys (slot order) that a lacks */
+        if (cset_copy(result, a) < 0 || cset_presize(result, b->used) < 0) return -1;
+        const Py_ssize_t n = cset_list(b, s->order);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            if (!(sides(s, s->order[j]) & a_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
+        }
+        return 0;
+    }
+    if (op == INTERSECT) { /* iterate the smaller set (b on a tie), keep what the other holds */
+        const CSet *other = b;
+        uint32_t so_side = a_side;
+        if (b->used > a->used) {
+            other = a;
+            so_side = b_side;
+        }
+        const Py_ssize_t n = cset_list(other, s->order);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            if ((sides(s, s->order[j]) & so_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
+        }
+        return 0;
+    }
+    if ((a->used >> 2) > b->used) return cset_difference(result, a, b); /* copy-and-discard path: rare, general */
+    const Py_ssize_t n = cset_list(a, s->order);
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (!(sides(s, s->order[j]) & b_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
+    }
+    return 0;
+}
+
+/* One row: build set(x), set(y), apply the operation and write the members in `set_order`. */
 static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
-                      RaggedOut *out) {
+                      RowScratch *scratch, RaggedOut *out) {
     CSet sx, sy, result, seen;
     cset_init(&sx);
     cset_init(&sy);
     cset_init(&result);
     cset_init(&seen);
-    int rc = -1;
-    if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
-    int failed;
-    switch (op) {
-    case UNION: failed = cset_union(&result, &sx, &sy); break;
-    case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
-    case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
-    default: failed = cset_difference(&result, &sy, &sx); break;
+    int rc = -1, failed;
+    if (stamped(x, nx) && stamped(y, ny)) {
+        if (++scratch->tag >= (1u << 30)) { /* tags wrapped: forget every stamp */
+            memset(scratch->stamp, 0, STAMP_IDS * sizeof(uint32_t));
+            scratch->tag = 1;
+        }
+        const Py_ssize_t kx = first_occurrences(scratch, x, nx, IN_X, scratch->first_x);
+        const Py_ssize_t ky = first_occurrences(scratch, y, ny, IN_Y, scratch->first_y);
+        if (set_of_distinct(&sx, scratch->first_x, kx) < 0 || set_of_distinct(&sy, scratch->first_y, ky) < 0)
+            goto done;
+        failed = op == Y_MINUS_X ? stamped_op(X_MINUS_Y, scratch, &sy, IN_Y, &sx, IN_X, &result)
+                                 : stamped_op(op, scratch, &sx, IN_X, &sy, IN_Y, &result);
+    } else {
+        if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
+        switch (op) {
+        case UNION: failed = cset_union(&result, &sx, &sy); break;
+        case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
+        case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
+        default: failed = cset_difference(&result, &sy, &sx); break;
+        }
     }
     if (failed < 0 || vec_reserve(&out->values, result.used) < 0) goto done;
     int32_t *dst = VEC_I32(&out->values) + out->values.len;
@@ -153,12 +245,30 @@ static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
         PyErr_SetString(PyExc_ValueError, "a set operation needs two arguments (arg2 is None)");
         return -1;
     }
+    int64_t longest = 1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        if (set_op_row(op, t->set_order, t->a.values + t->a.offsets[r], t->a.lengths[r],
-                       t->b.values + t->b.offsets[r], t->b.lengths[r], out) < 0)
-            return -1;
+        if (t->a.lengths[r] > longest) longest = t->a.lengths[r];
+        if (t->b.lengths[r] > longest) longest = t->b.lengths[r];
     }
-    return 0;
+    RowScratch scratch = {.tag = 0};
+    scratch.stamp = PyMem_Calloc(STAMP_IDS, sizeof(uint32_t));
+    int32_t *buffers = PyMem_Malloc(3 * (size_t)longest * sizeof(int32_t));
+    int rc = 0;
+    if (!scratch.stamp || !buffers) {
+        PyErr_NoMemory();
+        rc = -1;
+    } else {
+        scratch.first_x = buffers;
+        scratch.first_y = buffers + longest;
+        scratch.order = buffers + 2 * longest;
+        for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
+            rc = set_op_row(op, t->set_order, t->a.values + t->a.offsets[r], t->a.lengths[r],
+                            t->b.values + t->b.offsets[r], t->b.lengths[r], &scratch, out);
+        }
+    }
+    PyMem_Free(scratch.stamp);
+    PyMem_Free(buffers);
+    return rc;
 }
 
 static int union_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, UNION); }
