@@ -55,7 +55,7 @@ class LimeTask(SyntheticTask):
     def _generate(self, rng, count, part, seed):
         lo, hi = self.options["length_range"]
         iv, il, tv, tl = _native.lime_generate(rng.bytes(32), int(count), MODES.index(part), lo, hi, make_pool(None))
-        if count and not len(il):  # the kernel gives up after many candidates in a row were all rejected
+        if count and not len(il):  # none of the first 50 * (count + count // 8 + 8) candidates fitted
             raise SynptError(f"LIME length_range ({lo}, {hi}) admits no {part} example; widen it")
         return as_ragged(iv, il), as_ragged(tv, tl)
 

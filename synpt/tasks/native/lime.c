@@ -81,7 +81,8 @@ static int draw_example(SamplerArgs *a, Example *e) {
         pattern->ids[k] = t;
     }
 
-    /* Substitutions in used-variable order, written straight into subst_str; `at`/`len` locate each string. */
+    /* Substitutions in used-variable order, written straight into subst_str; `at`/`len` locate each string.
+     * The reference draws a second substitution that it never writes; skipping it changes no distribution. */
     Piece *subst_str = &e->subst_str;
     int at[MAX_CHARS], len[MAX_CHARS];
     subst_str->n = 0;
