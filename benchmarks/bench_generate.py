@@ -28,8 +28,8 @@ import bench_generate_corpora
 import numpy as np
 
 from synpt.tasks import get_task, task_names
-from synpt.tasks.lime import _draw, _example
-from synpt.tasks.sampling import BLOCK_SIZE, make_pool
+from synpt.tasks.lime import MODES
+from synpt.tasks.sampling import BLOCK_SIZE
 from synpt.tasks.simple import BINARY_DIVIDER, ORACLES, WORD_DIVIDER
 
 LO, HI = 10, 220
@@ -121,14 +121,68 @@ def naive_write(task, num: int, path: Path) -> None:
             handle.write(f"{line_input}\t{oracle(sample) or [32096]}\n")
 
 
+LIME_IDS = {":": 32000, "<sep>": 32001, "<UPPER>": 32002, "[": 32003, "<LOWER>": 32004, "<MATH>": 32005, "]": 32006}
+
+
+def naive_lime_substitution(variables, lower, math):
+    """A string of U{2..8} lower/math symbols per variable, and the text `var : [ ... ] , var : [ ... ]`."""
+    substitution, text = {}, []
+    for var in variables:
+        string = random.choices(lower + math, k=random.randint(2, 8))
+        substitution[var] = string
+        text += [var, ":", "[", *string, "]", ","]
+    return substitution, text[:-1]
+
+
+def naive_lime_apply(variables, pattern, substitution):
+    """The pattern with each variable replaced by its string, one variable at a time (as the reference does)."""
+    out = pattern
+    for var in variables:
+        out = [s for t in out for s in (substitution[var] if t == var else [t])]
+    return out
+
+
+def naive_lime_example(mode: str, lo: int = 0, hi: int = 220) -> tuple[list[int], list[int]]:
+    """One LIME example of `mode` the reference's way (§2.9): symbols as text, lengths counted on the text before
+    its commas are stripped, whole-example rejection, then the text mapped to ids."""
+    while True:
+        vocab = list(POOL)  # the reference copies its token list for every example
+        symbols = random.sample(vocab, 68)
+        upper, lower, math = symbols[:24], symbols[24:48], symbols[48:]
+        num_chars = random.randint(3, 5)
+        pattern_length = random.choice(range(5, 20))
+        pattern_chars = random.choices(upper[:num_chars], k=2 * num_chars)
+        used = list(set(pattern_chars))
+        pattern = pattern_chars + random.choices(math, k=pattern_length)
+        random.shuffle(pattern)
+        substitution, subst_text = naive_lime_substitution(used, lower, math)
+        result = naive_lime_apply(used, pattern, substitution)
+        unused, _ = naive_lime_substitution(used, lower, math)  # drawn and applied by the reference, never written
+        naive_lime_apply(used, pattern, unused)
+        header = " ".join(str(c) for c in ["<UPPER>", *used, "<LOWER>", *lower, "<MATH>", *math, "<sep>"])
+        body, target = {
+            "induct": (result + ["<sep>"] + subst_text, pattern),
+            "deduct": (pattern + ["<sep>"] + subst_text, result),
+            "abduct": (pattern + ["<sep>"] + result, subst_text),
+        }[mode]
+        source = header + " " + " ".join(str(c) for c in body)
+        target = " ".join(str(c) for c in target)
+        if lo <= len(source.split(" ")) <= hi and lo <= len(target.split(" ")) <= hi:
+            break
+    return tuple([LIME_IDS.get(w) or int(w) for w in text.replace(" ,", "").split(" ")] for text in (source, target))
+
+
 def naive_lime_write(num: int, path: Path) -> None:
-    """Reference-style LIME: one example at a time (the assembly is the same code, the draws per example)."""
-    pool = make_pool(None)
-    rng = np.random.default_rng(0)
+    """Reference-style LIME, one example at a time, the modes in turn, dedup by input string."""
+    seen = set()
     with open(path, "w") as handle:
-        for _ in range(num):
-            src, tgt, _ = _example(_draw(rng, 1, pool), 0, "induct")
-            handle.write(f"{src}\t{tgt}\n")
+        for i in range(num):
+            src, tgt = naive_lime_example(MODES[i % 3])
+            line_input = str(src)
+            if line_input in seen:
+                continue
+            seen.add(line_input)
+            handle.write(f"{line_input}\t{tgt}\n")
 
 
 # -- measurement --------------------------------------------------------------------------------------------------

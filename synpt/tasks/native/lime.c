@@ -1,6 +1,218 @@
-/* (kernels to come) */
-#include "native.h"
+/* LIME (reference §2.9; quirks 6 and 8): induct / deduct / abduct examples, one at a time, with the length check
+ * and whole-example rejection done here too, so a block costs one call.
+ *
+ * Why the whole example in C: the rule variables are written in CPython's iteration order of
+ * `set(pattern_chars)` (quirk 6), a per-example set that numpy cannot build; with the set emulation of cpyset.c
+ * the example needs no Python objects at all. */
+#include "cpyset.h"
+
+/* The seven structural symbols, `<extra_id_99>`..`<extra_id_93>` (reference §2.1, the current mapping). */
+enum { COLON = 32000, SEP, UPPER, OPEN, LOWER, MATH, CLOSE };
+enum { NUM_UPPER = 24, NUM_LOWER = 24, NUM_MATH = 20, NUM_SYMBOLS = NUM_UPPER + NUM_LOWER + NUM_MATH };
+enum { MIN_CHARS = 3, MAX_CHARS = 5, MIN_MATH = 5, MAX_MATH = 19, MIN_SUBST = 2, MAX_SUBST = 8 };
+enum { INDUCT, DEDUCT, ABDUCT };
+
+/* Largest sizes of the pieces, for the fixed buffers of one example. */
+#define LIME_MAX_PATTERN (2 * MAX_CHARS + MAX_MATH)
+#define LIME_MAX_RESULT (2 * MAX_CHARS * MAX_SUBST + MAX_MATH)
+#define LIME_MAX_SUBST_STR (MAX_CHARS * (MAX_SUBST + 4))
+#define LIME_MAX_HEADER (MAX_CHARS + NUM_LOWER + NUM_MATH + 4)
+#define LIME_MAX_BODY (LIME_MAX_RESULT > LIME_MAX_SUBST_STR ? LIME_MAX_RESULT : LIME_MAX_SUBST_STR)
+#define LIME_MAX_INPUT (LIME_MAX_HEADER + 2 * LIME_MAX_BODY + 1)
+_Static_assert(LIME_MAX_PATTERN <= LIME_MAX_BODY, "a Piece holds the pattern too");
+
+/* How many candidates may all be rejected before the length range is declared empty: the bound the former
+ * Python loop had (50 rounds of count + count / 8 + 8 candidates, none kept). */
+#define REJECTION_ROUNDS 50
+
+typedef struct {
+    int32_t n;
+    int32_t ids[LIME_MAX_BODY];
+} Piece;
+
+/* One example's parts before the mode assembles them. */
+typedef struct {
+    int32_t symbols[NUM_SYMBOLS]; /* upper | lower | math; lower and math adjacent, as lower + math */
+    int32_t used[MAX_CHARS];      /* the used variables, in CPython set order */
+    int32_t num_used;
+    Piece pattern, result, subst_str;
+} Example;
+
+/* NUM_SYMBOLS distinct pool entries, uniformly ordered (like random.sample): draw pool indices, redrawing
+ * repeats, found with a small open-addressing table of the indices drawn so far. */
+static void draw_symbols(SamplerArgs *a, int32_t *symbols) {
+    enum { SLOTS = 256 }; /* a power of two, well above NUM_SYMBOLS so probes stay short */
+    uint32_t seen[SLOTS]; /* pool index + 1; 0 = empty */
+    memset(seen, 0, sizeof(seen));
+    for (int k = 0; k < NUM_SYMBOLS;) {
+        uint32_t index = rng_below(&a->rng, a->pool_size), slot = (index * 2654435761u) >> 24;
+        while (seen[slot] && seen[slot] != index + 1) slot = (slot + 1) & (SLOTS - 1);
+        if (seen[slot]) continue; /* a repeat: draw again */
+        seen[slot] = index + 1;
+        symbols[k++] = a->pool[index];
+    }
+}
+
+static void push(Piece *p, int32_t id) { p->ids[p->n++] = id; }
+
+/* Draw one example (reference §2.9 steps 1-7). -1 with a Python error on a memory error of the set emulation. */
+static int draw_example(SamplerArgs *a, Example *e) {
+    Rng *rng = &a->rng;
+    draw_symbols(a, e->symbols);
+    const int32_t *upper = e->symbols, *lower_math = e->symbols + NUM_UPPER, *math = lower_math + NUM_LOWER;
+    const int num_chars = (int)rng_between(rng, MIN_CHARS, MAX_CHARS);
+    const int num_math = (int)rng_between(rng, MIN_MATH, MAX_MATH);
+
+    /* pattern = pattern_chars + math picks, then shuffled; the used variables come from pattern_chars. */
+    Piece *pattern = &e->pattern;
+    pattern->n = 0;
+    for (int j = 0; j < 2 * num_chars; j++) push(pattern, upper[rng_below(rng, num_chars)]);
+    CSet set;
+    cset_init(&set);
+    int rc = cset_from_list(&set, pattern->ids, pattern->n);
+    if (rc == 0) e->num_used = (int32_t)cset_list(&set, e->used);
+    cset_free(&set);
+    if (rc < 0) return -1;
+    for (int j = 0; j < num_math; j++) push(pattern, math[rng_below(rng, NUM_MATH)]);
+    for (int j = pattern->n - 1; j > 0; j--) { /* Fisher-Yates: a uniform permutation */
+        int k = (int)rng_below(rng, j + 1);
+        int32_t t = pattern->ids[j];
+        pattern->ids[j] = pattern->ids[k];
+        pattern->ids[k] = t;
+    }
+
+    /* Substitutions in used-variable order, written straight into subst_str; `at`/`len` locate each string.
+     * The reference draws a second substitution that it never writes; skipping it changes no distribution. */
+    Piece *subst_str = &e->subst_str;
+    int at[MAX_CHARS], len[MAX_CHARS];
+    subst_str->n = 0;
+    for (int v = 0; v < e->num_used; v++) {
+        push(subst_str, e->used[v]);
+        push(subst_str, COLON);
+        push(subst_str, OPEN);
+        at[v] = subst_str->n;
+        len[v] = (int)rng_between(rng, MIN_SUBST, MAX_SUBST);
+        for (int j = 0; j < len[v]; j++) push(subst_str, lower_math[rng_below(rng, NUM_LOWER + NUM_MATH)]);
+        push(subst_str, CLOSE);
+    }
+
+    /* result: the pattern with every variable replaced by its string (math symbols are never variables). */
+    Piece *result = &e->result;
+    result->n = 0;
+    for (int j = 0; j < pattern->n; j++) {
+        int32_t t = pattern->ids[j];
+        int v = 0;
+        while (v < e->num_used && e->used[v] != t) v++;
+        if (v == e->num_used) {
+            push(result, t);
+        } else {
+            memcpy(result->ids + result->n, subst_str->ids + at[v], len[v] * sizeof(int32_t));
+            result->n += len[v];
+        }
+    }
+    return 0;
+}
+
+/* header = <UPPER> used <LOWER> lower <MATH> math <sep>, written at dst; returns its length. */
+static int32_t write_header(const Example *e, int32_t *dst) {
+    int32_t n = 0;
+    dst[n++] = UPPER;
+    memcpy(dst + n, e->used, e->num_used * sizeof(int32_t));
+    n += e->num_used;
+    dst[n++] = LOWER;
+    memcpy(dst + n, e->symbols + NUM_UPPER, NUM_LOWER * sizeof(int32_t));
+    n += NUM_LOWER;
+    dst[n++] = MATH;
+    memcpy(dst + n, e->symbols + NUM_UPPER + NUM_LOWER, NUM_MATH * sizeof(int32_t));
+    n += NUM_MATH;
+    dst[n++] = SEP;
+    return n;
+}
+
+static void append(Vec *v, const Piece *p) {
+    memcpy(VEC_I32(v) + v->len, p->ids, p->n * sizeof(int32_t));
+    v->len += p->n;
+}
+
+/* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
+ * REJECTION_ROUNDS * (count + count / 8 + 8) candidates in a row were all rejected before the first one kept. */
+static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets) {
+    const Py_ssize_t give_up = REJECTION_ROUNDS * (a->count + a->count / 8 + 8);
+    Py_ssize_t kept = 0, tried = 0;
+    Example e;
+    while (kept < a->count) {
+        if (kept == 0 && tried++ >= give_up) return 0;
+        if (draw_example(a, &e) < 0) return -1;
+        /* input = header + first + <sep> + second; the reference counts the commas between subst_str entries */
+        const Piece *first = mode == INDUCT ? &e.result : &e.pattern;
+        const Piece *second = mode == ABDUCT ? &e.result : &e.subst_str;
+        const Piece *target = mode == INDUCT ? &e.pattern : mode == DEDUCT ? &e.result : &e.subst_str;
+        const int64_t commas = e.num_used - 1;
+        const int64_t in_len = e.num_used + NUM_LOWER + NUM_MATH + 4 + first->n + 1 + second->n;
+        const int64_t in_count = in_len + (mode == ABDUCT ? 0 : commas);
+        const int64_t tgt_count = target->n + (mode == ABDUCT ? commas : 0);
+        if (in_count < a->lo || in_count > a->hi || tgt_count < a->lo || tgt_count > a->hi) continue;
+
+        if (vec_reserve(&inputs->values, LIME_MAX_INPUT) < 0 || vec_reserve(&targets->values, LIME_MAX_BODY) < 0)
+            return -1;
+        Vec *in = &inputs->values;
+        in->len += write_header(&e, VEC_I32(in) + in->len);
+        append(in, first);
+        vec_push_i32(in, SEP);
+        append(in, second);
+        vec_push_i64(&inputs->lengths, in_len);
+        append(&targets->values, target);
+        vec_push_i64(&targets->lengths, target->n);
+        kept++;
+    }
+    return 0;
+}
+
+/* lime_generate(seed: bytes[32], count, mode, lo, hi, pool: int32[]) -> (iv, il, tv, tl)
+ * mode 0/1/2 = induct/deduct/abduct; (lo, hi) = length_range. Zero rows when the range admits nothing. */
+static PyObject *lime_generate(PyObject *self, PyObject *args) {
+    PyObject *seed, *pool, *sampler_tuple;
+    Py_ssize_t count;
+    int mode;
+    long long lo, hi;
+    if (!PyArg_ParseTuple(args, "OniLLO", &seed, &count, &mode, &lo, &hi, &pool)) return NULL;
+    if (mode < INDUCT || mode > ABDUCT) {
+        PyErr_Format(PyExc_ValueError, "LIME mode must be 0 (induct), 1 (deduct) or 2 (abduct), got %d", mode);
+        return NULL;
+    }
+    /* The sampler convention parses and checks the rest (seed, count, range, pool). */
+    sampler_tuple = Py_BuildValue("(OnLLO)", seed, count, lo, hi, pool);
+    if (!sampler_tuple) return NULL;
+    SamplerArgs a;
+    int rc = sampler_args(sampler_tuple, &a);
+    Py_DECREF(sampler_tuple);
+    if (rc < 0) return NULL;
+    PyObject *result = NULL;
+    if (a.pool_size < NUM_SYMBOLS) {
+        PyErr_Format(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
+                     a.pool_size);
+        goto done;
+    }
+    RaggedOut inputs, targets;
+    if (ragged_out_init(&inputs, a.count, a.count * 150) < 0) goto done;
+    if (ragged_out_init(&targets, a.count, a.count * 60) < 0) {
+        ragged_out_clear(&inputs);
+        goto done;
+    }
+    if (lime_kernel(&a, mode, &inputs, &targets) < 0) {
+        ragged_out_clear(&inputs);
+        ragged_out_clear(&targets);
+        goto done;
+    }
+    result = sampler_result(&inputs, &targets);
+done:
+    sampler_args_release(&a);
+    return result;
+}
 
 PyMethodDef synpt_lime_methods[] = {
+    {"lime_generate", lime_generate, METH_VARARGS,
+     "lime_generate(seed, count, mode, lo, hi, pool) -> (iv, il, tv, tl): `count` LIME examples of mode 0/1/2 "
+     "(induct/deduct/abduct) within length_range (lo, hi), or none when the range admits nothing"},
     {NULL, NULL, 0, NULL},
 };
