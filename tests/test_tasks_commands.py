@@ -130,11 +130,11 @@ def test_interrupted_write_leaves_no_partial_files(tmp_path, monkeypatch):
 
     calls = []
 
-    def interrupted(block):
-        calls.append(block)
+    def interrupted(*job):
+        calls.append(job[-1])
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return original(block)
+        return original(*job)
 
     original = synthetic._format_block
     monkeypatch.setattr(synthetic, "_format_block", interrupted)

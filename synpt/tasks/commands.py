@@ -84,7 +84,7 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="data root (default: $SYNPT_DATA_DIR or ./data)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes; the output is the same for any K")
+    parser.add_argument("--workers", type=int, default=1, help="worker threads; the output is the same for any K")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_task_options(parser)
 

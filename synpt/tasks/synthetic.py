@@ -12,9 +12,11 @@ then the round-robin mixture of the parts: global example i is example i // P of
 from __future__ import annotations
 
 import copy
+import functools
 import logging
-import multiprocessing
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -246,12 +248,8 @@ def _row_example(inputs: Ragged, targets: Ragged, row: int) -> Example:
     return {"inputs": inputs.row(row).copy(), "targets": targets.row(row).copy()}
 
 
-# -- chunk generation, optionally in worker processes ------------------------------------------------------------
-_JOB: tuple | None = None
-
-
-def _format_block(block: int) -> Chunk:
-    task, part, seed, num_examples = _JOB
+# -- chunk generation, optionally in worker threads ---------------------------------------------------------------
+def _format_block(task: SyntheticTask, part: str, seed: int, num_examples: int, block: int) -> Chunk:
     inputs, targets = task.generate_block(block, seed=seed, part=part)
     count = min(BLOCK_SIZE, num_examples - block * BLOCK_SIZE)
     if count < BLOCK_SIZE:
@@ -260,25 +258,34 @@ def _format_block(block: int) -> Chunk:
 
 
 def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int, progress: bool):
-    """Formatted blocks in order; with workers > 1 they are made by forked processes (same bytes either way)."""
-    global _JOB
+    """Formatted blocks in order; with workers > 1 they are made by threads (same bytes either way).
+
+    Why threads: the C kernels and the formatter release the GIL, so threads run them in parallel without copying
+    every formatted block between processes, and without forking a process that may have imported JAX. At most
+    2 x workers blocks are in flight, so memory stays flat however long the run.
+    """
     from tqdm import tqdm
 
-    _JOB = (task, part, seed, num_examples)
+    make = functools.partial(_format_block, task, part, seed, num_examples)
     num_blocks = -(-num_examples // BLOCK_SIZE)
     bar = tqdm(total=num_examples, unit="ex", unit_scale=True, desc=f"{task.name}/{part}", disable=not progress)
     try:
         if workers == 1:
-            chunks = map(_format_block, range(num_blocks))
-            for chunk in chunks:
+            for chunk in map(make, range(num_blocks)):
                 bar.update(len(chunk.line_lengths))
                 yield chunk
-        else:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
-                for chunk in pool.imap(_format_block, range(num_blocks), chunksize=1):
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="synpt-generate") as pool:
+            in_flight: deque = deque()
+            for block in range(num_blocks):
+                in_flight.append(pool.submit(make, block))
+                if len(in_flight) >= 2 * workers:
+                    chunk = in_flight.popleft().result()
                     bar.update(len(chunk.line_lengths))
                     yield chunk
+            while in_flight:
+                chunk = in_flight.popleft().result()
+                bar.update(len(chunk.line_lengths))
+                yield chunk
     finally:
         bar.close()
-        _JOB = None

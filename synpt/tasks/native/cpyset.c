@@ -40,7 +40,7 @@ void cset_init(CSet *s) {
 static inline int on_heap(const CSet *s) { return s->arena < 0 && s->keys != s->small_keys; }
 
 void cset_free(CSet *s) {
-    if (on_heap(s)) PyMem_Free(s->keys); /* keys and bits are one allocation */
+    if (on_heap(s)) PyMem_RawFree(s->keys); /* keys and bits are one allocation */
     cset_init(s);
 }
 
@@ -128,9 +128,9 @@ static int table_resize(CSet *s, Py_ssize_t minused) {
         s->keys = s->arena_keys[s->arena];
         s->bits = s->arena_bits[s->arena];
     } else {
-        int64_t *block = PyMem_Malloc(newsize * sizeof(int64_t) + words_for(newsize) * sizeof(uint64_t));
+        int64_t *block = PyMem_RawMalloc(newsize * sizeof(int64_t) + words_for(newsize) * sizeof(uint64_t));
         if (!block) {
-            PyErr_NoMemory();
+            kernel_no_memory();
             return -1;
         }
         s->keys = block;
@@ -144,7 +144,7 @@ static int table_resize(CSet *s, Py_ssize_t minused) {
     int64_t key;
     for (iter_table(&it, old_keys, old_bits, old_mask); iter_next(&it, &key);)
         insert_clean(s->keys, s->bits, s->mask, key);
-    if (old_heap) PyMem_Free((void *)old_keys);
+    if (old_heap) PyMem_RawFree((void *)old_keys);
     return 0;
 }
 
@@ -351,11 +351,17 @@ static PyObject *cpython_set_order(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "op must be 0..3 and x, y int32 arrays");
         goto done;
     }
-    if (cset_from_list(&a, x.buf, x.len / 4) < 0 || cset_from_list(&b, y.buf, y.len / 4) < 0) goto done;
+    if (cset_from_list(&a, x.buf, x.len / 4) < 0 || cset_from_list(&b, y.buf, y.len / 4) < 0) {
+        raise_kernel_error();
+        goto done;
+    }
     const CSet *shown = &a;
     if (op > 0) {
         int (*apply[])(CSet *, const CSet *, const CSet *) = {cset_union, cset_intersection, cset_difference};
-        if (apply[op - 1](&out, &a, &b) < 0) goto done;
+        if (apply[op - 1](&out, &a, &b) < 0) {
+            raise_kernel_error();
+            goto done;
+        }
         shown = &out;
     }
     keys = PyMem_Malloc((shown->used + 1) * sizeof(int32_t));

@@ -103,8 +103,13 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
     if (!table_ready) build_table();
     Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
     text = PyBytes_FromStringAndSize(NULL, bound);
-    if (!text || vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) goto done;
+    if (!text) goto done;
+    if (vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) {
+        raise_kernel_error();
+        goto done;
+    }
     char *base = PyBytes_AS_STRING(text), *p = base;
+    Py_BEGIN_ALLOW_THREADS /* nothing below touches Python until the loop ends */
     for (Py_ssize_t r = 0; r < in.count; r++) {
         char *start = p;
         const int32_t *row = in.values + in.offsets[r];
@@ -117,6 +122,7 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
         vec_push_i64(&line_lengths, p - start);
         VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);
     }
+    Py_END_ALLOW_THREADS
     if (_PyBytes_Resize(&text, p - base) < 0) goto done;
     PyObject *lengths_array = vec_finish(&line_lengths);
     PyObject *digests_array = lengths_array ? vec_finish(&digests) : NULL;
@@ -139,7 +145,9 @@ static PyObject *digests(PyObject *self, PyObject *args) {
     if (ragged_in(values, lengths, &in) < 0) return NULL;
     Vec out;
     PyObject *result = NULL;
-    if (vec_init(&out, 8, in.count) == 0) {
+    if (vec_init(&out, 8, in.count) < 0) {
+        raise_kernel_error();
+    } else {
         for (Py_ssize_t r = 0; r < in.count; r++)
             VEC_I64(&out)[out.len++] = (int64_t)digest_ids(in.values + in.offsets[r], in.lengths[r]);
         result = vec_finish(&out);
@@ -164,7 +172,9 @@ static PyObject *assemble(PyObject *self, PyObject *args) {
     RaggedOut out;
     if (!a.present || (b.present && b.count != a.count)) {
         PyErr_SetString(PyExc_ValueError, "assemble needs arg1, and arg2 (when given) with as many rows");
-    } else if (ragged_out_init(&out, a.count, a.total + b.total + (head_len + 1) * a.count) == 0) {
+    } else if (ragged_out_init(&out, a.count, a.total + b.total + (head_len + 1) * a.count) < 0) {
+        raise_kernel_error();
+    } else {
         int32_t *dst = VEC_I32(&out.values);
         for (Py_ssize_t r = 0; r < a.count; r++) {
             int32_t *start = dst;

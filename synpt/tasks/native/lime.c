@@ -194,14 +194,22 @@ static PyObject *lime_generate(PyObject *self, PyObject *args) {
         goto done;
     }
     RaggedOut inputs, targets;
-    if (ragged_out_init(&inputs, a.count, a.count * 150) < 0) goto done;
-    if (ragged_out_init(&targets, a.count, a.count * 60) < 0) {
-        ragged_out_clear(&inputs);
+    if (ragged_out_init(&inputs, a.count, a.count * 150) < 0) {
+        raise_kernel_error();
         goto done;
     }
-    if (lime_kernel(&a, mode, &inputs, &targets) < 0) {
+    if (ragged_out_init(&targets, a.count, a.count * 60) < 0) {
+        ragged_out_clear(&inputs);
+        raise_kernel_error();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = lime_kernel(&a, mode, &inputs, &targets);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
         ragged_out_clear(&inputs);
         ragged_out_clear(&targets);
+        raise_kernel_error();
         goto done;
     }
     result = sampler_result(&inputs, &targets);

@@ -2,6 +2,8 @@
  * method tables of the kernel files. */
 #include "native.h"
 
+#include <stdarg.h>
+
 /* ---- random numbers ---------------------------------------------------------------------------------------- */
 int rng_seed(Rng *r, PyObject *seed) {
     Py_buffer view;
@@ -17,38 +19,62 @@ int rng_seed(Rng *r, PyObject *seed) {
     return 0;
 }
 
+/* ---- failures inside kernels ------------------------------------------------------------------------------- */
+static _Thread_local struct {
+    PyObject *type; /* NULL: nothing recorded */
+    char message[512];
+} pending;
+
+int kernel_fail(PyObject *type, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(pending.message, sizeof(pending.message), format, args);
+    va_end(args);
+    pending.type = type;
+    return -1;
+}
+
+int kernel_no_memory(void) { return kernel_fail(PyExc_MemoryError, "out of memory in a synpt data kernel"); }
+
+PyObject *raise_kernel_error(void) {
+    if (!PyErr_Occurred()) {
+        if (pending.type) PyErr_SetString(pending.type, pending.message);
+        else PyErr_SetString(PyExc_SystemError, "a synpt data kernel failed without saying why");
+    }
+    pending.type = NULL;
+    return NULL;
+}
+
 /* ---- growable output arrays -------------------------------------------------------------------------------- */
 int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap) {
     v->itemsize = itemsize;
     v->len = 0;
     v->cap = cap > 16 ? cap : 16;
-    v->array = PyByteArray_FromStringAndSize(NULL, v->cap * itemsize);
-    if (!v->array) return -1;
-    v->data = PyByteArray_AS_STRING(v->array);
-    return 0;
+    v->data = PyMem_RawMalloc((size_t)(v->cap * itemsize));
+    return v->data ? 0 : kernel_no_memory();
 }
 
 int vec_reserve(Vec *v, Py_ssize_t extra) {
     if (v->len + extra <= v->cap) return 0;
     Py_ssize_t cap = v->cap * 2;
     if (cap < v->len + extra) cap = v->len + extra;
-    if (PyByteArray_Resize(v->array, cap * v->itemsize) < 0) return -1;
+    char *data = PyMem_RawRealloc(v->data, (size_t)(cap * v->itemsize));
+    if (!data) return kernel_no_memory();
+    v->data = data;
     v->cap = cap;
-    v->data = PyByteArray_AS_STRING(v->array);
     return 0;
 }
 
 PyObject *vec_finish(Vec *v) {
-    PyObject *array = v->array;
-    v->array = NULL;
-    if (PyByteArray_Resize(array, v->len * v->itemsize) < 0) {
-        Py_DECREF(array);
-        return NULL;
-    }
+    PyObject *array = PyByteArray_FromStringAndSize(v->data, v->len * v->itemsize);
+    vec_clear(v);
     return array;
 }
 
-void vec_clear(Vec *v) { Py_CLEAR(v->array); }
+void vec_clear(Vec *v) {
+    PyMem_RawFree(v->data);
+    v->data = NULL;
+}
 
 /* ---- ragged arrays ----------------------------------------------------------------------------------------- */
 static int get_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
@@ -111,7 +137,7 @@ void ragged_release(RaggedIn *r) {
 }
 
 int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap) {
-    o->lengths.array = NULL;
+    o->lengths.data = NULL;
     if (vec_init(&o->values, 4, values_cap) < 0) return -1;
     if (vec_init(&o->lengths, 8, rows) < 0) {
         vec_clear(&o->values);
@@ -215,14 +241,23 @@ PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary) {
     RaggedOut arg1, arg2;
     Py_ssize_t expected = a.count * ((a.lo + a.hi) / 2 + 1);
     PyObject *result = NULL;
-    if (ragged_out_init(&arg1, a.count, expected) < 0) goto done;
-    if (binary && ragged_out_init(&arg2, a.count, expected) < 0) {
-        ragged_out_clear(&arg1);
+    if (ragged_out_init(&arg1, a.count, expected) < 0) {
+        raise_kernel_error();
         goto done;
     }
-    if (kernel(&a, &arg1, binary ? &arg2 : NULL) < 0) {
+    if (binary && ragged_out_init(&arg2, a.count, expected) < 0) {
+        ragged_out_clear(&arg1);
+        raise_kernel_error();
+        goto done;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = kernel(&a, &arg1, binary ? &arg2 : NULL);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
         ragged_out_clear(&arg1);
         if (binary) ragged_out_clear(&arg2);
+        raise_kernel_error();
         goto done;
     }
     result = sampler_result(&arg1, binary ? &arg2 : NULL);
@@ -236,9 +271,19 @@ PyObject *run_target(PyObject *args, TargetKernel kernel) {
     if (target_args(args, &t) < 0) return NULL;
     RaggedOut out;
     PyObject *result = NULL;
-    if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) == 0) {
-        if (kernel(&t, &out) < 0) ragged_out_clear(&out);
-        else result = ragged_out_finish(&out);
+    if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) < 0) {
+        raise_kernel_error();
+    } else {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = kernel(&t, &out);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            ragged_out_clear(&out);
+            raise_kernel_error();
+        } else {
+            result = ragged_out_finish(&out);
+        }
     }
     target_args_release(&t);
     return result;
@@ -251,7 +296,7 @@ static Py_ssize_t number_count = 0;
 
 const int32_t *number_ids(int64_t n, Py_ssize_t *len) {
     if (n < 0 || n >= number_count) {
-        PyErr_Format(PyExc_ValueError, "no T5 ids registered for the number %lld (set_number_ids)", (long long)n);
+        kernel_fail(PyExc_ValueError, "no T5 ids registered for the number %lld (set_number_ids)", (long long)n);
         return NULL;
     }
     *len = (Py_ssize_t)(number_offsets[n + 1] - number_offsets[n]);

@@ -11,7 +11,11 @@
  *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl)
  *             the target of every sample; v2/l2 are None for unary tasks. set_order: SET_ORDER_* below.
  *
- * Errors raise a Python exception and return NULL/-1; kernels never write outside the arrays they reserved.
+ * Kernels (the per-example loops) run with the GIL released, so `synpt generate --workers K` threads make blocks in
+ * parallel. A kernel therefore never touches Python: it allocates with PyMem_Raw*, and reports a failure with
+ * kernel_fail() / kernel_no_memory(), which record it for the calling thread; the driver raises it once it holds
+ * the GIL again. Argument parsing and result building (with the GIL) raise Python exceptions directly.
+ * Kernels never write outside the arrays they reserved.
  */
 #ifndef SYNPT_NATIVE_H
 #define SYNPT_NATIVE_H
@@ -68,18 +72,23 @@ static inline double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 
 /* Seed from a 32-byte bytes-like object; -1 with a Python error on a wrong size. */
 int rng_seed(Rng *r, PyObject *seed);
 
+/* ---- failures inside kernels (no GIL) --------------------------------------------------------------------- */
+int kernel_fail(PyObject *type, const char *format, ...); /* record an error for this thread; returns -1 */
+int kernel_no_memory(void);                               /* record a MemoryError; returns -1 */
+PyObject *raise_kernel_error(void); /* with the GIL: raise what this thread recorded; returns NULL */
+
 /* ---- growable output arrays -------------------------------------------------------------------------------- */
-/* A bytearray used as an array of `itemsize`-byte items; `data` is invalidated by vec_reserve. */
+/* Raw memory used as an array of `itemsize`-byte items (usable without the GIL); `data` moves on vec_reserve.
+ * vec_init/vec_reserve fail through kernel_no_memory. */
 typedef struct {
-    PyObject *array;
     char *data;
     Py_ssize_t len, cap, itemsize;
 } Vec;
 
 int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap);
 int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items */
-PyObject *vec_finish(Vec *v);              /* the bytearray, cut to `len` items (a new reference) */
-void vec_clear(Vec *v);                    /* drop it (error paths); safe to call twice */
+PyObject *vec_finish(Vec *v);              /* with the GIL: a bytearray of the `len` items; frees the memory */
+void vec_clear(Vec *v);                    /* free it (error paths); safe to call twice */
 
 #define VEC_I32(v) ((int32_t *)(v)->data)
 #define VEC_I64(v) ((int64_t *)(v)->data)
@@ -108,7 +117,7 @@ typedef struct {
     Vec values, lengths;
 } RaggedOut;
 
-int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap);
+int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap); /* fails like vec_init */
 /* Close the current row: its length is everything pushed since the previous row ended. */
 static inline void ragged_out_end_row(RaggedOut *o, Py_ssize_t *row_start) {
     vec_push_i64(&o->lengths, o->values.len - *row_start);
@@ -168,17 +177,18 @@ typedef struct {
 int target_args(PyObject *args, TargetArgs *t); /* parses (v1, l1, v2, l2, set_order) */
 void target_args_release(TargetArgs *t);
 
-/* Drivers that parse the arguments, run a kernel and build the Python result, so a kernel file holds only logic.
+/* Drivers that parse the arguments, run a kernel without the GIL and build the Python result, so a kernel file
+ * holds only logic.
  * A sampler kernel fills arg1 (and arg2 when `binary`) with `a->count` rows; a target kernel fills `out` with one
  * row per sample. Both start with room for about the expected size and must vec_reserve before writing more;
- * they return 0, or -1 with a Python error set. */
+ * they return 0, or -1 after kernel_fail / kernel_no_memory. */
 typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
 typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
 PyObject *run_target(PyObject *args, TargetKernel kernel);
 
 /* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
-/* The ids of str(n), or NULL (with a Python error) when n is outside the registered table. */
+/* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */
 const int32_t *number_ids(int64_t n, Py_ssize_t *len);
 
 /* ---- the method tables of the kernel files, added to the module by module.c ------------------------------- */

@@ -19,22 +19,22 @@
 static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     const int64_t t_lo = a->lo - 1 > 1 ? a->lo - 1 : 1, t_hi = a->hi - 1;
     if (t_hi < t_lo) {
-        PyErr_Format(PyExc_ValueError, "two_sets: length range (%lld, %lld) leaves no total length T in [%lld, %lld]",
+        kernel_fail(PyExc_ValueError, "two_sets: length range (%lld, %lld) leaves no total length T in [%lld, %lld]",
                      (long long)a->lo, (long long)a->hi, (long long)t_lo, (long long)t_hi);
         return -1;
     }
     const int64_t k_max = t_hi / 2 > 1 ? t_hi / 2 : 1;
     if (k_max > (int64_t)a->pool_size) {
         /* The reference's random.sample raises here; the numpy version looped forever. */
-        PyErr_Format(PyExc_ValueError,
+        kernel_fail(PyExc_ValueError,
                      "two_sets: a local pool of up to %lld distinct tokens (half the longest total length %lld) "
                      "needs a token pool at least that large, got %u tokens; raise pool_size or lower length_range",
                      (long long)k_max, (long long)t_hi, a->pool_size);
         return -1;
     }
-    int32_t *perm = PyMem_Malloc((size_t)a->pool_size * sizeof(int32_t));
+    int32_t *perm = PyMem_RawMalloc((size_t)a->pool_size * sizeof(int32_t));
     if (!perm) {
-        PyErr_NoMemory();
+        kernel_no_memory();
         return -1;
     }
     memcpy(perm, a->pool, (size_t)a->pool_size * sizeof(int32_t));
@@ -62,7 +62,7 @@ static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
             vec_push_i64(&args[side]->lengths, sizes[side]);
         }
     }
-    PyMem_Free(perm);
+    PyMem_RawFree(perm);
     return rc;
 }
 
@@ -242,7 +242,7 @@ done:
 
 static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
     if (!t->b.present) {
-        PyErr_SetString(PyExc_ValueError, "a set operation needs two arguments (arg2 is None)");
+        kernel_fail(PyExc_ValueError, "a set operation needs two arguments (arg2 is None)");
         return -1;
     }
     int64_t longest = 1;
@@ -251,11 +251,11 @@ static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
         if (t->b.lengths[r] > longest) longest = t->b.lengths[r];
     }
     RowScratch scratch = {.tag = 0};
-    scratch.stamp = PyMem_Calloc(STAMP_IDS, sizeof(uint32_t));
-    int32_t *buffers = PyMem_Malloc(3 * (size_t)longest * sizeof(int32_t));
+    scratch.stamp = PyMem_RawCalloc(STAMP_IDS, sizeof(uint32_t));
+    int32_t *buffers = PyMem_RawMalloc(3 * (size_t)longest * sizeof(int32_t));
     int rc = 0;
     if (!scratch.stamp || !buffers) {
-        PyErr_NoMemory();
+        kernel_no_memory();
         rc = -1;
     } else {
         scratch.first_x = buffers;
@@ -266,8 +266,8 @@ static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
                             t->b.values + t->b.offsets[r], t->b.lengths[r], &scratch, out);
         }
     }
-    PyMem_Free(scratch.stamp);
-    PyMem_Free(buffers);
+    PyMem_RawFree(scratch.stamp);
+    PyMem_RawFree(buffers);
     return rc;
 }
 

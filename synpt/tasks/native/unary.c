@@ -25,9 +25,9 @@ typedef struct {
 
 static int32_t *scratch_get(Scratch *s, int64_t n) {
     if (n > s->cap) {
-        int32_t *data = PyMem_Realloc(s->data, (size_t)(n > 16 ? n : 16) * sizeof(int32_t));
+        int32_t *data = PyMem_RawRealloc(s->data, (size_t)(n > 16 ? n : 16) * sizeof(int32_t));
         if (!data) {
-            PyErr_NoMemory();
+            kernel_no_memory();
             return NULL;
         }
         s->data = data;
@@ -37,7 +37,7 @@ static int32_t *scratch_get(Scratch *s, int64_t n) {
 }
 
 static void scratch_free(Scratch *s) {
-    PyMem_Free(s->data);
+    PyMem_RawFree(s->data);
     s->data = NULL;
     s->cap = 0;
 }
@@ -77,7 +77,7 @@ static void run_sequence(Rng *rng, int64_t n, int64_t k, const int32_t *symbols,
 /* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (shuffle 0), `set` (1). */
 static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
     if (a->lo < 1) {
-        PyErr_Format(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
+        kernel_fail(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
                      (long long)a->lo, (long long)a->hi);
         return -1;
     }
@@ -107,7 +107,7 @@ static int shuffled_runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2
  * positive word lengths, the words joined by WORD_DIVIDER: N + W - 1 ids, always within [lo, hi] for hi >= 1. */
 static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     if (a->hi < 1) {
-        PyErr_Format(PyExc_ValueError, "word sampling needs hi >= 1, got the range (%lld, %lld)", (long long)a->lo,
+        kernel_fail(PyExc_ValueError, "word sampling needs hi >= 1, got the range (%lld, %lld)", (long long)a->lo,
                      (long long)a->hi);
         return -1;
     }
@@ -221,22 +221,22 @@ typedef struct {
 } SeenSet;
 
 static void seen_free(SeenSet *s) {
-    PyMem_Free(s->direct);
-    PyMem_Free(s->keys);
-    PyMem_Free(s->stamps);
+    PyMem_RawFree(s->direct);
+    PyMem_RawFree(s->keys);
+    PyMem_RawFree(s->stamps);
 }
 
 /* Tables for rows of up to `longest` tokens; the hash table is at most half full. */
 static int seen_init(SeenSet *s, int64_t longest) {
     s->size = 16;
     while (s->size < 2 * longest) s->size *= 2;
-    s->direct = PyMem_Calloc(SEEN_DIRECT, sizeof(uint32_t));
-    s->keys = PyMem_Malloc((size_t)s->size * sizeof(int32_t));
-    s->stamps = PyMem_Calloc((size_t)s->size, sizeof(uint32_t));
+    s->direct = PyMem_RawCalloc(SEEN_DIRECT, sizeof(uint32_t));
+    s->keys = PyMem_RawMalloc((size_t)s->size * sizeof(int32_t));
+    s->stamps = PyMem_RawCalloc((size_t)s->size, sizeof(uint32_t));
     s->stamp = 0;
     if (!s->direct || !s->keys || !s->stamps) {
         seen_free(s);
-        PyErr_NoMemory();
+        kernel_no_memory();
         return -1;
     }
     return 0;
