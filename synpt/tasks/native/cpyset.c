@@ -79,10 +79,15 @@ static inline int iter_next(SlotIter *it, int64_t *key) {
 
 /* set_insert_clean: place a key known to be absent into a table without dummies: the first free slot of each
  * probe (i, then i+1..i+9 when they exist), then the perturbed jump. */
-static void insert_clean(int64_t *keys, uint64_t *bits, size_t mask, int64_t key) {
+static inline void insert_clean(int64_t *keys, uint64_t *bits, size_t mask, int64_t key) {
     const size_t hash = key_hash(key);
     size_t perturb = hash, i = hash & mask;
     while (1) {
+        if (!occupied(bits, i)) { /* the usual case at CPython's load factors: the probe's first slot */
+            occupy(bits, i);
+            keys[i] = key;
+            return;
+        }
         if (i + LINEAR_PROBES <= mask) {
             const uint64_t free = ~probe_window(bits, i) & ((1u << PROBE_SPAN) - 1);
             if (free) {
@@ -91,10 +96,6 @@ static void insert_clean(int64_t *keys, uint64_t *bits, size_t mask, int64_t key
                 keys[at] = key;
                 return;
             }
-        } else if (!occupied(bits, i)) {
-            occupy(bits, i);
-            keys[i] = key;
-            return;
         }
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + perturb) & mask;

@@ -34,7 +34,7 @@ typedef struct {
 
 void cset_init(CSet *s);                                    /* set() */
 void cset_free(CSet *s);                                    /* frees a grown table; s may be reused after init */
-int cset_add(CSet *s, int64_t key);                         /* s.add(key); -1 on memory error (Python error set) */
+int cset_add(CSet *s, int64_t key);                         /* s.add(key); -1 after kernel_no_memory */
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n); /* s = set(keys), s initialised by the caller */
 int cset_contains(const CSet *s, int64_t key);              /* key in s */
 int cset_union(CSet *out, const CSet *a, const CSet *b);    /* out = a | b   (out initialised, empty) */

@@ -55,7 +55,7 @@ static void draw_symbols(SamplerArgs *a, int32_t *symbols) {
 
 static void push(Piece *p, int32_t id) { p->ids[p->n++] = id; }
 
-/* Draw one example (reference §2.9 steps 1-7). -1 with a Python error on a memory error of the set emulation. */
+/* Draw one example (reference §2.9 steps 1-7). -1 (after kernel_no_memory) on a memory error of the set emulation. */
 static int draw_example(SamplerArgs *a, Example *e) {
     Rng *rng = &a->rng;
     draw_symbols(a, e->symbols);

@@ -57,7 +57,13 @@ static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
         const int64_t sizes[2] = {n1, total - n1};
         for (int side = 0; side < 2; side++) {
             int32_t *dst = VEC_I32(&args[side]->values) + args[side]->values.len;
-            for (int64_t j = 0; j < sizes[side]; j++) dst[j] = perm[rng_below(&a->rng, k)];
+            int64_t j = 0;
+            for (; j + 2 <= sizes[side]; j += 2) { /* two picks per 64-bit random word */
+                const uint64_t word = rng_next(&a->rng);
+                dst[j] = perm[below_from(&a->rng, (uint32_t)(word >> 32), k)];
+                dst[j + 1] = perm[below_from(&a->rng, (uint32_t)word, k)];
+            }
+            if (j < sizes[side]) dst[j] = perm[rng_below(&a->rng, k)];
             args[side]->values.len += sizes[side];
             vec_push_i64(&args[side]->lengths, sizes[side]);
         }
