@@ -187,42 +187,33 @@ static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
 }
 
 /* ---- delete/search branch A: the query planted r >= 1 times ------------------------------------------------ */
-/* q ~ U{1..(hi-1)/3}; s ~ U{2q..hi-1-q}; r ~ U{1..s/q} copies; the s - r*q fillers split by partition(., r+1)
- * (zeros allowed) into the gaps: filler_0 Q filler_1 Q ... Q filler_r. */
-static int present_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
-    for (Py_ssize_t i = 0; i < a->count; i++) {
-        const int64_t q = rng_between(&a->rng, 1, max64(1, (a->hi - 1) / 3));
-        const int64_t s = rng_between(&a->rng, 2 * q, max64(a->hi - 1 - q, 2 * q));
-        int32_t *query = row_room(queries, q);
-        if (!query) return -1;
-        draw_tokens(a, query, q);
-        end_row(queries, q); /* `query` stays valid: only `seqs` grows below */
-        const int64_t r = rng_between(&a->rng, 1, s / q), fillers = s - r * q;
-        int64_t *gap = scratch_get(work, (r + 1) * sizeof(int64_t));
-        int32_t *seq = gap ? row_room(seqs, s) : NULL;
-        if (!seq) return -1;
-        /* partition: every filler item picks one of the r + 1 gaps uniformly (the equal-probability multinomial) */
-        memset(gap, 0, (r + 1) * sizeof(int64_t));
-        for (int64_t j = 0; j < fillers; j++) gap[rng_below(&a->rng, (uint32_t)(r + 1))]++;
-        int32_t *p = seq;
-        for (int64_t k = 0; k <= r; k++) {
-            draw_tokens(a, p, gap[k]);
-            p += gap[k];
-            if (k < r) {
-                memcpy(p, query, q * sizeof(int32_t));
-                p += q;
-            }
+/* One example: q ~ U{1..(hi-1)/3}; s ~ U{2q..hi-1-q}; r ~ U{1..s/q} copies; the s - r*q fillers split by
+ * partition(., r+1) (zeros allowed) into the gaps: filler_0 Q filler_1 Q ... Q filler_r. */
+static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
+    const int64_t q = rng_between(&a->rng, 1, max64(1, (a->hi - 1) / 3));
+    const int64_t s = rng_between(&a->rng, 2 * q, max64(a->hi - 1 - q, 2 * q));
+    int32_t *query = row_room(queries, q);
+    if (!query) return -1;
+    draw_tokens(a, query, q);
+    end_row(queries, q); /* `query` stays valid: only `seqs` grows below */
+    const int64_t r = rng_between(&a->rng, 1, s / q), fillers = s - r * q;
+    int64_t *gap = scratch_get(work, (r + 1) * sizeof(int64_t));
+    int32_t *seq = gap ? row_room(seqs, s) : NULL;
+    if (!seq) return -1;
+    /* partition: every filler item picks one of the r + 1 gaps uniformly (the equal-probability multinomial) */
+    memset(gap, 0, (r + 1) * sizeof(int64_t));
+    for (int64_t j = 0; j < fillers; j++) gap[rng_below(&a->rng, (uint32_t)(r + 1))]++;
+    int32_t *p = seq;
+    for (int64_t k = 0; k <= r; k++) {
+        draw_tokens(a, p, gap[k]);
+        p += gap[k];
+        if (k < r) {
+            memcpy(p, query, q * sizeof(int32_t));
+            p += q;
         }
-        end_row(seqs, s);
     }
+    end_row(seqs, s);
     return 0;
-}
-
-static int query_present_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    Scratch work = {0};
-    int rc = present_rows(a, seqs, queries, &work);
-    scratch_free(&work);
-    return rc;
 }
 
 /* ---- the reference's text test: str(query)[1:-1] in str(seq) ----------------------------------------------- */
@@ -290,51 +281,113 @@ static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, in
  * e.g. a single-token pool; numpy looped forever there. */
 #define MAX_ABSENT_REDRAWS (1 << 20)
 
-/* With probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no test); else
- * s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
-static int absent_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *text) {
-    if (a->lo < 1) {
+static int check_absent_range(const SamplerArgs *a) {
+    if (a->lo < 1) { /* an empty query is in every seq: the redraw loop would never end */
         PyErr_SetString(PyExc_ValueError, "delete/search: the length range must start at 1 or more");
         return -1;
-    }
-    for (Py_ssize_t i = 0; i < a->count; i++) {
-        const int tiny = rng_uniform(&a->rng) < 0.01;
-        int64_t s, q;
-        if (tiny) {
-            q = rng_between(&a->rng, a->lo + 1 < a->hi ? a->lo + 1 : a->hi, a->hi);
-            s = rng_between(&a->rng, 0, q - 1);
-        } else {
-            s = rng_between(&a->rng, a->lo, a->hi);
-            q = rng_between(&a->rng, a->lo, s);
-        }
-        int32_t *seq = row_room(seqs, s), *query = seq ? row_room(queries, q) : NULL;
-        if (!query) return -1;
-        for (long redraws = 0;; redraws++) {
-            draw_tokens(a, seq, s);
-            draw_tokens(a, query, q);
-            if (tiny) break;
-            int hit = text_contains(seq, s, query, q, text);
-            if (hit < 0) return -1;
-            if (!hit) break;
-            if (redraws == MAX_ABSENT_REDRAWS) {
-                PyErr_Format(PyExc_ValueError,
-                             "delete/search: no query absent from its sequence after %d redraws (lengths %lld and "
-                             "%lld); the token pool is too small for these tasks",
-                             MAX_ABSENT_REDRAWS, (long long)s, (long long)q);
-                return -1;
-            }
-        }
-        end_row(seqs, s);
-        end_row(queries, q);
     }
     return 0;
 }
 
-static int query_absent_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    Scratch text = {0};
-    int rc = absent_rows(a, seqs, queries, &text);
-    scratch_free(&text);
+/* One example: with probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no
+ * test); else s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
+static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *text) {
+    const int tiny = rng_uniform(&a->rng) < 0.01;
+    int64_t s, q;
+    if (tiny) {
+        q = rng_between(&a->rng, a->lo + 1 < a->hi ? a->lo + 1 : a->hi, a->hi);
+        s = rng_between(&a->rng, 0, q - 1);
+    } else {
+        s = rng_between(&a->rng, a->lo, a->hi);
+        q = rng_between(&a->rng, a->lo, s);
+    }
+    int32_t *seq = row_room(seqs, s), *query = seq ? row_room(queries, q) : NULL;
+    if (!query) return -1;
+    for (long redraws = 0;; redraws++) {
+        draw_tokens(a, seq, s);
+        draw_tokens(a, query, q);
+        if (tiny) break;
+        int hit = text_contains(seq, s, query, q, text);
+        if (hit < 0) return -1;
+        if (!hit) break;
+        if (redraws == MAX_ABSENT_REDRAWS) {
+            PyErr_Format(PyExc_ValueError,
+                         "delete/search: no query absent from its sequence after %d redraws (lengths %lld and "
+                         "%lld); the token pool is too small for these tasks",
+                         MAX_ABSENT_REDRAWS, (long long)s, (long long)q);
+            return -1;
+        }
+    }
+    end_row(seqs, s);
+    end_row(queries, q);
+    return 0;
+}
+
+/* The branch samplers `query_present` / `query_absent`: `count` examples of one branch, no length rejection. */
+enum { ABSENT, PRESENT };
+
+static int branch_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, int branch) {
+    Scratch work = {0};
+    int rc = branch == ABSENT ? check_absent_range(a) : 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++)
+        rc = branch == PRESENT ? present_one(a, seqs, queries, &work) : absent_one(a, seqs, queries, &work);
+    scratch_free(&work);
     return rc;
+}
+
+static int query_present_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+    return branch_kernel(a, seqs, queries, PRESENT);
+}
+
+static int query_absent_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+    return branch_kernel(a, seqs, queries, ABSENT);
+}
+
+/* ---- delete/search in one kernel (optional; simple.py composes the two branch samplers in Python) ---------- */
+/* Each example: branch A with probability p_present, else B, then the reference's whole-example length rejection
+ * (§2.4): an arg part outside [lo, hi] is dropped and the example redrawn, the branch choice included, or, with
+ * `balanced`, the branch kept (Python's per-branch `accepted`). Per-example rejection is the distribution of
+ * `accepted`, so every row already fits and `accepted` keeps the block without copying it. */
+#define MAX_LENGTH_REDRAWS 100000
+
+static void drop_last_row(RaggedOut *o) {
+    o->lengths.len--;
+    o->values.len -= VEC_I64(&o->lengths)[o->lengths.len];
+}
+
+static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
+    Scratch work = {0};
+    int rc = check_absent_range(a);
+    for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
+        int branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
+        for (long redraws = 0;; redraws++) {
+            rc = branch == PRESENT ? present_one(a, seqs, queries, &work) : absent_one(a, seqs, queries, &work);
+            if (rc < 0) break;
+            const int64_t *l1 = VEC_I64(&seqs->lengths), *l2 = VEC_I64(&queries->lengths);
+            const int64_t length = l1[seqs->lengths.len - 1] + 1 + l2[queries->lengths.len - 1];
+            if (a->lo <= length && length <= a->hi) break;
+            drop_last_row(seqs);
+            drop_last_row(queries);
+            if (redraws == MAX_LENGTH_REDRAWS) {
+                PyErr_Format(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
+                             (long long)a->lo, (long long)a->hi);
+                rc = -1;
+                break;
+            }
+            if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
+        }
+    }
+    scratch_free(&work);
+    return rc;
+}
+
+static int delete_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 0); }
+static int search_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 0); }
+static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
+    return query_kernel(a, s, q, 0.75, 1);
+}
+static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
+    return query_kernel(a, s, q, 0.5, 1);
 }
 
 #define SAMPLER(name)                                                                                              \
@@ -344,6 +397,10 @@ SAMPLER(replace)
 SAMPLER(sort)
 SAMPLER(query_present)
 SAMPLER(query_absent)
+SAMPLER(delete)
+SAMPLER(search)
+SAMPLER(delete_balanced)
+SAMPLER(search_balanced)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
 /* Row r of a ragged input. */
@@ -546,6 +603,10 @@ PyMethodDef synpt_binary_methods[] = {
     {"sample_sort", sample_sort, METH_VARARGS, "sort: shuffled runs over an order; arg2 = the order"},
     {"sample_query_present", sample_query_present, METH_VARARGS, "delete/search branch A: the query planted"},
     {"sample_query_absent", sample_query_absent, METH_VARARGS, "delete/search branch B: the query absent (text)"},
+    {"sample_delete", sample_delete, METH_VARARGS, "delete: branch A (p 0.75) or B, length rejection included"},
+    {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
+    {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
+    {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
     {"target_count", target_count, METH_VARARGS, "the T5 ids of how often arg2[0] occurs in arg1"},
     {"target_replace", target_replace, METH_VARARGS, "arg1 with every arg2[0] replaced by arg2[1]"},
     {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
