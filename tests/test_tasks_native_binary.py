@@ -264,6 +264,8 @@ CASES = {
             "count": lambda s, q: s.count(q[0]),  # copies plus fillers equal to the query
             "count share squared": lambda s, q: (s.count(q[0]) / len(s)) ** 2,  # c ~ U{0..n}, not binomial
             "first is query": lambda s, q: s[0] == q[0],  # copies are spread, not in front
+            "neighbours equal": lambda s, q: np.mean([x == y for x, y in zip(s, s[1:], strict=False)]),  # nor clumped
+            "last is a rare query": lambda s, q: s[-1] == q[0] and 3 * s.count(q[0]) < len(s),  # every place is used
         },
     ),
     "replace": (

@@ -70,32 +70,42 @@ static void scratch_free(Scratch *s) {
 
 /* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
-static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+static int count_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
     if (check_range("count", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
         const int64_t n = rng_between(&a->rng, lo, hi);
         const int32_t q = draw_token(a);
-        int64_t copies = rng_between(&a->rng, 0, n);
-        int32_t *dst = row_room(seqs, n), *qdst;
+        const int64_t copies = rng_between(&a->rng, 0, n);
+        int32_t *place = scratch_get(work, n * sizeof(int32_t));
+        int32_t *dst = place ? row_room(seqs, n) : NULL, *qdst;
         if (!dst) return -1;
-        /* Selection sampling instead of a shuffle: position j takes a copy with probability copies-left /
-         * positions-left, which puts the copies on a uniform c-subset of positions; the fillers are i.i.d., so
-         * that is exactly "c copies plus fillers, shuffled". */
-        for (int64_t j = 0; j < n; j++) {
-            if ((int64_t)rng_below(&a->rng, (uint32_t)(n - j)) < copies) {
-                dst[j] = q;
-                copies--;
-            } else {
-                dst[j] = draw_token(a);
-            }
+        /* As the fillers are i.i.d., "c copies plus fillers, shuffled" only needs the copies on a uniform c-subset
+         * of the positions. A partial Fisher-Yates over the positions picks the smaller kind's places (k random
+         * numbers, k = min(c, n - c)) instead of shuffling all n. */
+        const int64_t k = copies < n - copies ? copies : n - copies;
+        for (int64_t j = 0; j < n; j++) place[j] = (int32_t)j;
+        for (int64_t j = 0; j < k; j++) {
+            int64_t pick = j + rng_below(&a->rng, (uint32_t)(n - j));
+            int32_t t = place[j];
+            place[j] = place[pick];
+            place[pick] = t;
         }
+        const int copies_first = copies == k; /* the copies go to place[0..k), else to place[k..n) */
+        for (int64_t j = 0; j < n; j++) dst[place[j]] = (j < k) == copies_first ? q : draw_token(a);
         end_row(seqs, n);
         if (!(qdst = row_room(queries, 1))) return -1;
         qdst[0] = q;
         end_row(queries, 1);
     }
     return 0;
+}
+
+static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+    Scratch work = {0};
+    int rc = count_rows(a, seqs, queries, &work);
+    scratch_free(&work);
+    return rc;
 }
 
 /* ---- replace ----------------------------------------------------------------------------------------------- */
