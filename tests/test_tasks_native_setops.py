@@ -105,6 +105,22 @@ def test_cpython_set_order_matches_real_sets():
 
 
 # -- (3) the two_sets sampler vs a reference-style sampler ---------------------------------------------------------
+@pytest.mark.skipif(not IS_CPYTHON_311, reason=NOT_311)
+def test_targets_match_real_sets_on_many_random_rows():
+    """The targets' own fast path (first occurrences + membership stamps) against real sets, in bulk: empty sides,
+    tiny and large local pools, ids above the stamp table (the general path), sizes across every resize."""
+    rnd = random.Random(11)
+    pairs = []
+    for _ in range(3000):
+        pool = [rnd.randint(0, rnd.choice([40, 32000, 70000])) for _ in range(rnd.choice([1, 3, 10, 40, 110, 300]))]
+        n1, n2 = rnd.choice([0, rnd.randint(0, 250)]), rnd.choice([0, rnd.randint(0, 250)])
+        pairs.append(([rnd.choice(pool) for _ in range(n1)], [rnd.choice(pool) for _ in range(n2)]))
+    python = {"union": lambda x, y: x | y, "intersect": lambda x, y: x & y}
+    python |= {"set_1_minus_2": lambda x, y: x - y, "set_2_minus_1": lambda x, y: y - x}
+    for op, fn in python.items():
+        assert native_target(op, pairs, "cpython") == [list(fn(set(x), set(y))) for x, y in pairs], op
+
+
 N = 20_000
 POOL = np.arange(2, 32000, dtype=np.int32)
 

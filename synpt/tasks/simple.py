@@ -97,14 +97,6 @@ def accepted(rng: np.random.Generator, count: int, ctx: Context, sampler: Sample
     return Ragged.stack(kept1), (None if kept2[0] is None else Ragged.stack(kept2))
 
 
-def _interleave(first: np.ndarray, a: Sample, b: Sample) -> Sample:
-    """Rows of `a` where `first` is true and rows of `b` elsewhere, in slot order."""
-    order = np.empty(len(first), dtype=np.int64)
-    order[first] = np.arange(int(first.sum()))
-    order[~first] = int(first.sum()) + np.arange(int((~first).sum()))
-    return tuple(Ragged.stack([x, y]).take(order) for x, y in zip(a, b, strict=True))
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # Samplers (reference §2.6; the bounds are written for a general length_range (lo, hi), e.g. U{8..218} = U{lo-2..hi-2})
 # ------------------------------------------------------------------------------------------------------------------
@@ -120,23 +112,16 @@ sample_count = native.sampler("count")  # count: copies of a query token among f
 sample_replace = native.sampler("replace")  # replace: tokens; arg2 = [key from the tokens, fresh value]
 sample_sort = native.sampler("sort")  # sort: shuffled runs over an order; arg2 = the order
 sample_two_sets = native.sampler("two_sets")  # union / intersect / differences: two lists over a local pool
-_sample_query_present = native.sampler("query_present")  # delete/search branch A: query planted r >= 1 times
-_sample_query_absent = native.sampler("query_absent")  # delete/search branch B: query absent (the text test)
 
 
-def _sample_query(p_present: float) -> Sampler:
-    """delete / search: branch A with probability `p_present`, else B; `balanced` rejects within the branch."""
+def _sample_query(name: str) -> Sampler:
+    """delete / search: one kernel draws the branch (query present with probability 0.75 / 0.5, else absent) and
+    rejects on the length range per example, redrawing the branch too (the reference's skew, quirk 5), or with
+    `balanced` only within the branch."""
+    plain, balanced = native.sampler(name), native.sampler(f"{name}_balanced")
 
     def sample(rng, count, ctx) -> Sample:
-        present = rng.random(count) < p_present
-        n_present, n_absent = int(present.sum()), int(count - present.sum())
-        if ctx.balanced:
-            a = accepted(rng, n_present, ctx, _sample_query_present)
-            b = accepted(rng, n_absent, ctx, _sample_query_absent)
-        else:
-            a = _sample_query_present(rng, n_present, ctx)
-            b = _sample_query_absent(rng, n_absent, ctx)
-        return _interleave(present, a, b)
+        return (balanced if ctx.balanced else plain)(rng, count, ctx)
 
     return sample
 
@@ -268,8 +253,8 @@ SAMPLERS: dict[str, Sampler] = {
     "count": sample_count,
     "replace": sample_replace,
     "sort": sample_sort,
-    "delete": _sample_query(0.75),
-    "search": _sample_query(0.5),
+    "delete": _sample_query("delete"),
+    "search": _sample_query("search"),
     "union": sample_two_sets,
 }
 BINARY_SAMPLERS = {"count", "replace", "sort", "delete", "search", "union"}

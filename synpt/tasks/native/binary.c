@@ -1,6 +1,6 @@
 /* Binary tasks (reference §2.6.2) except the set operations (setops.c): the samplers of count, replace and sort,
- * the two branches of delete/search (the branch choice, `balanced` and the interleaving stay in Python), and the
- * targets count, replace, sort, delete and search. One example at a time, drawn the way the reference draws it. */
+ * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
+ * `balanced`), and the targets count, replace, sort, delete and search. One example at a time, drawn the way the reference draws it. */
 #include "native.h"
 
 /* ---- small helpers ----------------------------------------------------------------------------------------- */
@@ -8,7 +8,7 @@
 /* A U{lo..hi} bound pair that the length_range cannot satisfy would make rng_between undefined; numpy raised. */
 static int check_range(const char *what, int64_t lo, int64_t hi) {
     if (lo > hi || hi - lo >= (int64_t)UINT32_MAX) {
-        PyErr_Format(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}", what,
+        kernel_fail(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}", what,
                      (long long)lo, (long long)hi);
         return -1;
     }
@@ -17,7 +17,7 @@ static int check_range(const char *what, int64_t lo, int64_t hi) {
 
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
-/* Room for a row of n values at the end of `o`, or NULL with a Python error. end_row() closes it. */
+/* Room for a row of n values at the end of `o`, or NULL (after kernel_no_memory). end_row() closes it. */
 static int32_t *row_room(RaggedOut *o, int64_t n) {
     if (vec_reserve(&o->values, n) < 0) return NULL;
     return VEC_I32(&o->values) + o->values.len;
@@ -26,10 +26,6 @@ static int32_t *row_room(RaggedOut *o, int64_t n) {
 static inline void end_row(RaggedOut *o, int64_t n) {
     o->values.len += n;
     vec_push_i64(&o->lengths, n);
-}
-
-static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) {
-    for (int64_t j = 0; j < n; j++) dst[j] = draw_token(a);
 }
 
 /* Fisher-Yates, like random.shuffle: every permutation equally likely. */
@@ -51,9 +47,9 @@ typedef struct {
 static void *scratch_get(Scratch *s, size_t bytes) {
     if (bytes == 0) bytes = 1; /* a NULL result always means an error */
     if (bytes > s->size) {
-        void *p = PyMem_Realloc(s->data, bytes);
+        void *p = PyMem_RawRealloc(s->data, bytes);
         if (!p) {
-            PyErr_NoMemory();
+            kernel_no_memory();
             return NULL;
         }
         s->data = p;
@@ -63,7 +59,7 @@ static void *scratch_get(Scratch *s, size_t bytes) {
 }
 
 static void scratch_free(Scratch *s) {
-    PyMem_Free(s->data);
+    PyMem_RawFree(s->data);
     s->data = NULL;
     s->size = 0;
 }
@@ -269,7 +265,7 @@ static int text_find(const char *hay, size_t h, const char *needle, size_t n) {
 }
 
 /* Whether str(query)[1:-1] is a substring of str(seq) (the brackets of str(seq) can never be part of a match, so
- * the seq is formatted without them). 1, 0, or -1 with a Python error.
+ * the seq is formatted without them). 1, 0, or -1 after kernel_fail.
  * Shortcut: with q >= 3 the text holds ", b, " for b = query[1], and in the seq's text a substring between two
  * ", " separators is exactly one whole element, so b must be an element of the seq; with a large pool it almost
  * never is, and the text is only built for those few rows (and for q <= 2). */
@@ -293,7 +289,7 @@ static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, in
 
 static int check_absent_range(const SamplerArgs *a) {
     if (a->lo < 1) { /* an empty query is in every seq: the redraw loop would never end */
-        PyErr_SetString(PyExc_ValueError, "delete/search: the length range must start at 1 or more");
+        kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more");
         return -1;
     }
     return 0;
@@ -321,7 +317,7 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scrat
         if (hit < 0) return -1;
         if (!hit) break;
         if (redraws == MAX_ABSENT_REDRAWS) {
-            PyErr_Format(PyExc_ValueError,
+            kernel_fail(PyExc_ValueError,
                          "delete/search: no query absent from its sequence after %d redraws (lengths %lld and "
                          "%lld); the token pool is too small for these tasks",
                          MAX_ABSENT_REDRAWS, (long long)s, (long long)q);
@@ -379,7 +375,7 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
             drop_last_row(seqs);
             drop_last_row(queries);
             if (redraws == MAX_LENGTH_REDRAWS) {
-                PyErr_Format(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
+                kernel_fail(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
                              (long long)a->lo, (long long)a->hi);
                 rc = -1;
                 break;
@@ -420,7 +416,7 @@ SAMPLER(search_balanced)
 static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
     for (Py_ssize_t r = 0; r < t->b.count; r++) {
         if (t->b.lengths[r] < need) {
-            PyErr_Format(PyExc_ValueError, "%s: row %zd of the second argument has %lld tokens, needs %lld", task,
+            kernel_fail(PyExc_ValueError, "%s: row %zd of the second argument has %lld tokens, needs %lld", task,
                          r, (long long)t->b.lengths[r], (long long)need);
             return -1;
         }
@@ -430,7 +426,7 @@ static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
 
 static int binary_args(const TargetArgs *t, const char *task) {
     if (!t->b.present) {
-        PyErr_Format(PyExc_ValueError, "%s is a binary task: it needs the second argument", task);
+        kernel_fail(PyExc_ValueError, "%s is a binary task: it needs the second argument", task);
         return -1;
     }
     return 0;
@@ -503,7 +499,7 @@ static int sort_row(const int32_t *seq, int64_t n, const int32_t *order, int64_t
         uint32_t h = slot_of(seq[j], bits);
         while (table[h].index >= 0 && table[h].key != seq[j]) h = (h + 1) & mask;
         if (table[h].index < 0) {
-            PyErr_Format(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order", row,
+            kernel_fail(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order", row,
                          (int)seq[j]);
             return -1;
         }

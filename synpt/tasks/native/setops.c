@@ -170,7 +170,9 @@ static int set_of_distinct(CSet *set, const int32_t *keys, Py_ssize_t n) {
 static int stamped_op(int op, RowScratch *s, const CSet *a, uint32_t a_side, const CSet *b, uint32_t b_side,
                       CSet *result) {
     if (op == UNION) { /* set_or: copy a, one presize, then add b's keys (slot order) that a lacks */
-        if (cset_copy(result, a) < 0 || cset_presize(result, b->used) < 0) return -1;
+        if (cset_copy(result, a) < 0) return -1;
+        if (result->fill == 0) return cset_copy(result, b); /* a was empty: set_merge's copy paths for b */
+        if (cset_presize(result, b->used) < 0) return -1;
         const Py_ssize_t n = cset_list(b, s->order);
         for (Py_ssize_t j = 0; j < n; j++) {
             if (!(sides(s, s->order[j]) & a_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
