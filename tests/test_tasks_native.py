@@ -21,6 +21,9 @@ def test_format_pairs_writes_python_list_literals(pairs):
     text, lengths, digests = native.format_pairs(inputs, targets)
     lines = [f"{a}\t{b}\n".encode() for a, b in pairs]
     assert text == b"".join(lines)
+    buffer = bytearray(b"stale text that must not leak into the result" * 50)
+    again, _, _ = native.format_pairs(inputs, targets, buffer)  # into a reused buffer: only the new text
+    assert again == text
     assert lengths.tolist() == [len(x) for x in lines]
     assert digests.tolist() == native.digests(inputs).tolist()
 
@@ -44,9 +47,9 @@ def test_format_pairs_rejects_empty_rows_and_mismatched_counts():
 def test_kernels_reject_wrong_dtypes_and_inconsistent_lengths():
     values = np.arange(4, dtype=np.int32)
     with pytest.raises(TypeError, match="int64"):
-        _native.format_pairs(values, np.array([4], dtype=np.int32), values, np.array([4], dtype=np.int64))
+        _native.format_pairs(bytearray(), values, np.array([4], dtype=np.int32), values, np.array([4], dtype=np.int64))
     with pytest.raises(ValueError, match="sum to 5"):
-        _native.format_pairs(values, np.array([5], dtype=np.int64), values, np.array([4], dtype=np.int64))
+        _native.format_pairs(bytearray(), values, np.array([5], dtype=np.int64), values, np.array([4], dtype=np.int64))
     with pytest.raises(ValueError, match="negative"):
         _native.digests(values, np.array([5, -1], dtype=np.int64))
 

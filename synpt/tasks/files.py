@@ -212,9 +212,11 @@ def text_digest(line: bytes) -> int:
 
 @dataclass
 class Chunk:
-    """Formatted lines plus, per line, its byte length and the 64-bit digest of its input (the dedup key)."""
+    """Formatted lines plus, per line, its byte length and the 64-bit digest of its input (the dedup key).
 
-    data: bytes
+    `data` may be a memoryview of a buffer that is reused for a later chunk: consumers copy what they keep."""
+
+    data: bytes | memoryview
     line_lengths: np.ndarray
     digests: np.ndarray
 
@@ -277,7 +279,7 @@ class SplitWriter:
             data, lengths = data[cut:], lengths[to_train:]
         if len(lengths) and self.num_valid:
             ends = np.cumsum(lengths).tolist()
-            self._tail.extend(data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True))
+            self._tail.extend(bytes(data[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True))
 
     @property
     def complete(self) -> bool:

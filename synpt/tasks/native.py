@@ -84,10 +84,18 @@ def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) 
     return as_ragged(*_native.assemble(head, *ragged_args(arg1), *ragged_args(arg2), int(divider)))
 
 
-def format_pairs(inputs: Ragged, targets: Ragged) -> tuple[bytes, np.ndarray, np.ndarray]:
+def format_pairs(
+    inputs: Ragged, targets: Ragged, buffer: bytearray | None = None
+) -> tuple[bytes | memoryview, np.ndarray, np.ndarray]:
     """The lines `str(list(inputs[i])) + "\\t" + str(list(targets[i])) + "\\n"`, their byte lengths, and a 64-bit
-    digest of every input (the dedup key). Rows must be non-empty on both sides (empty targets are [32096])."""
-    text, lengths, digests = _native.format_pairs(*ragged_args(inputs), *ragged_args(targets))
+    digest of every input (the dedup key). Rows must be non-empty on both sides (empty targets are [32096]).
+
+    With `buffer` (a bytearray reused across calls, grown as needed) the text is a memoryview of it, valid until the
+    buffer is used again; without, a bytes object.
+    """
+    target = bytearray() if buffer is None else buffer
+    nbytes, lengths, digests = _native.format_pairs(target, *ragged_args(inputs), *ragged_args(targets))
+    text = bytes(target[:nbytes]) if buffer is None else memoryview(target)[:nbytes]
     return text, np.frombuffer(lengths, dtype=np.int64), np.frombuffer(digests, dtype=np.uint64)
 
 

@@ -249,12 +249,12 @@ def _row_example(inputs: Ragged, targets: Ragged, row: int) -> Example:
 
 
 # -- chunk generation, optionally in worker threads ---------------------------------------------------------------
-def _format_block(task: SyntheticTask, part: str, seed: int, num_examples: int, block: int) -> Chunk:
+def _format_block(task: SyntheticTask, part: str, seed: int, num_examples: int, block: int, buffer: bytearray) -> Chunk:
     inputs, targets = task.generate_block(block, seed=seed, part=part)
     count = min(BLOCK_SIZE, num_examples - block * BLOCK_SIZE)
     if count < BLOCK_SIZE:
         inputs, targets = inputs.take(np.arange(count)), targets.take(np.arange(count))
-    return Chunk(*format_pairs(inputs, targets))
+    return Chunk(*format_pairs(inputs, targets, buffer))
 
 
 def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int, progress: bool):
@@ -262,30 +262,38 @@ def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: in
 
     Why threads: the C kernels and the formatter release the GIL, so threads run them in parallel without copying
     every formatted block between processes, and without forking a process that may have imported JAX. At most
-    2 x workers blocks are in flight, so memory stays flat however long the run.
+    2 x workers blocks are in flight, each formatted into a text buffer that is reused once the consumer has taken
+    the block (the next `next()`), so memory stays flat and is not requested from the OS block after block.
     """
     from tqdm import tqdm
 
     make = functools.partial(_format_block, task, part, seed, num_examples)
     num_blocks = -(-num_examples // BLOCK_SIZE)
     bar = tqdm(total=num_examples, unit="ex", unit_scale=True, desc=f"{task.name}/{part}", disable=not progress)
+    buffers = deque(bytearray() for _ in range(2 * workers + 1))
+
+    def deliver(chunk: Chunk, buffer: bytearray):
+        bar.update(len(chunk.line_lengths))
+        yield chunk
+        chunk.data.release()  # the consumer is done with the block: its buffer can be reused
+        buffers.append(buffer)
+
     try:
         if workers == 1:
-            for chunk in map(make, range(num_blocks)):
-                bar.update(len(chunk.line_lengths))
-                yield chunk
+            for block in range(num_blocks):
+                buffer = buffers.popleft()
+                yield from deliver(make(block, buffer), buffer)
             return
         with ThreadPoolExecutor(workers, thread_name_prefix="synpt-generate") as pool:
             in_flight: deque = deque()
             for block in range(num_blocks):
-                in_flight.append(pool.submit(make, block))
+                buffer = buffers.popleft()
+                in_flight.append((pool.submit(make, block, buffer), buffer))
                 if len(in_flight) >= 2 * workers:
-                    chunk = in_flight.popleft().result()
-                    bar.update(len(chunk.line_lengths))
-                    yield chunk
+                    future, used = in_flight.popleft()
+                    yield from deliver(future.result(), used)
             while in_flight:
-                chunk = in_flight.popleft().result()
-                bar.update(len(chunk.line_lengths))
-                yield chunk
+                future, used = in_flight.popleft()
+                yield from deliver(future.result(), used)
     finally:
         bar.close()

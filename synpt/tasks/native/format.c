@@ -78,17 +78,20 @@ static uint64_t digest_ids(const int32_t *v, Py_ssize_t n) {
     return fmix64(h1 ^ rotl64(fmix64(h2), 17));
 }
 
-/* format_pairs(iv, il, tv, tl) -> (text: bytes, line_lengths: int64 bytearray, digests: uint64 bytearray) */
+/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64 bytearray, digests: uint64 bytearray)
+ * The text goes into `buffer`, a bytearray grown as needed and never shrunk. Why a caller-owned buffer: a fresh
+ * multi-megabyte object per block is fresh memory from the OS each time, and its page faults cost more than the
+ * formatting itself; a reused buffer is faulted in once. */
 static PyObject *format_pairs(PyObject *self, PyObject *args) {
-    PyObject *iv, *il, *tv, *tl;
-    if (!PyArg_ParseTuple(args, "OOOO", &iv, &il, &tv, &tl)) return NULL;
+    PyObject *buffer, *iv, *il, *tv, *tl;
+    if (!PyArg_ParseTuple(args, "YOOOO", &buffer, &iv, &il, &tv, &tl)) return NULL;
     RaggedIn in, tg;
     if (ragged_in(iv, il, &in) < 0) return NULL;
     if (ragged_in(tv, tl, &tg) < 0) {
         ragged_release(&in);
         return NULL;
     }
-    PyObject *text = NULL, *result = NULL;
+    PyObject *result = NULL;
     Vec line_lengths = {0}, digests = {0};
     if (!in.present || !tg.present || in.count != tg.count) {
         PyErr_SetString(PyExc_ValueError, "format_pairs needs inputs and targets with as many rows");
@@ -102,13 +105,12 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
     }
     if (!table_ready) build_table();
     Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
-    text = PyBytes_FromStringAndSize(NULL, bound);
-    if (!text) goto done;
+    if (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0) goto done;
     if (vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) {
         raise_kernel_error();
         goto done;
     }
-    char *base = PyBytes_AS_STRING(text), *p = base;
+    char *base = PyByteArray_AS_STRING(buffer), *p = base;
     Py_BEGIN_ALLOW_THREADS /* nothing below touches Python until the loop ends */
     for (Py_ssize_t r = 0; r < in.count; r++) {
         char *start = p;
@@ -123,13 +125,11 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
         VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);
     }
     Py_END_ALLOW_THREADS
-    if (_PyBytes_Resize(&text, p - base) < 0) goto done;
     PyObject *lengths_array = vec_finish(&line_lengths);
     PyObject *digests_array = lengths_array ? vec_finish(&digests) : NULL;
-    if (digests_array) result = Py_BuildValue("(ONN)", text, lengths_array, digests_array);
+    if (digests_array) result = Py_BuildValue("(nNN)", (Py_ssize_t)(p - base), lengths_array, digests_array);
     else Py_XDECREF(lengths_array);
 done:
-    Py_XDECREF(text);
     vec_clear(&line_lengths);
     vec_clear(&digests);
     ragged_release(&in);
@@ -290,7 +290,8 @@ done:
 
 PyMethodDef synpt_format_methods[] = {
     {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
-    {"format_pairs", format_pairs, METH_VARARGS, "format_pairs(iv, il, tv, tl) -> (text, line_lengths, digests)"},
+    {"format_pairs", format_pairs, METH_VARARGS,
+     "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
     {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 bytearray, one digest per row"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
     {NULL, NULL, 0, NULL},

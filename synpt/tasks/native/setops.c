@@ -165,37 +165,36 @@ static int set_of_distinct(CSet *set, const int32_t *keys, Py_ssize_t n) {
     return 0;
 }
 
-/* result = `a` OP `b` for the stamped row: the same table operations as CPython's set methods, with membership
- * read from the stamps (`a_side`/`b_side`: which stamp bit marks a's / b's ids). */
-static int stamped_op(int op, RowScratch *s, const CSet *a, uint32_t a_side, const CSet *b, uint32_t b_side,
-                      CSet *result) {
-    if (op == UNION) { /* set_or: copy a, one presize, then add b's keys (slot order) that a lacks */
-        if (cset_copy(result, a) < 0) return -1;
-        if (result->fill == 0) return cset_copy(result, b); /* a was empty: set_merge's copy paths for b */
-        if (cset_presize(result, b->used) < 0) return -1;
-        const Py_ssize_t n = cset_list(b, s->order);
+/* The stamped row: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences (fx, fy), with
+ * membership read from the stamps. Only the tables an operation iterates are built: union reads both, an
+ * intersection the smaller set (y on a tie), a difference its left side, except on CPython's copy-and-discard
+ * path (left side over four times the right), which runs the general code. */
+static int stamped_op(int op, RowScratch *s, const int32_t *fx, Py_ssize_t kx, const int32_t *fy, Py_ssize_t ky,
+                      CSet *sx, CSet *sy, CSet *result) {
+    if (op == UNION) { /* set_or: copy x, one presize, then add y's keys (slot order) that x lacks */
+        if (set_of_distinct(sx, fx, kx) < 0 || set_of_distinct(sy, fy, ky) < 0 || cset_copy(result, sx) < 0) return -1;
+        if (result->fill == 0) return cset_copy(result, sy); /* x was empty: set_merge's copy paths for y */
+        if (cset_presize(result, sy->used) < 0) return -1;
+        const Py_ssize_t n = cset_list(sy, s->order);
         for (Py_ssize_t j = 0; j < n; j++) {
-            if (!(sides(s, s->order[j]) & a_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
+            if (!(sides(s, s->order[j]) & IN_X) && cset_add_absent(result, s->order[j]) < 0) return -1;
         }
         return 0;
     }
-    if (op == INTERSECT) { /* iterate the smaller set (b on a tie), keep what the other holds */
-        const CSet *other = b;
-        uint32_t so_side = a_side;
-        if (b->used > a->used) {
-            other = a;
-            so_side = b_side;
-        }
-        const Py_ssize_t n = cset_list(other, s->order);
-        for (Py_ssize_t j = 0; j < n; j++) {
-            if ((sides(s, s->order[j]) & so_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
-        }
-        return 0;
+    /* Which set is iterated (`it`) and which side must hold (or lack) its keys. */
+    const int x_first = op == INTERSECT ? ky > kx : op == X_MINUS_Y;
+    const int32_t *first = x_first ? fx : fy;
+    const Py_ssize_t k_first = x_first ? kx : ky, k_other = x_first ? ky : kx;
+    CSet *it = x_first ? sx : sy;
+    const uint32_t other_side = x_first ? IN_Y : IN_X, want = op == INTERSECT ? other_side : 0;
+    if (op != INTERSECT && (k_first >> 2) > k_other) { /* set_copy_and_difference */
+        if (set_of_distinct(sx, fx, kx) < 0 || set_of_distinct(sy, fy, ky) < 0) return -1;
+        return x_first ? cset_difference(result, sx, sy) : cset_difference(result, sy, sx);
     }
-    if ((a->used >> 2) > b->used) return cset_difference(result, a, b); /* copy-and-discard path: rare, general */
-    const Py_ssize_t n = cset_list(a, s->order);
+    if (set_of_distinct(it, first, k_first) < 0) return -1;
+    const Py_ssize_t n = cset_list(it, s->order);
     for (Py_ssize_t j = 0; j < n; j++) {
-        if (!(sides(s, s->order[j]) & b_side) && cset_add_absent(result, s->order[j]) < 0) return -1;
+        if ((sides(s, s->order[j]) & other_side) == want && cset_add_absent(result, s->order[j]) < 0) return -1;
     }
     return 0;
 }
@@ -216,10 +215,7 @@ static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const
         }
         const Py_ssize_t kx = first_occurrences(scratch, x, nx, IN_X, scratch->first_x);
         const Py_ssize_t ky = first_occurrences(scratch, y, ny, IN_Y, scratch->first_y);
-        if (set_of_distinct(&sx, scratch->first_x, kx) < 0 || set_of_distinct(&sy, scratch->first_y, ky) < 0)
-            goto done;
-        failed = op == Y_MINUS_X ? stamped_op(X_MINUS_Y, scratch, &sy, IN_Y, &sx, IN_X, &result)
-                                 : stamped_op(op, scratch, &sx, IN_X, &sy, IN_Y, &result);
+        failed = stamped_op(op, scratch, scratch->first_x, kx, scratch->first_y, ky, &sx, &sy, &result);
     } else {
         if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
         switch (op) {
