@@ -233,7 +233,12 @@ def main() -> None:
                 naive_num = max(naive_num // 10, 200)
             fast = rate(
                 lambda t=task, n=num: t.write_dataset(  # 1 % slack: short inputs can repeat (dedup drops them)
-                    fast_dir, num_train=n - n // 100, num_valid=10, num_examples=n, seed=0, workers=args.workers,
+                    fast_dir,
+                    num_train=n - n // 100,
+                    num_valid=10,
+                    num_examples=n,
+                    seed=0,
+                    workers=args.workers,
                     progress=False,
                 ),
                 num * len(task.parts),

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
 def parse_id_list(text: str) -> list[int]:
     """`"[1, 2, 3]"` -> [1, 2, 3]; raises ValueError on anything else (`"[]"` is an empty list)."""
     if len(text) < 2 or text[0] != "[" or text[-1] != "]":

@@ -1,10 +1,9 @@
-"""Seeded, vectorized sampling routines shared by the synthetic tasks (reference §2.5).
+"""Ragged arrays, block seeding and the token pool: what the synthetic tasks share around their C kernels.
 
-Why ragged arrays: a block of examples has one flat token array plus per-example lengths, so every routine below
-draws and transforms a whole block with a handful of numpy calls instead of a Python loop per token. The
-distributions are those of the reference generator (Python `random` + numpy's global RNG); the random streams
-cannot be identical because the reference is unseeded (quirk 4), so every draw here comes from an explicit
-`np.random.Generator`.
+Why ragged arrays: a block of examples is one flat token array plus per-example lengths, which the C kernels
+(`synpt/tasks/native/`) read and write without a Python object per example, and which numpy code (user-defined
+samplers and targets, batching) handles with a few whole-array calls. Every draw is seeded: the reference is
+unseeded (quirk 4), so only its distributions can be matched, from an explicit per-block generator.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ POOL_LOW, POOL_HIGH = 2, 31999
 
 BLOCK_SIZE = 1024
 """Examples per block. Example i of (task, seed) is example i % BLOCK_SIZE of block i // BLOCK_SIZE."""
-
-_KEY_STRIDE = np.int64(1 << 32)
 
 
 def stable_task_id(name: str) -> int:
@@ -126,13 +123,6 @@ def concat(*parts: Ragged) -> Ragged:
     return Ragged(values, lengths)
 
 
-def uniform_int(rng: np.random.Generator, low, high, size: int | None = None) -> np.ndarray:
-    """U{low..high} inclusive, elementwise over broadcast array bounds (like `random.randint`)."""
-    low = np.asarray(low, dtype=np.int64)
-    high = np.asarray(high, dtype=np.int64)
-    return rng.integers(low, high + 1, size=size, dtype=np.int64)
-
-
 def make_pool(size: int | None, rng: np.random.Generator | None = None) -> np.ndarray:
     """The token pool in ascending order, or a random `size`-subset of it (the reference's `--num_tokens`)."""
     pool = np.arange(POOL_LOW, POOL_HIGH + 1, dtype=np.int32)
@@ -149,132 +139,6 @@ def draw_tokens(rng: np.random.Generator, pool: np.ndarray, size) -> np.ndarray:
 
 
 def ragged_tokens(rng: np.random.Generator, pool: np.ndarray, lengths: np.ndarray) -> Ragged:
-    """One sequence of `lengths[i]` uniform pool tokens per row."""
+    """One sequence of `lengths[i]` uniform pool tokens per row (a building block for your own samplers)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     return Ragged(draw_tokens(rng, pool, int(lengths.sum())), lengths)
-
-
-def partition(rng: np.random.Generator, n: np.ndarray, k: np.ndarray) -> Ragged:
-    """Row i: a multinomial draw of n[i] items into k[i] equally likely bins (zeros allowed), as bin counts.
-
-    Each item picks a bin uniformly, which is exactly the multinomial with equal probabilities.
-    """
-    n = np.asarray(n, dtype=np.int64)
-    k = np.asarray(k, dtype=np.int64)
-    bin_offsets = _exclusive_cumsum(k)
-    item_bins = (rng.random(int(n.sum())) * np.repeat(k, n)).astype(np.int64)
-    counts = np.bincount(item_bins + np.repeat(bin_offsets, n), minlength=int(k.sum()))
-    return Ragged(counts.astype(np.int64), k)
-
-
-def partition_no_zeros(rng: np.random.Generator, n: np.ndarray, k: np.ndarray) -> Ragged:
-    """partition(n - k, k) + 1 in every bin: k positive parts summing to n."""
-    parts = partition(rng, np.asarray(n) - np.asarray(k), k)
-    return Ragged(parts.values + 1, parts.lengths)
-
-
-def segment_shuffle(rng: np.random.Generator, seqs: Ragged) -> Ragged:
-    """Shuffle every row independently (uniform permutation per row, like `random.shuffle`)."""
-    # Row in the high bits, 52 random bits below: one integer sort, ties practically impossible. The keys are
-    # already grouped by row, which numpy's stable (merge) sort exploits: about twice as fast as quicksort here.
-    keys = (seqs.segment_ids.astype(np.int64) << 52) | (rng.integers(0, 1 << 52, len(seqs.values), dtype=np.int64))
-    return Ragged(seqs.values[np.argsort(keys, kind="stable")], seqs.lengths)
-
-
-def run_sequence(
-    rng: np.random.Generator,
-    length: np.ndarray,
-    runs: np.ndarray,
-    *,
-    pool: np.ndarray | None = None,
-    symbols: Ragged | None = None,
-    shuffle: bool,
-) -> Ragged:
-    """Row i: `runs[i]` runs of positive lengths summing to `length[i]`, one symbol per run (reference §2.5).
-
-    Symbols are uniform draws with replacement from `pool`, or from row i of `symbols`. Neighbouring runs may get
-    the same symbol and then merge. With `shuffle`, each row is shuffled afterwards.
-    """
-    run_lengths = partition_no_zeros(rng, length, runs)
-    if symbols is None:
-        run_symbols = draw_tokens(rng, pool, len(run_lengths.values))
-    else:
-        row = run_lengths.segment_ids
-        pick = (rng.random(len(row)) * symbols.lengths[row]).astype(np.int64)
-        run_symbols = symbols.values[symbols.offsets[row] + pick]
-    seqs = Ragged(np.repeat(run_symbols, run_lengths.values).astype(np.int32), np.asarray(length, dtype=np.int64))
-    return segment_shuffle(rng, seqs) if shuffle else seqs
-
-
-def row_keys(seqs: Ragged) -> np.ndarray:
-    """(row, value) packed in one int64, so per-row set logic becomes whole-array sorting."""
-    return seqs.segment_ids.astype(np.int64) * _KEY_STRIDE + seqs.values.astype(np.int64)
-
-
-def first_occurrence_mask(seqs: Ragged) -> np.ndarray:
-    """True at the first occurrence of each value within its row."""
-    keys = row_keys(seqs)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    mask = np.empty(len(keys), dtype=bool)
-    mask[order] = first
-    return mask
-
-
-def distinct_tokens(rng: np.random.Generator, pool: np.ndarray, counts: np.ndarray) -> Ragged:
-    """Row i: counts[i] distinct pool tokens (sampling without replacement), by redrawing repeats until none.
-
-    After the first pass only the rows that had a repeat are checked again (a few percent of them).
-    """
-    seqs = ragged_tokens(rng, pool, counts)
-    rows = np.arange(len(seqs))
-    subset = seqs
-    while len(rows):
-        repeats = ~first_occurrence_mask(subset)
-        if not repeats.any():
-            break
-        where = np.repeat(seqs.offsets[rows], subset.lengths) + subset.positions
-        seqs.values[where[repeats]] = draw_tokens(rng, pool, int(repeats.sum()))
-        rows = rows[np.unique(subset.segment_ids[repeats])]
-        subset = seqs.take(rows)
-    return seqs
-
-
-def contains_value(seqs: Ragged, values: np.ndarray) -> np.ndarray:
-    """Per row: whether `values[row]` occurs in that row."""
-    keys = np.sort(row_keys(seqs), kind="stable")
-    wanted = np.arange(len(seqs), dtype=np.int64) * _KEY_STRIDE + values.astype(np.int64)
-    found = np.searchsorted(keys, wanted)
-    found = np.minimum(found, max(len(keys) - 1, 0))
-    return (keys[found] == wanted) if len(keys) else np.zeros(len(seqs), dtype=bool)
-
-
-def first_match(seqs: Ragged, queries: Ragged) -> np.ndarray:
-    """Per row: the start of the first contiguous occurrence of `queries[row]` in `seqs[row]`, or -1.
-
-    Candidates are the positions holding the query's first token; each candidate window is compared in one
-    vectorized pass, so the cost is proportional to (#candidates x query length).
-    """
-    n = len(seqs)
-    result = np.full(n, -1, dtype=np.int64)
-    nonempty = queries.lengths > 0
-    first_token = np.where(nonempty, queries.values[np.minimum(queries.offsets, max(len(queries.values) - 1, 0))], -1)
-    row = seqs.segment_ids
-    pos = seqs.positions
-    cand = (seqs.values == first_token[row]) & (pos + queries.lengths[row] <= seqs.lengths[row]) & nonempty[row]
-    cand_rows, cand_pos = row[cand], pos[cand]
-    if len(cand_rows) == 0:
-        return result
-    qlen = queries.lengths[cand_rows]
-    window = np.repeat(np.arange(len(cand_rows)), qlen)
-    step = np.arange(int(qlen.sum())) - np.repeat(_exclusive_cumsum(qlen), qlen)
-    seq_idx = np.repeat(seqs.offsets[cand_rows] + cand_pos, qlen) + step
-    query_idx = np.repeat(queries.offsets[cand_rows], qlen) + step
-    mismatches = np.bincount(window, weights=seqs.values[seq_idx] != queries.values[query_idx], minlength=len(qlen))
-    hit = mismatches == 0
-    # Candidates are in row-major order, so the first hit of a row is its first occurrence.
-    hit_rows, first_idx = np.unique(cand_rows[hit], return_index=True)
-    result[hit_rows] = cand_pos[hit][first_idx]
-    return result

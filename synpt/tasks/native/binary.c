@@ -349,7 +349,7 @@ static int query_absent_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queri
     return branch_kernel(a, seqs, queries, ABSENT);
 }
 
-/* ---- delete/search in one kernel (optional; simple.py composes the two branch samplers in Python) ---------- */
+/* ---- delete/search in one kernel (what simple.py uses; the branch samplers above stay for tests) ----------- */
 /* Each example: branch A with probability p_present, else B, then the reference's whole-example length rejection
  * (§2.4): an arg part outside [lo, hi] is dropped and the example redrawn, the branch choice included, or, with
  * `balanced`, the branch kept (Python's per-branch `accepted`). Per-example rejection is the distribution of
