@@ -28,42 +28,6 @@ static inline void end_row(RaggedOut *o, int64_t n) {
     vec_push_i64(&o->lengths, n);
 }
 
-/* Fisher-Yates, like random.shuffle: every permutation equally likely. */
-static void shuffle(Rng *r, int32_t *v, int64_t n) {
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = rng_below(r, (uint32_t)(i + 1));
-        int32_t t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-    }
-}
-
-/* A growable work buffer that lives for one kernel call (so nothing global is mutable). */
-typedef struct {
-    void *data;
-    size_t size;
-} Scratch;
-
-static void *scratch_get(Scratch *s, size_t bytes) {
-    if (bytes == 0) bytes = 1; /* a NULL result always means an error */
-    if (bytes > s->size) {
-        void *p = PyMem_RawRealloc(s->data, bytes);
-        if (!p) {
-            kernel_no_memory();
-            return NULL;
-        }
-        s->data = p;
-        s->size = bytes;
-    }
-    return s->data;
-}
-
-static void scratch_free(Scratch *s) {
-    PyMem_RawFree(s->data);
-    s->data = NULL;
-    s->size = 0;
-}
-
 /* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
 static int count_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
@@ -186,7 +150,7 @@ static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
          * the order), then for every further item the symbol of a uniform run. */
         for (int64_t j = 0; j < m; j++) seq[j] = order[rng_below(&a->rng, (uint32_t)m)];
         for (int64_t j = m; j < s; j++) seq[j] = seq[rng_below(&a->rng, (uint32_t)m)];
-        shuffle(&a->rng, seq, s);
+        shuffle_ids(&a->rng, seq, s);
         end_row(seqs, s);
     }
     return 0;

@@ -164,6 +164,43 @@ static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) {
     if (j < n) dst[j] = draw_token(a);
 }
 
+/* Fisher-Yates: a uniform permutation of v[0..n), like random.shuffle. */
+static inline void shuffle_ids(Rng *r, int32_t *v, int64_t n) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = rng_below(r, (uint32_t)(i + 1));
+        const int32_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
+typedef struct {
+    void *data;
+    size_t size;
+} Scratch;
+
+/* Room for `bytes` bytes (the contents are not kept), or NULL after kernel_no_memory. */
+static inline void *scratch_get(Scratch *s, size_t bytes) {
+    if (bytes == 0) bytes = 1; /* a NULL result always means an error */
+    if (bytes > s->size) {
+        void *p = PyMem_RawRealloc(s->data, bytes);
+        if (!p) {
+            kernel_no_memory();
+            return NULL;
+        }
+        s->data = p;
+        s->size = bytes;
+    }
+    return s->data;
+}
+
+static inline void scratch_free(Scratch *s) {
+    PyMem_RawFree(s->data);
+    s->data = NULL;
+    s->size = 0;
+}
+
 /* The (v1, l1, v2, l2) result of a sampler; `arg2` NULL for a unary sampler. Clears both on return. */
 PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2);
 

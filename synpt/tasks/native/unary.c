@@ -17,47 +17,12 @@ static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
 
 /* ---- run sequences (deduplicate, set) and words (longest_word): reference §2.5 ----------------------------- */
 
-/* A scratch array of int32 that grows to the largest row a sampler call needs; freed once at the end. */
-typedef struct {
-    int32_t *data;
-    int64_t cap;
-} Scratch;
-
-static int32_t *scratch_get(Scratch *s, int64_t n) {
-    if (n > s->cap) {
-        int32_t *data = PyMem_RawRealloc(s->data, (size_t)(n > 16 ? n : 16) * sizeof(int32_t));
-        if (!data) {
-            kernel_no_memory();
-            return NULL;
-        }
-        s->data = data;
-        s->cap = n > 16 ? n : 16;
-    }
-    return s->data;
-}
-
-static void scratch_free(Scratch *s) {
-    PyMem_RawFree(s->data);
-    s->data = NULL;
-    s->cap = 0;
-}
-
 /* partition_no_zeros(n, k): k positive parts summing to n (1 <= k <= n) into parts[0..k). The reference draws a
  * multinomial of n - k items into k equally likely bins and adds 1 to every bin; letting every item pick a bin
  * uniformly is exactly that multinomial. */
 static void partition_no_zeros(Rng *rng, int64_t n, int64_t k, int32_t *parts) {
     for (int64_t j = 0; j < k; j++) parts[j] = 1;
     for (int64_t i = k; i < n; i++) parts[rng_below(rng, (uint32_t)k)]++;
-}
-
-/* Fisher-Yates: a uniform permutation of x[0..n), like random.shuffle. */
-static void shuffle_row(Rng *rng, int32_t *x, int64_t n) {
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = rng_below(rng, (uint32_t)(i + 1));
-        int32_t t = x[i];
-        x[i] = x[j];
-        x[j] = t;
-    }
 }
 
 /* run_sequence(n, k, symbols, shuffle) into dst[0..n): run lengths partition_no_zeros(n, k) (in `parts`, room for
@@ -71,7 +36,7 @@ static void run_sequence(Rng *rng, int64_t n, int64_t k, const int32_t *symbols,
         int32_t symbol = symbols[rng_below(rng, nsymbols)];
         for (int32_t i = 0; i < parts[j]; i++) *p++ = symbol;
     }
-    if (shuffle) shuffle_row(rng, dst, n);
+    if (shuffle) shuffle_ids(rng, dst, n);
 }
 
 /* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (shuffle 0), `set` (1). */
@@ -81,11 +46,11 @@ static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
                      (long long)a->lo, (long long)a->hi);
         return -1;
     }
-    Scratch parts = {NULL, 0};
+    Scratch parts = {0};
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t n = rng_between(&a->rng, a->lo, a->hi);
         int64_t k = rng_between(&a->rng, 1, n);
-        if (!scratch_get(&parts, k) || vec_reserve(&arg1->values, n) < 0) {
+        if (!scratch_get(&parts, (size_t)k * sizeof(int32_t)) || vec_reserve(&arg1->values, n) < 0) {
             scratch_free(&parts);
             return -1;
         }
@@ -111,21 +76,22 @@ static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
                      (long long)a->hi);
         return -1;
     }
-    Scratch parts = {NULL, 0};
+    Scratch parts = {0};
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t w = rng_between(&a->rng, 1, a->hi / 2 > 1 ? a->hi / 2 : 1);
         int64_t least = a->lo - (w - 1) > w ? a->lo - (w - 1) : w;
         int64_t n = rng_between(&a->rng, least, a->hi - (w - 1));
         int64_t len = n + w - 1;
-        if (!scratch_get(&parts, w) || vec_reserve(&arg1->values, len) < 0) {
+        if (!scratch_get(&parts, (size_t)w * sizeof(int32_t)) || vec_reserve(&arg1->values, len) < 0) {
             scratch_free(&parts);
             return -1;
         }
-        int32_t *dst = VEC_I32(&arg1->values) + arg1->values.len;
-        partition_no_zeros(&a->rng, n, w, parts.data);
+        int32_t *dst = VEC_I32(&arg1->values) + arg1->values.len, *word_lengths = parts.data;
+        partition_no_zeros(&a->rng, n, w, word_lengths);
         for (int64_t j = 0; j < w; j++) {
             if (j > 0) *dst++ = WORD_DIVIDER;
-            for (int32_t i = 0; i < parts.data[j]; i++) *dst++ = draw_token(a);
+            draw_tokens(a, dst, word_lengths[j]);
+            dst += word_lengths[j];
         }
         arg1->values.len += len;
         vec_push_i64(&arg1->lengths, len);
