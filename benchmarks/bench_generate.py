@@ -1,11 +1,13 @@
 """Generation speed: `synpt generate`'s path vs a naive reference-style generator, measured side by side.
 
 For every simple task (and LIME) this prints examples/s of
-  * fast:   `task.write_dataset` into a temporary directory (vectorized blocks, formatting, dedup, atomic files),
+  * fast:   `task.write_dataset` into a temporary directory (C kernels, formatting, dedup, atomic files), with each
+            `--workers` value (default 1 and 2 threads: one core, and the two cores of the CI-size machine),
   * naive:  a per-example pure-Python generator written the reference's way (Python `random` + numpy's global RNG,
             one example at a time, the oracle target function, `str(list)` lines, dedup by input string),
-and the ratio fast / naive. It then prints the streaming rates of `identity`: the block-level stream (ragged numpy
-arrays, what a data loader can consume) and the per-example `examples()` iterator. With no `--tasks`, it ends with
+and the ratios fast / naive (the naive generator is one process, like the reference's). It then prints the
+streaming rates of `identity`: the block-level stream (ragged numpy arrays, what a data loader can consume) and
+the per-example `examples()` iterator. With no `--tasks`, it ends with
 nonsense_summary and nesting_language against their own naive baselines (benchmarks/bench_generate_corpora.py).
 
 Files go to a temporary folder in /dev/shm when it exists (`--tmp-dir` to change): both generators write the same
@@ -214,7 +216,9 @@ def main() -> None:
     parser.add_argument("--num-examples", type=int, default=200_000, help="examples per task for the fast path")
     parser.add_argument("--naive-examples", type=int, default=2_000, help="examples per task for the naive path")
     parser.add_argument("--tasks", nargs="*", help="task names (default: the 18 simple tasks and lime)")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="`generate --workers` values, one column each"
+    )
     parser.add_argument("--repeats", type=int, default=REPEATS, help="runs per measurement; the best is reported")
     parser.add_argument("--docs", type=int, default=2000, help="nonsense_summary documents per measurement")
     parser.add_argument("--sentences", type=int, default=100_000, help="nesting_language sentences per measurement")
@@ -223,7 +227,8 @@ def main() -> None:
     args = parser.parse_args()
     globals()["REPEATS"] = args.repeats
     names = args.tasks or task_names("simple") + ["lime"]
-    print(f"{'task':18s} {'fast ex/s':>12s} {'naive ex/s':>12s} {'ratio':>8s}")
+    header = "".join(f" {f'fast, {w} thr':>14s} {'ratio':>7s}" for w in args.workers)
+    print(f"{'task':18s} {'naive ex/s':>11s}{header}")
     with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp:
         path, fast_dir = Path(tmp) / "naive.txt", Path(tmp) / "fast"
         for name in names:
@@ -231,24 +236,28 @@ def main() -> None:
             num, naive_num = args.num_examples, args.naive_examples
             if task.family == "lime":  # three parts, each `num` examples; the naive LIME is slow
                 naive_num = max(naive_num // 10, 200)
-            fast = rate(
-                lambda t=task, n=num: t.write_dataset(  # 1 % slack: short inputs can repeat (dedup drops them)
+            fast = {
+                workers: rate(
+                    lambda t=task, n=num, w=workers: t.write_dataset(  # 1 % slack: short inputs can repeat
+                        fast_dir,
+                        num_train=n - n // 100,
+                        num_valid=10,
+                        num_examples=n,
+                        seed=0,
+                        workers=w,
+                        progress=False,
+                    ),
+                    num * len(task.parts),
                     fast_dir,
-                    num_train=n - n // 100,
-                    num_valid=10,
-                    num_examples=n,
-                    seed=0,
-                    workers=args.workers,
-                    progress=False,
-                ),
-                num * len(task.parts),
-                fast_dir,
-            )
+                )
+                for workers in args.workers
+            }
             if task.family == "lime":
                 naive = rate(lambda n=naive_num: naive_lime_write(n, path), naive_num, path)
             else:
                 naive = rate(lambda t=task, n=naive_num: naive_write(t, n, path), naive_num, path)
-            print(f"{name:18s} {fast:12,.0f} {naive:12,.0f} {fast / naive:7.1f}x", flush=True)
+            columns = "".join(f" {f:14,.0f} {f / naive:6.1f}x" for f in fast.values())
+            print(f"{name:18s} {naive:11,.0f}{columns}", flush=True)
 
     identity = get_task("identity")
     blocks = identity.blocks(seed=0)
