@@ -37,10 +37,12 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 400
-    while not _logged(run_dir / "metrics.jsonl", "inference", 10):
+    # Ctrl-C right after the teacher-forced eval of step 10, while its decoding (and 20 more steps) are still to
+    # come: the re-run must resume from checkpoint 10 and do that decoding first.
+    while not _logged(run_dir / "metrics.jsonl", "eval", 10):
         assert first.poll() is None, first.stderr.read()
         assert time.monotonic() < deadline, "the first eval never came"
-        time.sleep(0.5)
+        time.sleep(0.05)
     os.killpg(first.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group
     first.wait(timeout=120)
     assert first.returncode != 0 and not (run_dir / "results.json").exists()
@@ -53,6 +55,8 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
     eval_steps = [r["step"] for r in read_metrics(run_dir) if r["event"] == "eval"]
     assert sorted(set(eval_steps)) == [10, 20, 30]
     assert eval_steps.count(10) == 1, "the re-run started over instead of resuming"
+    inference_steps = [r["step"] for r in read_metrics(run_dir) if r["event"] == "inference"]
+    assert sorted(inference_steps) == [10, 20, 30], "an eval was lost or logged twice"
 
     done = subprocess.run(["bash", str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "skip" in done.stdout
