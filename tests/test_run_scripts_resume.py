@@ -32,9 +32,12 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
     (data / "vocab").symlink_to(shared_data_dir / "vocab")
     run_dir = tmp_path / "run"
     env = dict(os.environ, SCALE="tiny", SYNPT_DATA_DIR=str(data), exp_dir=str(run_dir), init_pre_attn_ln_value="0.2")
+    # A CI job started in the background inherits an ignored SIGINT, which bash and Python would keep ignoring:
+    # restore the default so the Ctrl-C below is a real Ctrl-C.
     first = subprocess.Popen(
         ["bash", str(SCRIPT)], env=env, cwd=tmp_path, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 400
     # Ctrl-C right after the teacher-forced eval of step 10, while its decoding (and 20 more steps) are still to
