@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from synpt.experiments.selection import read_metrics
 SCRIPT = (
     Path(__file__).resolve().parents[1]
     / "run_scripts_to_reproduce_experiments/training_scripts/finetuning/code_translation/table3_pre_attn_ln_exp.sh"
+)
+
+
+DEFAULT_SIGINT_THEN_BASH = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('bash', ['bash', sys.argv[1]])"
 )
 
 
@@ -33,11 +39,10 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
     run_dir = tmp_path / "run"
     env = dict(os.environ, SCALE="tiny", SYNPT_DATA_DIR=str(data), exp_dir=str(run_dir), init_pre_attn_ln_value="0.2")
     # A CI job started in the background inherits an ignored SIGINT, which bash and Python would keep ignoring:
-    # restore the default so the Ctrl-C below is a real Ctrl-C.
+    # a small launcher restores the default and then becomes bash, so the Ctrl-C below is a real Ctrl-C.
     first = subprocess.Popen(
-        ["bash", str(SCRIPT)], env=env, cwd=tmp_path, start_new_session=True,
+        [sys.executable, "-c", DEFAULT_SIGINT_THEN_BASH, str(SCRIPT)], env=env, cwd=tmp_path, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 400
     # Ctrl-C right after the teacher-forced eval of step 10, while its decoding (and 20 more steps) are still to
