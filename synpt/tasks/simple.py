@@ -1,8 +1,9 @@
-"""The 18 simple synthetic tasks of the paper (reference §2.2-§2.8), vectorized per block, plus their oracles.
+"""The 18 simple synthetic tasks of the paper (reference §2.2-§2.8): their samplers, targets and oracles.
 
-Each task is a sampler (candidate arguments for a whole block, as ragged arrays), a vectorized target function and
-a pure-Python *oracle* written the reference's way (`fn(sample)`, one example at a time). The oracle is the
-definition; `synpt verify` and the property tests check the vectorized targets and the reference's files against it.
+Each task is a sampler (candidate arguments for a whole block, as ragged arrays) and a target function, both C
+kernels (`synpt/tasks/native/`, wrapped by `synpt.tasks.native`), plus a pure-Python *oracle* written the
+reference's way (`fn(sample)`, one example at a time). The oracle is the definition; `synpt verify` and the
+property tests check the kernels and the reference's files against it.
 
 Register your own task with `simple_task` (see docs/synthetic_tasks.md):
 
