@@ -1,6 +1,7 @@
 /* Binary tasks (reference §2.6.2) except the set operations (setops.c): the samplers of count, replace and sort,
  * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
- * `balanced`), and the targets count, replace, sort, delete and search. One example at a time, drawn the way the reference draws it. */
+ * `balanced`), and the targets count, replace, sort, delete and search. One example at a time, drawn the way the
+ * reference draws it. */
 #include "native.h"
 
 /* ---- small helpers ----------------------------------------------------------------------------------------- */
@@ -16,17 +17,6 @@ static int check_range(const char *what, int64_t lo, int64_t hi) {
 }
 
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
-
-/* Room for a row of n values at the end of `o`, or NULL (after kernel_no_memory). end_row() closes it. */
-static int32_t *row_room(RaggedOut *o, int64_t n) {
-    if (vec_reserve(&o->values, n) < 0) return NULL;
-    return VEC_I32(&o->values) + o->values.len;
-}
-
-static inline void end_row(RaggedOut *o, int64_t n) {
-    o->values.len += n;
-    vec_push_i64(&o->lengths, n);
-}
 
 /* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
@@ -187,33 +177,11 @@ static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scra
 }
 
 /* ---- the reference's text test: str(query)[1:-1] in str(seq) ----------------------------------------------- */
-/* Python's str(int): optional '-', then the decimal digits. Writes at most 11 chars; returns how many. */
-static size_t format_int(char *dst, int32_t x) {
-    char digits[10];
-    size_t n = 0, len = 0;
-    uint32_t v = x < 0 ? 0u - (uint32_t)x : (uint32_t)x;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (x < 0) dst[len++] = '-';
-    while (n) dst[len++] = digits[--n];
-    return len;
-}
-
 #define MAX_ITEM_TEXT 13 /* 11 chars of an int32 and the ", " separator */
 
-/* str(list)[1:-1]: "x1, x2, ..., xn" (dst needs n * MAX_ITEM_TEXT chars). */
+/* str(list)[1:-1]: "x1, x2, ..., xn" (dst needs n * MAX_ITEM_TEXT + 8 chars); returns its length. */
 static size_t format_list(char *dst, const int32_t *v, int64_t n) {
-    size_t len = 0;
-    for (int64_t j = 0; j < n; j++) {
-        if (j) {
-            dst[len++] = ',';
-            dst[len++] = ' ';
-        }
-        len += format_int(dst + len, v[j]);
-    }
-    return len;
+    return n ? (size_t)(put_ids(dst, v, n) - dst) - 2 : 0; /* without the last ", " */
 }
 
 static int text_find(const char *hay, size_t h, const char *needle, size_t n) {
@@ -239,7 +207,7 @@ static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, in
         while (j < s && seq[j] != query[1]) j++;
         if (j == s) return 0;
     }
-    char *buf = scratch_get(text, (size_t)(s + q) * MAX_ITEM_TEXT);
+    char *buf = scratch_get(text, (size_t)(s + q) * MAX_ITEM_TEXT + 16);
     if (!buf) return -1;
     size_t h = format_list(buf, seq, s);
     size_t n = format_list(buf + h, query, q);
@@ -360,8 +328,7 @@ static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
     return query_kernel(a, s, q, 0.5, 1);
 }
 
-#define SAMPLER(name)                                                                                              \
-    static PyObject *sample_##name(PyObject *self, PyObject *args) { return run_sampler(args, name##_kernel, 1); }
+#define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 1)
 SAMPLER(count)
 SAMPLER(replace)
 SAMPLER(sort)
@@ -373,9 +340,6 @@ SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
-/* Row r of a ragged input. */
-#define ROW(in, r) ((in)->values + (in)->offsets[r])
-
 /* Every row of arg2 must hold at least `need` tokens (the oracle would raise an IndexError). */
 static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
     for (Py_ssize_t r = 0; r < t->b.count; r++) {
@@ -388,19 +352,11 @@ static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
     return 0;
 }
 
-static int binary_args(const TargetArgs *t, const char *task) {
-    if (!t->b.present) {
-        kernel_fail(PyExc_ValueError, "%s is a binary task: it needs the second argument", task);
-        return -1;
-    }
-    return 0;
-}
-
 /* count: the T5 ids of how often arg2[0] occurs in arg1. */
 static int count_target(const TargetArgs *t, RaggedOut *out) {
-    if (binary_args(t, "count") < 0 || check_arg2(t, "count", 1) < 0) return -1;
+    if (check_arg2(t, "count", 1) < 0) return -1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = ROW(&t->a, r), q = ROW(&t->b, r)[0];
+        const int32_t *row = RAGGED_ROW(&t->a, r), q = RAGGED_ROW(&t->b, r)[0];
         int64_t hits = 0;
         for (int64_t j = 0; j < t->a.lengths[r]; j++) hits += row[j] == q;
         Py_ssize_t len;
@@ -415,9 +371,9 @@ static int count_target(const TargetArgs *t, RaggedOut *out) {
 
 /* replace: arg1 with every arg2[0] replaced by arg2[1]. */
 static int replace_target(const TargetArgs *t, RaggedOut *out) {
-    if (binary_args(t, "replace") < 0 || check_arg2(t, "replace", 2) < 0) return -1;
+    if (check_arg2(t, "replace", 2) < 0) return -1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = ROW(&t->a, r), key = ROW(&t->b, r)[0], value = ROW(&t->b, r)[1];
+        const int32_t *row = RAGGED_ROW(&t->a, r), *pair = RAGGED_ROW(&t->b, r), key = pair[0], value = pair[1];
         const int64_t n = t->a.lengths[r];
         int32_t *dst = row_room(out, n);
         if (!dst) return -1;
@@ -483,11 +439,11 @@ static int sort_row(const int32_t *seq, int64_t n, const int32_t *order, int64_t
 static int sort_target(const TargetArgs *t, RaggedOut *out) {
     SortWork work;
     memset(&work, 0, sizeof(work));
-    int rc = binary_args(t, "sort");
+    int rc = 0;
     for (Py_ssize_t r = 0; rc == 0 && r < t->a.count; r++) {
         const int64_t n = t->a.lengths[r];
         int32_t *dst = row_room(out, n);
-        rc = dst ? sort_row(ROW(&t->a, r), n, ROW(&t->b, r), t->b.lengths[r], dst, &work, r) : -1;
+        rc = dst ? sort_row(RAGGED_ROW(&t->a, r), n, RAGGED_ROW(&t->b, r), t->b.lengths[r], dst, &work, r) : -1;
         if (rc == 0) end_row(out, n);
     }
     scratch_free(&work.table);
@@ -506,11 +462,10 @@ static int64_t first_index(const int32_t *seq, int64_t n, const int32_t *query, 
 
 /* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty). */
 static int delete_target(const TargetArgs *t, RaggedOut *out) {
-    if (binary_args(t, "delete") < 0) return -1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *seq = ROW(&t->a, r);
+        const int32_t *seq = RAGGED_ROW(&t->a, r);
         const int64_t n = t->a.lengths[r], q = t->b.lengths[r];
-        const int64_t at = first_index(seq, n, ROW(&t->b, r), q), kept = at < 0 ? n : n - q;
+        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = at < 0 ? n : n - q;
         int32_t *dst = row_room(out, kept);
         if (!dst) return -1;
         if (at < 0) {
@@ -528,11 +483,11 @@ enum { YES_ID = 4273, NO_ID = 150 };
 
 /* search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
 static int search_target(const TargetArgs *t, RaggedOut *out) {
-    if (binary_args(t, "search") < 0) return -1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         int32_t *dst = row_room(out, 1);
         if (!dst) return -1;
-        dst[0] = first_index(ROW(&t->a, r), t->a.lengths[r], ROW(&t->b, r), t->b.lengths[r]) >= 0 ? YES_ID : NO_ID;
+        const int64_t at = first_index(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r]);
+        dst[0] = at >= 0 ? YES_ID : NO_ID;
         end_row(out, 1);
     }
     return 0;
@@ -540,9 +495,9 @@ static int search_target(const TargetArgs *t, RaggedOut *out) {
 
 /* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
 static int text_contains_rows(const TargetArgs *t, RaggedOut *out, Scratch *text) {
-    if (binary_args(t, "list_text_contains") < 0) return -1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        int hit = text_contains(ROW(&t->a, r), t->a.lengths[r], ROW(&t->b, r), t->b.lengths[r], text);
+        const int hit =
+            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], text);
         int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
         if (!dst) return -1;
         dst[0] = hit;
@@ -558,8 +513,7 @@ static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
     return rc;
 }
 
-#define TARGET(name)                                                                                               \
-    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, name##_target); }
+#define TARGET(name) TARGET_FUNCTION(name, name##_target, 1)
 TARGET(count)
 TARGET(replace)
 TARGET(sort)

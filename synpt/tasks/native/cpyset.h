@@ -1,11 +1,11 @@
-/* Never copy a CSet by value: small tables live inside the struct.
+/* An exact emulation of CPython 3.11's `set` of ints (Objects/setobject.c), for the iteration order the reference
+ * writes into its data: `list(set(x) | set(y))` and friends (reference §2.7, quirk 6). Never copy a CSet by value:
+ * small tables live inside the struct.
  *
- * An exact emulation of CPython 3.11's `set` of ints (Objects/setobject.c), for the iteration
- * order the reference writes into its data: `list(set(x) | set(y))` and friends (reference §2.7, quirk 6).
- *
- * Why emulate: an int hashes to itself (except -1, which hashes to -2), so a set's order is a pure function of its construction sequence (table
- * size, linear probes, perturbed probing, resizes). Reproducing that sequence in C gives the reference's bytes
- * without building Python objects, and the same bytes under every Python version (3.12+ may differ).
+ * Why emulate: an int hashes to itself (except -1, which hashes to -2), so a set's order is a pure function of its
+ * construction sequence (table size, linear probes, perturbed probing, resizes). Reproducing that sequence in C
+ * gives the reference's bytes without building Python objects, and the same bytes under every Python version
+ * (real sets of 3.12+ may differ).
  * Only what the tasks use is emulated: set(list), add, copy, |, &, -, membership and list(). */
 #ifndef SYNPT_CPYSET_H
 #define SYNPT_CPYSET_H

@@ -10,9 +10,8 @@
  * text's length in the top byte (at most 7 bytes of text, so they never overlap). */
 #define TABLE_SIZE 65536
 static uint64_t item_table[TABLE_SIZE];
-static int table_ready = 0;
 
-static void build_table(void) {
+void format_init(void) {
     for (int v = 0; v < TABLE_SIZE; v++) {
         char text[16] = {0};
         const int n = snprintf(text, sizeof(text), "%d, ", v);
@@ -20,7 +19,6 @@ static void build_table(void) {
         memcpy(&word, text, 7);
         item_table[v] = word | ((uint64_t)n << 56);
     }
-    table_ready = 1;
 }
 
 /* Write `v` followed by ", "; returns the new end. Needs 16 writable bytes at p. A table id is one load and one
@@ -47,7 +45,7 @@ static inline char *put_item(char *p, int32_t v) {
 
 /* put_item for every id of a list; the ids are read through a restrict pointer so the compiler keeps them and the
  * count in registers across the byte stores. */
-static char *put_list(char *p, const int32_t *restrict ids, const int64_t n) {
+char *put_ids(char *p, const int32_t *restrict ids, const int64_t n) {
     for (int64_t j = 0; j < n; j++) p = put_item(p, ids[j]);
     return p;
 }
@@ -103,7 +101,6 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    if (!table_ready) build_table();
     Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
     if (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0) goto done;
     if (vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) {
@@ -117,9 +114,9 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
         const int32_t *row = in.values + in.offsets[r];
         const int64_t n = in.lengths[r];
         *p++ = '[';
-        p = put_list(p, row, n);
+        p = put_ids(p, row, n);
         memcpy(p - 2, "]\t[", 3);
-        p = put_list(p + 1, tg.values + tg.offsets[r], tg.lengths[r]);
+        p = put_ids(p + 1, tg.values + tg.offsets[r], tg.lengths[r]);
         memcpy(p - 2, "]\n", 2);
         vec_push_i64(&line_lengths, p - start);
         VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);

@@ -209,7 +209,7 @@ PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2) {
     return result;
 }
 
-int target_args(PyObject *args, TargetArgs *t) {
+int target_args(PyObject *args, TargetArgs *t, int binary) {
     PyObject *v1, *l1, *v2, *l2;
     memset(t, 0, sizeof(*t));
     if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t->set_order)) return -1;
@@ -224,6 +224,11 @@ int target_args(PyObject *args, TargetArgs *t) {
     }
     if (!t->a.present || (t->b.present && t->b.count != t->a.count)) {
         PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
+        target_args_release(t);
+        return -1;
+    }
+    if (binary && !t->b.present) {
+        PyErr_SetString(PyExc_ValueError, "this task's target needs two arguments, got arg2 None");
         target_args_release(t);
         return -1;
     }
@@ -266,9 +271,9 @@ done:
     return result;
 }
 
-PyObject *run_target(PyObject *args, TargetKernel kernel) {
+PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
     TargetArgs t;
-    if (target_args(args, &t) < 0) return NULL;
+    if (target_args(args, &t, binary) < 0) return NULL;
     RaggedOut out;
     PyObject *result = NULL;
     if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) < 0) {
@@ -345,8 +350,9 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *module = PyModule_Create(&native_module);
     if (!module) return NULL;
-    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods, synpt_binary_methods, synpt_setops_methods,
-                             synpt_lime_methods};
+    format_init();
+    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods,
+                             synpt_binary_methods, synpt_setops_methods, synpt_lime_methods};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         if (PyModule_AddFunctions(module, tables[i]) < 0) {
             Py_DECREF(module);

@@ -7,7 +7,8 @@
  *
  *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2)
  *             `count` candidate samples; arg1 = (v1 int32 values, l1 int64 lengths); arg2 likewise, or
- *             (None, None) for a unary sampler. Whole-sample rejection on `length_range` stays in Python.
+ *             (None, None) for a unary sampler. Whole-sample rejection on `length_range` is Python's `accepted`,
+ *             except for delete/search, whose kernels reject per example (their branch choice is redrawn too).
  *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl)
  *             the target of every sample; v2/l2 are None for unary tasks. set_order: SET_ORDER_* below.
  *
@@ -118,11 +119,20 @@ typedef struct {
 } RaggedOut;
 
 int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap); /* fails like vec_init */
-/* Close the current row: its length is everything pushed since the previous row ended. */
-static inline void ragged_out_end_row(RaggedOut *o, Py_ssize_t *row_start) {
-    vec_push_i64(&o->lengths, o->values.len - *row_start);
-    *row_start = o->values.len;
+/* Room for a row of n values at the end of `o`, or NULL (after kernel_no_memory); end_row() closes it. The
+ * pointer stays valid until `o` grows again. */
+static inline int32_t *row_room(RaggedOut *o, int64_t n) {
+    if (vec_reserve(&o->values, n) < 0) return NULL;
+    return VEC_I32(&o->values) + o->values.len;
 }
+
+static inline void end_row(RaggedOut *o, int64_t n) {
+    o->values.len += n;
+    vec_push_i64(&o->lengths, n);
+}
+
+/* Row r of a RaggedIn. */
+#define RAGGED_ROW(in, r) ((in)->values + (in)->offsets[r])
 PyObject *ragged_out_finish(RaggedOut *o); /* (values bytearray, lengths bytearray) */
 void ragged_out_clear(RaggedOut *o);
 
@@ -211,7 +221,7 @@ typedef struct {
     int set_order;
 } TargetArgs;
 
-int target_args(PyObject *args, TargetArgs *t); /* parses (v1, l1, v2, l2, set_order) */
+int target_args(PyObject *args, TargetArgs *t, int binary); /* parses (v1, l1, v2, l2, set_order) */
 void target_args_release(TargetArgs *t);
 
 /* Drivers that parse the arguments, run a kernel without the GIL and build the Python result, so a kernel file
@@ -222,7 +232,18 @@ void target_args_release(TargetArgs *t);
 typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
 typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
-PyObject *run_target(PyObject *args, TargetKernel kernel);
+PyObject *run_target(PyObject *args, TargetKernel kernel, int binary); /* binary: arg2 is required */
+
+/* The Python functions `sample_NAME` / `target_NAME` of a kernel (binary: it has, or needs, a second argument). */
+#define SAMPLER_FUNCTION(name, kernel, binary) \
+    static PyObject *sample_##name(PyObject *self, PyObject *args) { return run_sampler(args, kernel, binary); }
+#define TARGET_FUNCTION(name, kernel, binary) \
+    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, kernel, binary); }
+
+/* Each id's text followed by ", " (Python's str(list) items), from p on; returns the new end. Needs 13 bytes per
+ * id plus 8 of slack (format.c; its table is built when the module loads). */
+char *put_ids(char *p, const int32_t *ids, int64_t n);
+void format_init(void);
 
 /* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
 /* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */

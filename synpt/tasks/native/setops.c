@@ -49,14 +49,14 @@ static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
             perm[j] = perm[pick];
             perm[pick] = swap;
         }
-        if (vec_reserve(&arg1->values, n1) < 0 || vec_reserve(&arg2->values, total - n1) < 0) {
-            rc = -1;
-            break;
-        }
         RaggedOut *args[2] = {arg1, arg2};
         const int64_t sizes[2] = {n1, total - n1};
-        for (int side = 0; side < 2; side++) {
-            int32_t *dst = VEC_I32(&args[side]->values) + args[side]->values.len;
+        for (int side = 0; side < 2 && rc == 0; side++) {
+            int32_t *dst = row_room(args[side], sizes[side]);
+            if (!dst) {
+                rc = -1;
+                break;
+            }
             int64_t j = 0;
             for (; j + 2 <= sizes[side]; j += 2) { /* two picks per 64-bit random word */
                 const uint64_t word = rng_next(&a->rng);
@@ -64,15 +64,15 @@ static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
                 dst[j + 1] = perm[below_from(&a->rng, (uint32_t)word, k)];
             }
             if (j < sizes[side]) dst[j] = perm[rng_below(&a->rng, k)];
-            args[side]->values.len += sizes[side];
-            vec_push_i64(&args[side]->lengths, sizes[side]);
+            end_row(args[side], sizes[side]);
         }
+        if (rc < 0) break;
     }
     PyMem_RawFree(perm);
     return rc;
 }
 
-static PyObject *sample_two_sets(PyObject *self, PyObject *args) { return run_sampler(args, two_sets_kernel, 1); }
+SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
 
@@ -225,16 +225,15 @@ static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const
         default: failed = cset_difference(&result, &sy, &sx); break;
         }
     }
-    if (failed < 0 || vec_reserve(&out->values, result.used) < 0) goto done;
-    int32_t *dst = VEC_I32(&out->values) + out->values.len;
+    int32_t *dst = failed < 0 ? NULL : row_room(out, result.used);
+    if (!dst) goto done;
     if (set_order == SET_ORDER_FIRST_APPEARANCE) {
         if (first_appearance(&result, &seen, x, nx, y, ny, dst) < 0) goto done;
     } else {
         cset_list(&result, dst);
         if (set_order == SET_ORDER_SORTED) sort_i32(dst, result.used);
     }
-    out->values.len += result.used;
-    vec_push_i64(&out->lengths, result.used);
+    end_row(out, result.used);
     rc = 0;
 done:
     cset_free(&sx);
@@ -245,10 +244,6 @@ done:
 }
 
 static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
-    if (!t->b.present) {
-        kernel_fail(PyExc_ValueError, "a set operation needs two arguments (arg2 is None)");
-        return -1;
-    }
     int64_t longest = 1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         if (t->a.lengths[r] > longest) longest = t->a.lengths[r];
@@ -280,8 +275,7 @@ static int intersect_kernel(const TargetArgs *t, RaggedOut *out) { return set_op
 static int set_1_minus_2_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, X_MINUS_Y); }
 static int set_2_minus_1_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, Y_MINUS_X); }
 
-#define TARGET(name) \
-    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, name##_kernel); }
+#define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 1)
 TARGET(union)
 TARGET(intersect)
 TARGET(set_1_minus_2)

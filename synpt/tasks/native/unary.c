@@ -6,11 +6,11 @@
 /* L ~ U{lo..hi} uniform pool tokens. */
 static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     for (Py_ssize_t i = 0; i < a->count; i++) {
-        int64_t n = rng_between(&a->rng, a->lo, a->hi);
-        if (vec_reserve(&arg1->values, n) < 0) return -1;
-        draw_tokens(a, VEC_I32(&arg1->values) + arg1->values.len, n);
-        arg1->values.len += n;
-        vec_push_i64(&arg1->lengths, n);
+        const int64_t n = rng_between(&a->rng, a->lo, a->hi);
+        int32_t *dst = row_room(arg1, n);
+        if (!dst) return -1;
+        draw_tokens(a, dst, n);
+        end_row(arg1, n);
     }
     return 0;
 }
@@ -50,14 +50,13 @@ static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t n = rng_between(&a->rng, a->lo, a->hi);
         int64_t k = rng_between(&a->rng, 1, n);
-        if (!scratch_get(&parts, (size_t)k * sizeof(int32_t)) || vec_reserve(&arg1->values, n) < 0) {
+        int32_t *dst = scratch_get(&parts, (size_t)k * sizeof(int32_t)) ? row_room(arg1, n) : NULL;
+        if (!dst) {
             scratch_free(&parts);
             return -1;
         }
-        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts.data,
-                     VEC_I32(&arg1->values) + arg1->values.len);
-        arg1->values.len += n;
-        vec_push_i64(&arg1->lengths, n);
+        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts.data, dst);
+        end_row(arg1, n);
     }
     scratch_free(&parts);
     return 0;
@@ -82,26 +81,25 @@ static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
         int64_t least = a->lo - (w - 1) > w ? a->lo - (w - 1) : w;
         int64_t n = rng_between(&a->rng, least, a->hi - (w - 1));
         int64_t len = n + w - 1;
-        if (!scratch_get(&parts, (size_t)w * sizeof(int32_t)) || vec_reserve(&arg1->values, len) < 0) {
+        int32_t *dst = scratch_get(&parts, (size_t)w * sizeof(int32_t)) ? row_room(arg1, len) : NULL;
+        if (!dst) {
             scratch_free(&parts);
             return -1;
         }
-        int32_t *dst = VEC_I32(&arg1->values) + arg1->values.len, *word_lengths = parts.data;
+        int32_t *word_lengths = parts.data;
         partition_no_zeros(&a->rng, n, w, word_lengths);
         for (int64_t j = 0; j < w; j++) {
             if (j > 0) *dst++ = WORD_DIVIDER;
             draw_tokens(a, dst, word_lengths[j]);
             dst += word_lengths[j];
         }
-        arg1->values.len += len;
-        vec_push_i64(&arg1->lengths, len);
+        end_row(arg1, len);
     }
     scratch_free(&parts);
     return 0;
 }
 
-#define SAMPLER(name) \
-    static PyObject *sample_##name(PyObject *self, PyObject *args) { return run_sampler(args, name##_kernel, 0); }
+#define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 0)
 SAMPLER(uniform)
 SAMPLER(runs)
 SAMPLER(shuffled_runs)
@@ -116,8 +114,8 @@ static int rearrange(const TargetArgs *t, RaggedOut *out, int mode) {
         const int32_t *row = a->values + a->offsets[r];
         int64_t n = a->lengths[r];
         int64_t m = mode == DUPLICATE ? 2 * n : (mode == FIRST || mode == LAST) ? (n > 0) : n;
-        if (vec_reserve(&out->values, m) < 0) return -1;
-        int32_t *dst = VEC_I32(&out->values) + out->values.len;
+        int32_t *dst = row_room(out, m);
+        if (!dst) return -1;
         switch (mode) {
         case COPY: memcpy(dst, row, n * 4); break;
         case REVERSE: for (int64_t j = 0; j < n; j++) dst[j] = row[n - 1 - j]; break;
@@ -125,8 +123,7 @@ static int rearrange(const TargetArgs *t, RaggedOut *out, int mode) {
         case FIRST: if (n) dst[0] = row[0]; break;
         case LAST: if (n) dst[0] = row[n - 1]; break;
         }
-        out->values.len += m;
-        vec_push_i64(&out->lengths, m);
+        end_row(out, m);
     }
     return 0;
 }
@@ -142,10 +139,10 @@ static int length_kernel(const TargetArgs *t, RaggedOut *out) {
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         Py_ssize_t len;
         const int32_t *ids = number_ids(t->a.lengths[r], &len);
-        if (!ids || vec_reserve(&out->values, len) < 0) return -1;
-        memcpy(VEC_I32(&out->values) + out->values.len, ids, len * 4);
-        out->values.len += len;
-        vec_push_i64(&out->lengths, len);
+        int32_t *dst = ids ? row_room(out, len) : NULL;
+        if (!dst) return -1;
+        memcpy(dst, ids, len * 4);
+        end_row(out, len);
     }
     return 0;
 }
@@ -156,16 +153,15 @@ static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
     for (Py_ssize_t r = 0; r < a->count; r++) {
         const int32_t *row = a->values + a->offsets[r];
         int64_t n = a->lengths[r];
-        if (vec_reserve(&out->values, n) < 0) return -1;
-        int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
+        int32_t *dst = row_room(out, n), *p = dst;
+        if (!dst) return -1;
         /* Branch-free: write every token, advance past it only when it starts a run (runs are short and random,
          * so a branch would mispredict about half the time). */
         for (int64_t j = 0; j < n; j++) {
             *p = row[j];
             p += j == 0 || row[j] != row[j - 1];
         }
-        out->values.len += p - dst;
-        vec_push_i64(&out->lengths, p - dst);
+        end_row(out, p - dst);
     }
     return 0;
 }
@@ -252,18 +248,17 @@ static int set_kernel(const TargetArgs *t, RaggedOut *out) {
     for (Py_ssize_t r = 0; r < a->count; r++) {
         const int32_t *row = a->values + a->offsets[r];
         int64_t n = a->lengths[r];
-        if (vec_reserve(&out->values, n) < 0) {
+        int32_t *dst = row_room(out, n), *p = dst;
+        if (!dst) {
             seen_free(&seen);
             return -1;
         }
-        int32_t *dst = VEC_I32(&out->values) + out->values.len, *p = dst;
         seen_start(&seen, n);
         for (int64_t j = 0; j < n; j++) { /* branch-free like deduplicate: repeats are unpredictable */
             *p = row[j];
             p += seen_add(&seen, row[j]);
         }
-        out->values.len += p - dst;
-        vec_push_i64(&out->lengths, p - dst);
+        end_row(out, p - dst);
     }
     seen_free(&seen);
     return 0;
@@ -284,16 +279,15 @@ static int longest_word_kernel(const TargetArgs *t, RaggedOut *out) {
             }
             start = j + 1;
         }
-        if (vec_reserve(&out->values, best_len) < 0) return -1;
-        memcpy(VEC_I32(&out->values) + out->values.len, row + best, (size_t)best_len * 4);
-        out->values.len += best_len;
-        vec_push_i64(&out->lengths, best_len);
+        int32_t *dst = row_room(out, best_len);
+        if (!dst) return -1;
+        memcpy(dst, row + best, (size_t)best_len * 4);
+        end_row(out, best_len);
     }
     return 0;
 }
 
-#define TARGET(name) \
-    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, name##_kernel); }
+#define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 0)
 TARGET(copy)
 TARGET(reverse)
 TARGET(duplicate)
