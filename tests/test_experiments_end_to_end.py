@@ -6,7 +6,8 @@ import pytest
 
 from synpt import cli
 from synpt.experiments.report import benefit_percent
-from synpt.experiments.selection import read_metrics, validation_accuracy
+from synpt.experiments.selection import validation_accuracy
+from synpt.train.logging import read_metrics
 
 FINETUNE_FLAGS = [
     "--task", "g2p", "--scale", "tiny", "--seed", "0",

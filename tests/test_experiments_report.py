@@ -12,9 +12,9 @@ from synpt.experiments import report
 from synpt.experiments.selection import (
     first_step_reaching,
     max_accuracy_step,
-    read_metrics,
     select_best_validation_step,
 )
+from synpt.train.logging import read_metrics
 
 
 def write_run(root, name, *, task, score, init="from_scratch", metric="em", **fields):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from synpt.experiments.selection import read_metrics
+from synpt.train.logging import read_metrics
 
 SCRIPT = (
     Path(__file__).resolve().parents[1]

@@ -137,7 +137,8 @@ def report_main(args: argparse.Namespace) -> int:
 
 
 def _print_pretrain_steps(args: argparse.Namespace) -> int:
-    from synpt.experiments.selection import first_step_reaching, max_accuracy_step, read_metrics
+    from synpt.experiments.selection import first_step_reaching, max_accuracy_step
+    from synpt.train.logging import read_metrics
 
     status = 0
     for run_dir in args.run_dirs:

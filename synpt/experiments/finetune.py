@@ -25,7 +25,8 @@ from typing import Any
 
 from synpt.errors import SynptError
 from synpt.experiments.report import RESULTS_FILE
-from synpt.experiments.selection import read_metrics, select_best_validation_step
+from synpt.experiments.selection import select_best_validation_step
+from synpt.train.logging import read_metrics
 
 REQUEST_FILE = "request.json"
 PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synpt.experiments.report import RunResult, classify, task_order
-from synpt.experiments.selection import inference_metrics, read_metrics, validation_accuracy
+from synpt.experiments.selection import inference_metrics, validation_accuracy
+from synpt.train.logging import read_metrics
 
 
 def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path, metric: str | None = None) -> list[Path]:

@@ -19,9 +19,6 @@ import math
 from dataclasses import dataclass, field
 
 from synpt.errors import SynptError
-from synpt.train.logging import METRICS_FILE, read_metrics
-
-__all__ = ["METRICS_FILE", "Selection", "read_metrics"]
 
 
 @dataclass(frozen=True)

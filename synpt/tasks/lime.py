@@ -20,6 +20,7 @@ from synpt.tasks.sampling import Ragged, make_pool
 from synpt.tasks.synthetic import SyntheticTask
 
 log = logging.getLogger(__name__)
+_POOL = make_pool(None)  # LIME always draws its symbols from the whole pool
 
 MODES = ("induct", "deduct", "abduct")
 COLON, SEP, UPPER, OPEN, LOWER, MATH, CLOSE = range(32000, 32007)
@@ -54,7 +55,7 @@ class LimeTask(SyntheticTask):
 
     def _generate(self, rng, count, part, seed):
         lo, hi = self.options["length_range"]
-        iv, il, tv, tl = _native.lime_generate(rng.bytes(32), int(count), MODES.index(part), lo, hi, make_pool(None))
+        iv, il, tv, tl = _native.lime_generate(rng.bytes(32), int(count), MODES.index(part), lo, hi, _POOL)
         if count and not len(il):  # none of the first 50 * (count + count // 8 + 8) candidates fitted
             raise SynptError(f"LIME length_range ({lo}, {hi}) admits no {part} example; widen it")
         return as_ragged(iv, il), as_ragged(tv, tl)

@@ -57,24 +57,26 @@ def ragged_args(r: Ragged | None) -> tuple:
 
 def sampler(name: str):
     """The sampler `sample_<name>` as `(rng, count, ctx) -> (arg1, arg2 or None)`; it draws its seed from `rng`."""
+    kernel = getattr(_native, f"sample_{name}")
 
     def sample(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged | None]:
-        kernel = getattr(_native, f"sample_{name}")
         v1, l1, v2, l2 = kernel(rng.bytes(32), int(count), int(ctx.lo), int(ctx.hi), ctx.pool)
         return as_ragged(v1, l1), (None if v2 is None else as_ragged(v2, l2))
 
     sample.__name__ = sample.__qualname__ = f"sample_{name}"
+    sample.__doc__ = kernel.__doc__
     return sample
 
 
 def target(name: str):
     """The target `target_<name>` as `(a, b, ctx) -> Ragged` (b is None for unary tasks)."""
+    kernel = getattr(_native, f"target_{name}")
 
     def fn(a: Ragged, b: Ragged | None, ctx) -> Ragged:
-        kernel = getattr(_native, f"target_{name}")
         return as_ragged(*kernel(*ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
 
     fn.__name__ = fn.__qualname__ = f"target_{name}"
+    fn.__doc__ = kernel.__doc__
     return fn
 
 

@@ -7,6 +7,7 @@ tiny hand-encoded `Event` protobuf, so the run does not depend on TensorFlow, te
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import time
@@ -151,9 +152,11 @@ def _drop_partial_line(path: Path) -> None:
     if not path.is_file() or path.stat().st_size == 0:
         return
     with open(path, "rb+") as handle:
-        data = handle.read()
-        if not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":  # the usual case: nothing to read beyond the last byte
+            return
+        handle.seek(0)
+        handle.truncate(handle.read().rfind(b"\n") + 1)
 
 
 class RunLogger:
