@@ -213,3 +213,74 @@ def test_two_sets_errors():
     # The smallest pool that fits (T <= 220 needs 110 distinct tokens) works.
     v1, _, v2, _ = _native.sample_two_sets(seed, 50, 200, 221, POOL[:110])
     assert set(np.frombuffer(v1, dtype=np.int32).tolist()) <= set(POOL[:110].tolist())
+
+
+# -- (4) the one-pass generator vs sampler + target + assemble -----------------------------------------------------
+HEAD = np.array([7021, 32099], dtype=np.int32)
+DIVIDER, EMPTY = 32097, 32096
+
+
+def generate(seed: bytes, count: int, lo: int, hi: int, pool: np.ndarray, op: str, order: str):
+    iv, il, tv, tl = _native.set_operation_generate(
+        seed, count, lo, hi, pool, HEAD, DIVIDER, EMPTY, OPS.index(op), SET_ORDER_CODES[order]
+    )
+    return [np.frombuffer(b, dtype=t) for b, t in ((iv, np.int32), (il, np.int64), (tv, np.int32), (tl, np.int64))]
+
+
+def sample_then_target(seed: bytes, count: int, lo: int, hi: int, pool: np.ndarray, op: str, order: str):
+    v1, l1, v2, l2 = (
+        np.frombuffer(b, dtype=t)
+        for b, t in zip(_native.sample_two_sets(seed, count, lo, hi, pool), (np.int32, np.int64) * 2, strict=True)
+    )
+    tv, tl = getattr(_native, f"target_{op}")(v1, l1, v2, l2, SET_ORDER_CODES[order])
+    iv, il = _native.assemble(HEAD, v1, l1, v2, l2, DIVIDER)
+    targets = [
+        row.tolist() or [EMPTY]
+        for row in np.split(np.frombuffer(tv, np.int32), np.cumsum(np.frombuffer(tl, np.int64))[:-1])
+    ]
+    return np.frombuffer(iv, np.int32), np.frombuffer(il, np.int64), targets
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "pool"),
+    [
+        (10, 220, POOL),  # the paper's setting: local pools up to 109 tokens, first occurrences from the draws
+        (10, 400, POOL),  # local pools over 128 tokens: first occurrences from the tokens
+        (2, 9, POOL[:4]),  # tiny pool: many empty intersections and differences
+        (10, 60, np.arange(65_000, 67_000, dtype=np.int32)),  # ids past the stamp table: the general path
+    ],
+)
+def test_generator_matches_sampler_target_and_assemble(lo, hi, pool):
+    for op in OPS:
+        for order in ORDERS:
+            seed = bytes(range(lo, lo + 32))
+            iv, il, tv, tl = generate(seed, 600, lo, hi, pool, op, order)
+            ev, el, targets = sample_then_target(seed, 600, lo, hi, pool, op, order)
+            assert np.array_equal(iv, ev) and np.array_equal(il, el), (op, order)
+            got = np.split(tv, np.cumsum(tl)[:-1])
+            assert [row.tolist() for row in got] == targets, (op, order)
+
+
+def test_generator_is_what_the_tasks_write():
+    from synpt.tasks import get_task
+    from synpt.tasks.simple import _fill_empty, accepted
+
+    for name in ("union", "intersect", "set1_minus_set2", "set2_minus_set1"):
+        task = get_task(name).with_options(set_order="first_appearance", pool_size=500)
+        ctx = task.context(seed=3)
+        inputs, targets = task._generator(np.random.default_rng(9), 300, ctx)
+        arg1, arg2 = accepted(np.random.default_rng(9), 300, ctx, task._sampler)
+        expected = task.assemble_inputs(arg1, arg2), _fill_empty(task._target(arg1, arg2, ctx))
+        for got, want in zip((inputs, targets), expected, strict=True):
+            assert np.array_equal(got.values, want.values) and np.array_equal(got.lengths, want.lengths), name
+
+
+def test_generator_errors():
+    with pytest.raises(ValueError, match="unknown set operation 4"):
+        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, HEAD, DIVIDER, EMPTY, 4, 0)
+    with pytest.raises(ValueError, match="set order 3"):
+        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, HEAD, DIVIDER, EMPTY, 0, 3)
+    with pytest.raises(ValueError, match="int32"):
+        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, b"abc", DIVIDER, EMPTY, 0, 0)
+    with pytest.raises(ValueError, match="needs a token pool at least that large"):
+        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL[:50], HEAD, DIVIDER, EMPTY, 0, 0)

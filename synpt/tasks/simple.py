@@ -70,6 +70,10 @@ Sample = tuple[Ragged, "Ragged | None"]
 Sampler = Callable[[np.random.Generator, int, Context], Sample]
 VectorTarget = Callable[[Ragged, "Ragged | None", Context], Ragged]
 Oracle = Callable[..., list]
+Generator = Callable[[np.random.Generator, int, Context], tuple[Ragged, Ragged]]
+"""A whole task in one kernel, `(rng, count, ctx) -> (inputs, targets)`, giving exactly what the task's sampler,
+target and `assemble_inputs` give for the same rng (so the sampler must never reject); see
+`native.set_operation_generator`."""
 
 
 def accepted(rng: np.random.Generator, count: int, ctx: Context, sampler: Sampler) -> Sample:
@@ -291,12 +295,14 @@ class SimpleTask(SyntheticTask):
         target: VectorTarget,
         oracle: Callable,
         extra_options: dict | None = None,
+        generator: Generator | None = None,
     ):
         super().__init__(name, extra_options)
         self.generator_name = generator_name
         self.prefix = tuple(int(p) for p in prefix)
         self.binary = binary
         self._sampler, self._target, self._oracle = sampler, target, oracle
+        self._generator = generator
         self._pools: dict[tuple[int, int], np.ndarray] = {}  # (seed, pool_size) -> pool; shared by copies
 
     @property
@@ -338,6 +344,8 @@ class SimpleTask(SyntheticTask):
 
     def _generate(self, rng, count, part, seed):
         ctx = self.context(seed)
+        if self._generator is not None:  # the same rows as below: its sampler never rejects
+            return self._generator(rng, count, ctx)
         arg1, arg2 = accepted(rng, count, ctx, self._sampler)
         if self.binary and arg2 is None:
             raise SynptError(f"task {self.name!r}: a binary task needs a sampler returning two arguments")
@@ -477,6 +485,11 @@ for _name, _generator, _prefix, _sampler, _target, _extra in _BUILTINS:
             _target,
             ORACLES[_generator],
             _extra,
+            generator=native.set_operation_generator(
+                _generator, np.array([*_prefix, ARGS_DIVIDER]), BINARY_DIVIDER, EMPTY_TARGET
+            )
+            if _generator in native.SET_OPERATIONS
+            else None,
         ),
         aliases=(_generator,) if _generator != _name else (),
     )

@@ -229,9 +229,12 @@ static inline int add_key(CSet *s, int64_t key) {
 
 int cset_add(CSet *s, int64_t key) { return add_key(s, key); }
 
-int cset_add_absent(CSet *s, int64_t key) {
-    insert_clean(s->keys, s->bits, s->mask, key);
-    return after_insert(s);
+int cset_add_absent(CSet *s, const int32_t *keys, Py_ssize_t n) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        insert_clean(s->keys, s->bits, s->mask, keys[j]);
+        if (after_insert(s) < 0) return -1;
+    }
+    return 0;
 }
 
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n) {

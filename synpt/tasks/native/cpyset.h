@@ -44,7 +44,7 @@ Py_ssize_t cset_list(const CSet *s, int32_t *out);          /* list(s) into out 
 
 /* The same operations for callers that already know membership (e.g. from a stamp table), which skips the probing
  * comparisons: adding a key that is not in the set is CPython's set_add_entry walking to the first free slot. */
-int cset_add_absent(CSet *s, int64_t key);                  /* s.add(key) for a key not in s; s has no dummies */
+int cset_add_absent(CSet *s, const int32_t *keys, Py_ssize_t n); /* s.add(k) for each k of keys, none in s, no dummies */
 int cset_copy(CSet *out, const CSet *a);                    /* out = set(a) (set_copy), out initialised, empty */
 int cset_presize(CSet *so, Py_ssize_t other_used);          /* set_merge's one resize before adding `other` */
 

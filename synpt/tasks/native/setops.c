@@ -1,123 +1,16 @@
-/* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and the targets union, intersect,
- * set_1_minus_2 and set_2_minus_1, in the three orders of `set_order`.
+/* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets`, the targets union, intersect,
+ * set_1_minus_2 and set_2_minus_1 in the three orders of `set_order`, and `set_operation_generate`, which does
+ * both in one pass for `synpt generate` and the training stream.
  *
- * Every target first builds the result *set* the way the reference does (`set(x) OP set(y)`, with the CPython 3.11
- * emulation in cpyset.h), then writes its members in the requested order: the emulated table's slot order
- * (cpython), ascending (sorted), or the order of first appearance in x + y (first_appearance). One construction for
- * all orders keeps the three orders' member sets identical by construction. */
+ * The cpython order (the reference's bytes) builds the result the way the reference does, `set(x) OP set(y)`, with
+ * the CPython 3.11 emulation in cpyset.h, and lists the emulated table's slots. The sorted and first_appearance
+ * orders need only which tokens are in the result (from the per-row membership stamps), written in order of first
+ * appearance in x + y or ascending. Rows with ids outside the stamp table build emulated sets in every order. */
 #include "cpyset.h"
 
-/* ---- sampler ----------------------------------------------------------------------------------------------- */
-
-/* Per example: T ~ U{max(lo-1, 1)..hi-1} tokens, split n1 ~ U{0..T} / T - n1 (either side may be empty); a local
- * pool of max(T // 2, 1) distinct pool tokens; both arguments are draws with replacement from the local pool.
- *
- * The distinct tokens come from a partial Fisher-Yates shuffle of a private copy of the pool that is *not* undone
- * between examples: the first k slots after k swap steps are a uniform k-subset whatever order the array was in
- * before (the order is independent of the new draws), so each example costs k draws and no rejection, and it works
- * for any k up to the pool size. */
-static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
-    const int64_t t_lo = a->lo - 1 > 1 ? a->lo - 1 : 1, t_hi = a->hi - 1;
-    if (t_hi < t_lo) {
-        kernel_fail(PyExc_ValueError, "two_sets: length range (%lld, %lld) leaves no total length T in [%lld, %lld]",
-                     (long long)a->lo, (long long)a->hi, (long long)t_lo, (long long)t_hi);
-        return -1;
-    }
-    const int64_t k_max = t_hi / 2 > 1 ? t_hi / 2 : 1;
-    if (k_max > (int64_t)a->pool_size) {
-        /* The reference's random.sample raises here; the numpy version looped forever. */
-        kernel_fail(PyExc_ValueError,
-                     "two_sets: a local pool of up to %lld distinct tokens (half the longest total length %lld) "
-                     "needs a token pool at least that large, got %u tokens; raise pool_size or lower length_range",
-                     (long long)k_max, (long long)t_hi, a->pool_size);
-        return -1;
-    }
-    int32_t *perm = PyMem_RawMalloc((size_t)a->pool_size * sizeof(int32_t));
-    if (!perm) {
-        kernel_no_memory();
-        return -1;
-    }
-    memcpy(perm, a->pool, (size_t)a->pool_size * sizeof(int32_t));
-    int rc = 0;
-    for (Py_ssize_t i = 0; i < a->count; i++) {
-        const int64_t total = rng_between(&a->rng, t_lo, t_hi);
-        const int64_t n1 = rng_between(&a->rng, 0, total);
-        const uint32_t k = total / 2 > 1 ? (uint32_t)(total / 2) : 1;
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t pick = j + rng_below(&a->rng, a->pool_size - j);
-            int32_t swap = perm[j];
-            perm[j] = perm[pick];
-            perm[pick] = swap;
-        }
-        RaggedOut *args[2] = {arg1, arg2};
-        const int64_t sizes[2] = {n1, total - n1};
-        for (int side = 0; side < 2 && rc == 0; side++) {
-            int32_t *dst = row_room(args[side], sizes[side]);
-            if (!dst) {
-                rc = -1;
-                break;
-            }
-            int64_t j = 0;
-            for (; j + 2 <= sizes[side]; j += 2) { /* two picks per 64-bit random word */
-                const uint64_t word = rng_next(&a->rng);
-                dst[j] = perm[below_from(&a->rng, (uint32_t)(word >> 32), k)];
-                dst[j + 1] = perm[below_from(&a->rng, (uint32_t)word, k)];
-            }
-            if (j < sizes[side]) dst[j] = perm[rng_below(&a->rng, k)];
-            end_row(args[side], sizes[side]);
-        }
-        if (rc < 0) break;
-    }
-    PyMem_RawFree(perm);
-    return rc;
-}
-
-SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
-
-/* ---- targets ----------------------------------------------------------------------------------------------- */
+/* ---- per-row membership ----------------------------------------------------------------------------------- */
 
 enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
-
-static int compare_i32(const void *p, const void *q) {
-    int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
-    return (a > b) - (a < b);
-}
-
-/* Ascending. Results here are short (<= ~110 members for the paper's lengths), where an inlined insertion sort
- * beats qsort's indirect comparisons; long rows (direct calls) keep qsort's O(n log n). */
-static void sort_i32(int32_t *v, Py_ssize_t n) {
-    if (n > 128) {
-        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
-        return;
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const int32_t key = v[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
-        v[j] = key;
-    }
-}
-
-/* The members of `result` in order of first appearance in x + y, into dst; `seen` is an empty set used as
- * scratch. A token is new to `seen` exactly when adding it grows `used`. */
-static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, int64_t nx, const int32_t *y,
-                            int64_t ny, int32_t *dst) {
-    Py_ssize_t n = 0;
-    const int32_t *parts[2] = {x, y};
-    const int64_t sizes[2] = {nx, ny};
-    for (int p = 0; p < 2; p++) {
-        for (int64_t j = 0; j < sizes[p] && n < result->used; j++) {
-            const int32_t key = parts[p][j];
-            if (!cset_contains(result, key)) continue;
-            const Py_ssize_t before = seen->used;
-            if (cset_add(seen, key) < 0) return -1;
-            if (seen->used > before) dst[n++] = key;
-        }
-    }
-    return 0;
-}
-
-/* ---- the rows ---------------------------------------------------------------------------------------------- */
 
 /* Membership stamps for ids 0..STAMP_IDS-1: which of the current row's arguments hold the id. A stamp is
  * (row tag << 2) | side bits (1 = x, 2 = y); an older tag means "in neither", so the table is never cleared
@@ -128,11 +21,39 @@ static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, in
 #define IN_X 1u
 #define IN_Y 2u
 
+/* Which side bits (0..3) put a key in each operation's result, as a bit per side-bits value. */
+static const unsigned RESULT_SIDES[] = {
+    [UNION] = 1u << 1 | 1u << 2 | 1u << 3, [INTERSECT] = 1u << 3, [X_MINUS_Y] = 1u << 1, [Y_MINUS_X] = 1u << 2};
+
 typedef struct {
     uint32_t *stamp;
     uint32_t tag;
     int32_t *first_x, *first_y, *order; /* scratch: each argument's distinct ids, a set's slot order */
+    Py_ssize_t kx, ky;                  /* how many first_x / first_y hold */
 } RowScratch;
+
+static int row_scratch_init(RowScratch *s, int64_t longest) {
+    memset(s, 0, sizeof(*s));
+    s->stamp = PyMem_RawCalloc(STAMP_IDS, sizeof(uint32_t));
+    s->first_x = PyMem_RawMalloc(3 * (size_t)(longest > 0 ? longest : 1) * sizeof(int32_t));
+    if (!s->stamp || !s->first_x) return kernel_no_memory();
+    s->first_y = s->first_x + longest;
+    s->order = s->first_y + longest;
+    return 0;
+}
+
+static void row_scratch_free(RowScratch *s) {
+    PyMem_RawFree(s->stamp);
+    PyMem_RawFree(s->first_x);
+}
+
+/* A fresh tag for the next row (so every stamp reads "in neither"). */
+static void next_row(RowScratch *s) {
+    if (++s->tag >= (1u << 30)) { /* tags wrapped: forget every stamp */
+        memset(s->stamp, 0, STAMP_IDS * sizeof(uint32_t));
+        s->tag = 1;
+    }
+}
 
 static int stamped(const int32_t *v, int64_t n) {
     uint32_t outside = 0;
@@ -158,28 +79,232 @@ static Py_ssize_t first_occurrences(RowScratch *s, const int32_t *v, int64_t n, 
     return k;
 }
 
-static int set_of_distinct(CSet *set, const int32_t *keys, Py_ssize_t n) {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        if (cset_add_absent(set, keys[j]) < 0) return -1;
+/* ---- sampler ----------------------------------------------------------------------------------------------- */
+
+/* Draws from a local pool of at most 128 tokens are also local indices, so the sampler sees the first occurrences
+ * and the sides of every token in two 128-bit masks, in registers, instead of reading a stamp per token later. */
+#define LOCAL_BITS 128
+typedef unsigned __int128 LocalMask;
+
+/* n draws with replacement from local[0..k) into dst, two per 64-bit random word. With `track` (a constant, so
+ * the loop is compiled twice), also the tokens of first occurrence into first (returns how many) and their local
+ * indices into *seen (k <= LOCAL_BITS). */
+static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, int32_t *dst, int64_t n, int track,
+                                    LocalMask *seen, int32_t *first) {
+    LocalMask mask = track ? *seen : 0;
+    Py_ssize_t kf = 0;
+    for (int64_t j = 0; j < n; j += 2) {
+        const uint64_t word = rng_next(rng);
+        uint32_t idx[2] = {below_from(rng, (uint32_t)(word >> 32), k), 0};
+        if (j + 1 < n) idx[1] = below_from(rng, (uint32_t)word, k);
+        for (int h = 0; h < 2 && j + h < n; h++) {
+            const int32_t token = local[idx[h]];
+            dst[j + h] = token;
+            if (track) {
+                const LocalMask bit = (LocalMask)1 << idx[h];
+                first[kf] = token;
+                kf += !(mask & bit);
+                mask |= bit;
+            }
+        }
+    }
+    if (track) *seen = mask;
+    return kf;
+}
+
+/* Stamps for the row's distinct tokens from the local masks (stores only; no token is looked up). */
+static void stamp_local(RowScratch *s, const int32_t *local, LocalMask in_x, LocalMask in_y) {
+    for (int half = 0; half < 2; half++) {
+        const int shift = 64 * half;
+        const uint64_t x = (uint64_t)(in_x >> shift), y = (uint64_t)(in_y >> shift);
+        for (uint64_t held = x | y; held; held &= held - 1) {
+            const int i = __builtin_ctzll(held);
+            s->stamp[local[shift + i]] = (s->tag << 2) | ((x >> i) & 1) * IN_X | ((y >> i) & 1) * IN_Y;
+        }
+    }
+}
+
+static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
+                      RowScratch *s, int firsts_known, RaggedOut *out);
+
+/* Where two_sets writes: the plain sampler's two arguments, or (the generator) whole model inputs
+ * `head + x + [divider] + y` and the target `op` of each, in `set_order`, with `empty` standing in for an empty
+ * target. */
+typedef struct {
+    RaggedOut *arg1, *arg2;
+    RaggedOut *inputs, *targets;
+    const int32_t *head;
+    Py_ssize_t head_len;
+    int32_t divider, empty;
+    int op, set_order;
+} TwoSetsOut;
+
+/* Per example: T ~ U{max(lo-1, 1)..hi-1} tokens, split n1 ~ U{0..T} / T - n1 (either side may be empty); a local
+ * pool of max(T // 2, 1) distinct pool tokens; both arguments are draws with replacement from the local pool.
+ * The total length T + 1 is always within [lo, hi], so no example is ever rejected.
+ *
+ * The distinct tokens come from a partial Fisher-Yates shuffle of a private copy of the pool that is *not* undone
+ * between examples: the first k slots after k swap steps are a uniform k-subset whatever order the array was in
+ * before (the order is independent of the new draws), so each example costs k draws and no rejection, and it works
+ * for any k up to the pool size. */
+static int two_sets_rows(SamplerArgs *a, const TwoSetsOut *o) {
+    const int64_t t_lo = a->lo - 1 > 1 ? a->lo - 1 : 1, t_hi = a->hi - 1;
+    if (t_hi < t_lo) {
+        kernel_fail(PyExc_ValueError, "two_sets: length range (%lld, %lld) leaves no total length T in [%lld, %lld]",
+                     (long long)a->lo, (long long)a->hi, (long long)t_lo, (long long)t_hi);
+        return -1;
+    }
+    const int64_t k_max = t_hi / 2 > 1 ? t_hi / 2 : 1;
+    if (k_max > (int64_t)a->pool_size) {
+        /* The reference's random.sample raises here; the numpy version looped forever. */
+        kernel_fail(PyExc_ValueError,
+                     "two_sets: a local pool of up to %lld distinct tokens (half the longest total length %lld) "
+                     "needs a token pool at least that large, got %u tokens; raise pool_size or lower length_range",
+                     (long long)k_max, (long long)t_hi, a->pool_size);
+        return -1;
+    }
+    RowScratch scratch = {0};
+    int32_t *perm = PyMem_RawMalloc((size_t)a->pool_size * sizeof(int32_t));
+    if (!perm || (o->targets && row_scratch_init(&scratch, t_hi) < 0)) {
+        PyMem_RawFree(perm);
+        row_scratch_free(&scratch);
+        return kernel_no_memory();
+    }
+    memcpy(perm, a->pool, (size_t)a->pool_size * sizeof(int32_t));
+    /* Local first occurrences need local indices that fit the masks and tokens that fit the stamp table. */
+    const int track = o->targets && k_max <= LOCAL_BITS && stamped(a->pool, a->pool_size);
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < a->count && rc == 0; i++) {
+        const int64_t total = rng_between(&a->rng, t_lo, t_hi);
+        const int64_t n1 = rng_between(&a->rng, 0, total), n2 = total - n1;
+        const uint32_t k = total / 2 > 1 ? (uint32_t)(total / 2) : 1;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t pick = j + rng_below(&a->rng, a->pool_size - j);
+            int32_t swap = perm[j];
+            perm[j] = perm[pick];
+            perm[pick] = swap;
+        }
+        int32_t *x, *y;
+        if (o->inputs) {
+            int32_t *row = row_room(o->inputs, o->head_len + total + 1);
+            if (!row) {
+                rc = -1;
+                break;
+            }
+            memcpy(row, o->head, (size_t)o->head_len * sizeof(int32_t));
+            x = row + o->head_len;
+            x[n1] = o->divider;
+            y = x + n1 + 1;
+            end_row(o->inputs, o->head_len + total + 1);
+        } else {
+            x = row_room(o->arg1, n1);
+            y = x ? row_room(o->arg2, n2) : NULL;
+            if (!y) {
+                rc = -1;
+                break;
+            }
+            end_row(o->arg1, n1);
+            end_row(o->arg2, n2);
+        }
+        LocalMask in_x = 0, in_y = 0;
+        if (track) {
+            scratch.kx = draw_local(&a->rng, perm, k, x, n1, 1, &in_x, scratch.first_x);
+            scratch.ky = draw_local(&a->rng, perm, k, y, n2, 1, &in_y, scratch.first_y);
+            next_row(&scratch);
+            stamp_local(&scratch, perm, in_x, in_y);
+        } else {
+            draw_local(&a->rng, perm, k, x, n1, 0, NULL, NULL);
+            draw_local(&a->rng, perm, k, y, n2, 0, NULL, NULL);
+        }
+        if (o->targets) {
+            rc = set_op_row(o->op, o->set_order, x, n1, y, n2, &scratch, track, o->targets);
+            if (rc == 0 && VEC_I64(&o->targets->lengths)[o->targets->lengths.len - 1] == 0) {
+                rc = vec_reserve(&o->targets->values, 1);
+                if (rc == 0) {
+                    vec_push_i32(&o->targets->values, o->empty);
+                    VEC_I64(&o->targets->lengths)[o->targets->lengths.len - 1] = 1;
+                }
+            }
+        }
+    }
+    PyMem_RawFree(perm);
+    row_scratch_free(&scratch);
+    return rc;
+}
+
+static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+    const TwoSetsOut out = {.arg1 = arg1, .arg2 = arg2};
+    return two_sets_rows(a, &out);
+}
+
+SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
+
+/* ---- targets ----------------------------------------------------------------------------------------------- */
+
+static int compare_i32(const void *p, const void *q) {
+    int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
+    return (a > b) - (a < b);
+}
+
+/* Ascending. Results here are short (<= ~110 members for the paper's lengths), where an inlined insertion sort
+ * beats qsort's indirect comparisons; long rows (direct calls) keep qsort's O(n log n). */
+static void sort_i32(int32_t *v, Py_ssize_t n) {
+    if (n > 128) {
+        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const int32_t key = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
+        v[j] = key;
+    }
+}
+
+/* The general path's first_appearance order: the members of `result` in order of first appearance in x + y, into
+ * dst; `seen` is an empty set used as scratch. A token is new to `seen` exactly when adding it grows `used`. */
+static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, int64_t nx, const int32_t *y,
+                            int64_t ny, int32_t *dst) {
+    Py_ssize_t n = 0;
+    const int32_t *parts[2] = {x, y};
+    const int64_t sizes[2] = {nx, ny};
+    for (int p = 0; p < 2; p++) {
+        for (int64_t j = 0; j < sizes[p] && n < result->used; j++) {
+            const int32_t key = parts[p][j];
+            if (!cset_contains(result, key)) continue;
+            const Py_ssize_t before = seen->used;
+            if (cset_add(seen, key) < 0) return -1;
+            if (seen->used > before) dst[n++] = key;
+        }
     }
     return 0;
 }
 
-/* The stamped row: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences (fx, fy), with
- * membership read from the stamps. Only the tables an operation iterates are built: union reads both, an
+/* Adds to `result` the keys of `it` (in its slot order) whose stamp sides masked by `side` equal `want`. */
+static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t want, CSet *result) {
+    const Py_ssize_t n = cset_list(it, s->order);
+    Py_ssize_t k = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        const int32_t key = s->order[j];
+        s->order[k] = key;
+        k += (sides(s, key) & side) == want;
+    }
+    return cset_add_absent(result, s->order, k);
+}
+
+/* The stamped row in CPython order: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences,
+ * with membership read from the stamps. Only the tables an operation iterates are built: union reads both, an
  * intersection the smaller set (y on a tie), a difference its left side, except on CPython's copy-and-discard
  * path (left side over four times the right), which runs the general code. */
-static int stamped_op(int op, RowScratch *s, const int32_t *fx, Py_ssize_t kx, const int32_t *fy, Py_ssize_t ky,
-                      CSet *sx, CSet *sy, CSet *result) {
+static int stamped_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result) {
+    const int32_t *fx = s->first_x, *fy = s->first_y;
+    const Py_ssize_t kx = s->kx, ky = s->ky;
     if (op == UNION) { /* set_or: copy x, one presize, then add y's keys (slot order) that x lacks */
-        if (set_of_distinct(sx, fx, kx) < 0 || set_of_distinct(sy, fy, ky) < 0 || cset_copy(result, sx) < 0) return -1;
+        if (cset_add_absent(sx, fx, kx) < 0 || cset_add_absent(sy, fy, ky) < 0 || cset_copy(result, sx) < 0)
+            return -1;
         if (result->fill == 0) return cset_copy(result, sy); /* x was empty: set_merge's copy paths for y */
         if (cset_presize(result, sy->used) < 0) return -1;
-        const Py_ssize_t n = cset_list(sy, s->order);
-        for (Py_ssize_t j = 0; j < n; j++) {
-            if (!(sides(s, s->order[j]) & IN_X) && cset_add_absent(result, s->order[j]) < 0) return -1;
-        }
-        return 0;
+        return add_listed(s, sy, IN_X, 0, result);
     }
     /* Which set is iterated (`it`) and which side must hold (or lack) its keys. */
     const int x_first = op == INTERSECT ? ky > kx : op == X_MINUS_Y;
@@ -188,42 +313,58 @@ static int stamped_op(int op, RowScratch *s, const int32_t *fx, Py_ssize_t kx, c
     CSet *it = x_first ? sx : sy;
     const uint32_t other_side = x_first ? IN_Y : IN_X, want = op == INTERSECT ? other_side : 0;
     if (op != INTERSECT && (k_first >> 2) > k_other) { /* set_copy_and_difference */
-        if (set_of_distinct(sx, fx, kx) < 0 || set_of_distinct(sy, fy, ky) < 0) return -1;
+        if (cset_add_absent(sx, fx, kx) < 0 || cset_add_absent(sy, fy, ky) < 0) return -1;
         return x_first ? cset_difference(result, sx, sy) : cset_difference(result, sy, sx);
     }
-    if (set_of_distinct(it, first, k_first) < 0) return -1;
-    const Py_ssize_t n = cset_list(it, s->order);
-    for (Py_ssize_t j = 0; j < n; j++) {
-        if ((sides(s, s->order[j]) & other_side) == want && cset_add_absent(result, s->order[j]) < 0) return -1;
-    }
-    return 0;
+    if (cset_add_absent(it, first, k_first) < 0) return -1;
+    return add_listed(s, it, other_side, want, result);
 }
 
-/* One row: build set(x), set(y), apply the operation and write the members in `set_order`. */
-static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
-                      RowScratch *scratch, RaggedOut *out) {
+/* The stamped row's result into dst (room for kx + ky); returns its size, or -1. The sorted and first_appearance
+ * orders need no table: the result's members in order of first appearance are the first occurrences of x, then
+ * those of y that x lacks, each kept when its sides put it in the result. */
+static Py_ssize_t stamped_row(int op, int set_order, RowScratch *s, int32_t *dst) {
+    if (set_order == SET_ORDER_CPYTHON) {
+        CSet sx, sy, result;
+        cset_init(&sx);
+        cset_init(&sy);
+        cset_init(&result);
+        const Py_ssize_t n = stamped_op(op, s, &sx, &sy, &result) < 0 ? -1 : cset_list(&result, dst);
+        cset_free(&sx);
+        cset_free(&sy);
+        cset_free(&result);
+        return n;
+    }
+    const unsigned members = RESULT_SIDES[op];
+    Py_ssize_t n = 0;
+    for (Py_ssize_t j = 0; j < s->kx; j++) {
+        dst[n] = s->first_x[j];
+        n += (members >> sides(s, s->first_x[j])) & 1;
+    }
+    for (Py_ssize_t j = 0; j < s->ky; j++) {
+        const uint32_t held = sides(s, s->first_y[j]);
+        dst[n] = s->first_y[j];
+        n += (held & IN_X) == 0 && ((members >> held) & 1);
+    }
+    if (set_order == SET_ORDER_SORTED) sort_i32(dst, n);
+    return n;
+}
+
+/* The general row (ids outside the stamp table): real emulated sets for x, y and the result. */
+static Py_ssize_t general_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
+                              RaggedOut *out) {
     CSet sx, sy, result, seen;
     cset_init(&sx);
     cset_init(&sy);
     cset_init(&result);
     cset_init(&seen);
     int rc = -1, failed;
-    if (stamped(x, nx) && stamped(y, ny)) {
-        if (++scratch->tag >= (1u << 30)) { /* tags wrapped: forget every stamp */
-            memset(scratch->stamp, 0, STAMP_IDS * sizeof(uint32_t));
-            scratch->tag = 1;
-        }
-        const Py_ssize_t kx = first_occurrences(scratch, x, nx, IN_X, scratch->first_x);
-        const Py_ssize_t ky = first_occurrences(scratch, y, ny, IN_Y, scratch->first_y);
-        failed = stamped_op(op, scratch, scratch->first_x, kx, scratch->first_y, ky, &sx, &sy, &result);
-    } else {
-        if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
-        switch (op) {
-        case UNION: failed = cset_union(&result, &sx, &sy); break;
-        case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
-        case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
-        default: failed = cset_difference(&result, &sy, &sx); break;
-        }
+    if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
+    switch (op) {
+    case UNION: failed = cset_union(&result, &sx, &sy); break;
+    case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
+    case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
+    default: failed = cset_difference(&result, &sy, &sx); break;
     }
     int32_t *dst = failed < 0 ? NULL : row_room(out, result.used);
     if (!dst) goto done;
@@ -243,30 +384,36 @@ done:
     return rc;
 }
 
+/* One row: `set(x) OP set(y)` in `set_order`. `firsts_known`: the caller (the fused sampler) already filled the
+ * row's first occurrences and stamps; otherwise they come from the tokens. */
+static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
+                      RowScratch *s, int firsts_known, RaggedOut *out) {
+    if (!firsts_known) {
+        if (!stamped(x, nx) || !stamped(y, ny)) return general_row(op, set_order, x, nx, y, ny, out);
+        next_row(s);
+        s->kx = first_occurrences(s, x, nx, IN_X, s->first_x);
+        s->ky = first_occurrences(s, y, ny, IN_Y, s->first_y);
+    }
+    int32_t *dst = row_room(out, s->kx + s->ky);
+    const Py_ssize_t n = dst ? stamped_row(op, set_order, s, dst) : -1;
+    if (n < 0) return -1;
+    end_row(out, n);
+    return 0;
+}
+
 static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
     int64_t longest = 1;
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         if (t->a.lengths[r] > longest) longest = t->a.lengths[r];
         if (t->b.lengths[r] > longest) longest = t->b.lengths[r];
     }
-    RowScratch scratch = {.tag = 0};
-    scratch.stamp = PyMem_RawCalloc(STAMP_IDS, sizeof(uint32_t));
-    int32_t *buffers = PyMem_RawMalloc(3 * (size_t)longest * sizeof(int32_t));
-    int rc = 0;
-    if (!scratch.stamp || !buffers) {
-        kernel_no_memory();
-        rc = -1;
-    } else {
-        scratch.first_x = buffers;
-        scratch.first_y = buffers + longest;
-        scratch.order = buffers + 2 * longest;
-        for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
-            rc = set_op_row(op, t->set_order, t->a.values + t->a.offsets[r], t->a.lengths[r],
-                            t->b.values + t->b.offsets[r], t->b.lengths[r], &scratch, out);
-        }
+    RowScratch scratch;
+    int rc = row_scratch_init(&scratch, longest);
+    for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
+        rc = set_op_row(op, t->set_order, RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r),
+                        t->b.lengths[r], &scratch, 0, out);
     }
-    PyMem_RawFree(scratch.stamp);
-    PyMem_RawFree(buffers);
+    row_scratch_free(&scratch);
     return rc;
 }
 
@@ -274,6 +421,65 @@ static int union_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, 
 static int intersect_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, INTERSECT); }
 static int set_1_minus_2_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, X_MINUS_Y); }
 static int set_2_minus_1_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, Y_MINUS_X); }
+
+/* set_operation_generate(seed, count, lo, hi, pool, head: int32[], divider, empty, op, set_order)
+ *   -> (iv, il, tv, tl)
+ * The generator of the set-operation tasks: the rows of sample_two_sets (same seed, same draws) written as model
+ * inputs, and their targets computed in the same pass. Why: the sampler draws local-pool indices, from which the
+ * first occurrences and the sides of every token come almost free (see draw_local), and the arguments are written
+ * once, where they end up. */
+static PyObject *set_operation_generate(PyObject *self, PyObject *args) {
+    PyObject *seed, *pool, *head_obj;
+    Py_ssize_t count;
+    long long lo, hi;
+    int divider, empty, op, set_order;
+    if (!PyArg_ParseTuple(args, "OnLLOOiiii", &seed, &count, &lo, &hi, &pool, &head_obj, &divider, &empty, &op,
+                          &set_order))
+        return NULL;
+    if (op < UNION || op > Y_MINUS_X || set_order < SET_ORDER_CPYTHON || set_order > SET_ORDER_FIRST_APPEARANCE) {
+        PyErr_Format(PyExc_ValueError, "unknown set operation %d or set order %d", op, set_order);
+        return NULL;
+    }
+    PyObject *sampler_tuple = Py_BuildValue("(OnLLO)", seed, count, lo, hi, pool);
+    if (!sampler_tuple) return NULL;
+    SamplerArgs a;
+    int rc = sampler_args(sampler_tuple, &a);
+    Py_DECREF(sampler_tuple);
+    if (rc < 0) return NULL;
+    PyObject *result = NULL;
+    Py_buffer head;
+    if (PyObject_GetBuffer(head_obj, &head, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    if (head.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "head must be an int32 array");
+        PyBuffer_Release(&head);
+        goto done;
+    }
+    RaggedOut inputs, targets;
+    const Py_ssize_t head_len = head.len / 4, mean_total = (a.lo + a.hi) / 2;
+    if (ragged_out_init(&inputs, a.count, a.count * (head_len + mean_total + 1)) < 0) {
+        raise_kernel_error();
+    } else if (ragged_out_init(&targets, a.count, a.count * (mean_total / 2 + 1)) < 0) {
+        ragged_out_clear(&inputs);
+        raise_kernel_error();
+    } else {
+        const TwoSetsOut out = {.inputs = &inputs, .targets = &targets, .head = head.buf, .head_len = head_len,
+                                .divider = divider, .empty = empty, .op = op, .set_order = set_order};
+        Py_BEGIN_ALLOW_THREADS
+        rc = two_sets_rows(&a, &out);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            ragged_out_clear(&inputs);
+            ragged_out_clear(&targets);
+            raise_kernel_error();
+        } else {
+            result = sampler_result(&inputs, &targets);
+        }
+    }
+    PyBuffer_Release(&head);
+done:
+    sampler_args_release(&a);
+    return result;
+}
 
 #define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 1)
 TARGET(union)
@@ -284,6 +490,10 @@ TARGET(set_2_minus_1)
 PyMethodDef synpt_setops_methods[] = {
     {"sample_two_sets", sample_two_sets, METH_VARARGS,
      "union & co: T ~ U{max(lo-1,1)..hi-1} tokens split n1 ~ U{0..T} / T-n1, drawn from max(T//2, 1) distinct tokens"},
+    {"set_operation_generate", set_operation_generate, METH_VARARGS,
+     "set_operation_generate(seed, count, lo, hi, pool, head, divider, empty, op, set_order) -> (iv, il, tv, tl): "
+     "the two_sets samples as model inputs head + x + [divider] + y and their targets (op 0 union, 1 intersect, "
+     "2 set_1_minus_2, 3 set_2_minus_1; an empty target is [empty])"},
     {"target_union", target_union, METH_VARARGS, "set(x) | set(y) in the set order"},
     {"target_intersect", target_intersect, METH_VARARGS, "set(x) & set(y) in the set order"},
     {"target_set_1_minus_2", target_set_1_minus_2, METH_VARARGS, "set(x) - set(y) in the set order"},
