@@ -81,7 +81,15 @@ def set_operation_generator(name: str, head: np.ndarray, divider: int, empty: in
 
     def generate(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged]:
         iv, il, tv, tl = _native.set_operation_generate(
-            rng.bytes(32), int(count), int(ctx.lo), int(ctx.hi), ctx.pool, head, int(divider), int(empty), code,
+            rng.bytes(32),
+            int(count),
+            int(ctx.lo),
+            int(ctx.hi),
+            ctx.pool,
+            head,
+            int(divider),
+            int(empty),
+            code,
             SET_ORDER_CODES[ctx.set_order],
         )
         return as_ragged(iv, il), as_ragged(tv, tl)
