@@ -7,77 +7,42 @@
  * orders need only which tokens are in the result (from the per-row membership stamps), written in order of first
  * appearance in x + y or ascending. Rows with ids outside the stamp table build emulated sets in every order. */
 #include "cpyset.h"
+#include "stamps.h"
 
 /* ---- per-row membership ----------------------------------------------------------------------------------- */
 
 enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
 
-/* Membership stamps for ids 0..STAMP_IDS-1: which of the current row's arguments hold the id. A stamp is
- * (row tag << 2) | side bits (1 = x, 2 = y); an older tag means "in neither", so the table is never cleared
- * between rows. Why: a set's CPython layout depends only on the order of first occurrences, and whether a key is
- * already in a set is known from the stamps, so every insertion becomes a probe for a free slot (no comparisons)
- * and duplicates cost one load. Rows with ids outside the table take the general path. */
-#define STAMP_IDS 65536
+/* Which side bits (0..3, see stamps.h) put a key in each operation's result, as a bit per side-bits value. */
 #define IN_X 1u
 #define IN_Y 2u
-
-/* Which side bits (0..3) put a key in each operation's result, as a bit per side-bits value. */
 static const unsigned RESULT_SIDES[] = {
     [UNION] = 1u << 1 | 1u << 2 | 1u << 3, [INTERSECT] = 1u << 3, [X_MINUS_Y] = 1u << 1, [Y_MINUS_X] = 1u << 2};
 
+/* The per-row state: membership stamps (why: a set's CPython layout depends only on the order of first
+ * occurrences, and whether a key is already in a set is known from the stamps, so every insertion becomes a probe
+ * for a free slot, with no comparisons), each argument's first occurrences, and room for a set's slot order. */
 typedef struct {
-    uint32_t *stamp;
-    uint32_t tag;
-    int32_t *first_x, *first_y, *order; /* scratch: each argument's distinct ids, a set's slot order */
-    Py_ssize_t kx, ky;                  /* how many first_x / first_y hold */
+    RowStamps marks;
+    int32_t *first_x, *first_y, *order;
+    Py_ssize_t kx, ky; /* how many first_x / first_y hold */
 } RowScratch;
 
 static int row_scratch_init(RowScratch *s, int64_t longest) {
     memset(s, 0, sizeof(*s));
-    s->stamp = PyMem_RawCalloc(STAMP_IDS, sizeof(uint32_t));
     s->first_x = PyMem_RawMalloc(3 * (size_t)(longest > 0 ? longest : 1) * sizeof(int32_t));
-    if (!s->stamp || !s->first_x) return kernel_no_memory();
+    if (stamps_init(&s->marks) < 0 || !s->first_x) return kernel_no_memory();
     s->first_y = s->first_x + longest;
     s->order = s->first_y + longest;
     return 0;
 }
 
 static void row_scratch_free(RowScratch *s) {
-    PyMem_RawFree(s->stamp);
+    stamps_free(&s->marks);
     PyMem_RawFree(s->first_x);
 }
 
-/* A fresh tag for the next row (so every stamp reads "in neither"). */
-static void next_row(RowScratch *s) {
-    if (++s->tag >= (1u << 30)) { /* tags wrapped: forget every stamp */
-        memset(s->stamp, 0, STAMP_IDS * sizeof(uint32_t));
-        s->tag = 1;
-    }
-}
-
-static int stamped(const int32_t *v, int64_t n) {
-    uint32_t outside = 0;
-    for (int64_t j = 0; j < n; j++) outside |= (uint32_t)v[j] >= STAMP_IDS;
-    return !outside;
-}
-
-static inline uint32_t sides(const RowScratch *s, int32_t key) {
-    const uint32_t stamp = s->stamp[key];
-    return (stamp >> 2) == s->tag ? stamp & 3 : 0;
-}
-
-/* The ids of v in order of first occurrence, into dst (branch-free); marks them as held by `side`. */
-static Py_ssize_t first_occurrences(RowScratch *s, const int32_t *v, int64_t n, uint32_t side, int32_t *dst) {
-    Py_ssize_t k = 0;
-    for (int64_t j = 0; j < n; j++) {
-        const int32_t key = v[j];
-        const uint32_t held = sides(s, key);
-        dst[k] = key;
-        k += !(held & side);
-        s->stamp[key] = (s->tag << 2) | held | side;
-    }
-    return k;
-}
+static inline uint32_t sides(const RowScratch *s, int32_t key) { return stamp_sides(&s->marks, key); }
 
 /* ---- sampler ----------------------------------------------------------------------------------------------- */
 
@@ -119,7 +84,7 @@ static void stamp_local(RowScratch *s, const int32_t *local, LocalMask in_x, Loc
         const uint64_t x = (uint64_t)(in_x >> shift), y = (uint64_t)(in_y >> shift);
         for (uint64_t held = x | y; held; held &= held - 1) {
             const int i = __builtin_ctzll(held);
-            s->stamp[local[shift + i]] = (s->tag << 2) | ((x >> i) & 1) * IN_X | ((y >> i) & 1) * IN_Y;
+            stamp_set(&s->marks, local[shift + i], ((x >> i) & 1) * IN_X | ((y >> i) & 1) * IN_Y);
         }
     }
 }
@@ -210,7 +175,7 @@ static int two_sets_rows(SamplerArgs *a, const TwoSetsOut *o) {
         if (track) {
             scratch.kx = draw_local(&a->rng, perm, k, x, n1, 1, &in_x, scratch.first_x);
             scratch.ky = draw_local(&a->rng, perm, k, y, n2, 1, &in_y, scratch.first_y);
-            next_row(&scratch);
+            stamps_next_row(&scratch.marks);
             stamp_local(&scratch, perm, in_x, in_y);
         } else {
             draw_local(&a->rng, perm, k, x, n1, 0, NULL, NULL);
@@ -390,9 +355,9 @@ static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const
                       RowScratch *s, int firsts_known, RaggedOut *out) {
     if (!firsts_known) {
         if (!stamped(x, nx) || !stamped(y, ny)) return general_row(op, set_order, x, nx, y, ny, out);
-        next_row(s);
-        s->kx = first_occurrences(s, x, nx, IN_X, s->first_x);
-        s->ky = first_occurrences(s, y, ny, IN_Y, s->first_y);
+        stamps_next_row(&s->marks);
+        s->kx = first_occurrences(&s->marks, x, nx, IN_X, s->first_x);
+        s->ky = first_occurrences(&s->marks, y, ny, IN_Y, s->first_y);
     }
     int32_t *dst = row_room(out, s->kx + s->ky);
     const Py_ssize_t n = dst ? stamped_row(op, set_order, s, dst) : -1;

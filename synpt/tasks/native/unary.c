@@ -1,7 +1,8 @@
 /* Unary tasks (reference §2.6.1): the samplers `uniform` (copy, reverse, duplicate, first/last token, length),
  * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and their targets. One example at a
  * time, in the order the reference builds it. */
-#include "native.h"
+#include "cpyset.h"
+#include "stamps.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
 static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
@@ -166,102 +167,42 @@ static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
     return 0;
 }
 
-/* The tokens seen so far in one row, for `set`. Every entry carries the stamp of the row that wrote it, so
- * starting a row is just a new stamp (no clearing). Vocabulary ids (0 <= id < SEEN_DIRECT, every id the tasks
- * sample) index a table directly; any other int32 goes to an open-addressing table with linear probing, sized
- * for the longest row, of which a short row probes only the first slots (its own mask). */
-#define SEEN_DIRECT (1 << 15) /* > 32127, the largest T5 id */
-
-typedef struct {
-    uint32_t *direct; /* stamp per id < SEEN_DIRECT; 0: never written */
-    int32_t *keys;    /* the hash table: key and stamp per slot */
-    uint32_t *stamps;
-    int64_t size;   /* of the hash table, a power of two */
-    uint64_t mask;  /* of the current row's part of it */
-    int shift;      /* 64 - log2(mask + 1): Fibonacci hashing keeps the top bits */
-    uint32_t stamp; /* of the current row */
-} SeenSet;
-
-static void seen_free(SeenSet *s) {
-    PyMem_RawFree(s->direct);
-    PyMem_RawFree(s->keys);
-    PyMem_RawFree(s->stamps);
-}
-
-/* Tables for rows of up to `longest` tokens; the hash table is at most half full. */
-static int seen_init(SeenSet *s, int64_t longest) {
-    s->size = 16;
-    while (s->size < 2 * longest) s->size *= 2;
-    s->direct = PyMem_RawCalloc(SEEN_DIRECT, sizeof(uint32_t));
-    s->keys = PyMem_RawMalloc((size_t)s->size * sizeof(int32_t));
-    s->stamps = PyMem_RawCalloc((size_t)s->size, sizeof(uint32_t));
-    s->stamp = 0;
-    if (!s->direct || !s->keys || !s->stamps) {
-        seen_free(s);
-        kernel_no_memory();
-        return -1;
+/* The ids of a row outside the stamp table, in order of first occurrence, into dst (an emulated set remembers what
+ * was seen: a token is new exactly when adding it grows the set). Returns how many, or -1. */
+static Py_ssize_t first_occurrences_general(const int32_t *v, int64_t n, int32_t *dst) {
+    CSet seen;
+    cset_init(&seen);
+    Py_ssize_t k = 0;
+    for (int64_t j = 0; j < n && k >= 0; j++) {
+        const Py_ssize_t before = seen.used;
+        if (cset_add(&seen, v[j]) < 0) k = -1;
+        else if (seen.used > before) dst[k++] = v[j];
     }
-    return 0;
-}
-
-/* Start an empty set for a row of n <= longest tokens. */
-static void seen_start(SeenSet *s, int64_t n) {
-    int bits = 4;
-    while (((int64_t)1 << bits) < 2 * n) bits++;
-    s->mask = ((uint64_t)1 << bits) - 1;
-    s->shift = 64 - bits;
-    if (++s->stamp == 0) { /* 2^32 rows: the stamps wrapped, so forget them all */
-        memset(s->direct, 0, SEEN_DIRECT * sizeof(uint32_t));
-        memset(s->stamps, 0, (size_t)s->size * sizeof(uint32_t));
-        s->stamp = 1;
-    }
-}
-
-/* Add `key` (not a vocabulary id); 1 when it was new, 0 when already present. */
-static int seen_add_hashed(SeenSet *s, int32_t key) {
-    uint64_t i = ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ULL) >> s->shift;
-    while (s->stamps[i] == s->stamp) {
-        if (s->keys[i] == key) return 0;
-        i = (i + 1) & s->mask;
-    }
-    s->stamps[i] = s->stamp;
-    s->keys[i] = key;
-    return 1;
-}
-
-/* Add `key`; 1 when it was new, 0 when already present. */
-static inline int seen_add(SeenSet *s, int32_t key) {
-    if ((uint32_t)key >= SEEN_DIRECT) return seen_add_hashed(s, key);
-    int fresh = s->direct[key] != s->stamp;
-    s->direct[key] = s->stamp;
-    return fresh;
+    cset_free(&seen);
+    return k;
 }
 
 /* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
 static int set_kernel(const TargetArgs *t, RaggedOut *out) {
     const RaggedIn *a = &t->a;
-    int64_t longest = 0;
-    for (Py_ssize_t r = 0; r < a->count; r++)
-        if (a->lengths[r] > longest) longest = a->lengths[r];
-    SeenSet seen;
-    if (seen_init(&seen, longest) < 0) return -1;
-    for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = a->values + a->offsets[r];
-        int64_t n = a->lengths[r];
-        int32_t *dst = row_room(out, n), *p = dst;
-        if (!dst) {
-            seen_free(&seen);
-            return -1;
+    RowStamps seen;
+    int rc = stamps_init(&seen);
+    for (Py_ssize_t r = 0; r < a->count && rc == 0; r++) {
+        const int32_t *row = RAGGED_ROW(a, r);
+        const int64_t n = a->lengths[r];
+        int32_t *dst = row_room(out, n);
+        Py_ssize_t k = -1;
+        if (dst && stamped(row, n)) {
+            stamps_next_row(&seen);
+            k = first_occurrences(&seen, row, n, 1, dst);
+        } else if (dst) {
+            k = first_occurrences_general(row, n, dst);
         }
-        seen_start(&seen, n);
-        for (int64_t j = 0; j < n; j++) { /* branch-free like deduplicate: repeats are unpredictable */
-            *p = row[j];
-            p += seen_add(&seen, row[j]);
-        }
-        end_row(out, p - dst);
+        if (k < 0) rc = -1;
+        else end_row(out, k);
     }
-    seen_free(&seen);
-    return 0;
+    stamps_free(&seen);
+    return rc;
 }
 
 /* longest_word: the row split at WORD_DIVIDER (empty words allowed, an empty row is one empty word); the first
