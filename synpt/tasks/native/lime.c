@@ -16,9 +16,7 @@ enum { INDUCT, DEDUCT, ABDUCT };
 #define LIME_MAX_PATTERN (2 * MAX_CHARS + MAX_MATH)
 #define LIME_MAX_RESULT (2 * MAX_CHARS * MAX_SUBST + MAX_MATH)
 #define LIME_MAX_SUBST_STR (MAX_CHARS * (MAX_SUBST + 4))
-#define LIME_MAX_HEADER (MAX_CHARS + NUM_LOWER + NUM_MATH + 4)
 #define LIME_MAX_BODY (LIME_MAX_RESULT > LIME_MAX_SUBST_STR ? LIME_MAX_RESULT : LIME_MAX_SUBST_STR)
-#define LIME_MAX_INPUT (LIME_MAX_HEADER + 2 * LIME_MAX_BODY + 1)
 _Static_assert(LIME_MAX_PATTERN <= LIME_MAX_BODY, "a Piece holds the pattern too");
 
 /* How many candidates may all be rejected before the length range is declared empty: the bound the former
@@ -129,9 +127,10 @@ static int32_t write_header(const Example *e, int32_t *dst) {
     return n;
 }
 
-static void append(Vec *v, const Piece *p) {
-    memcpy(VEC_I32(v) + v->len, p->ids, p->n * sizeof(int32_t));
-    v->len += p->n;
+/* Copies a piece to dst; returns the end. */
+static int32_t *put_piece(int32_t *dst, const Piece *p) {
+    memcpy(dst, p->ids, p->n * sizeof(int32_t));
+    return dst + p->n;
 }
 
 /* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
@@ -153,16 +152,15 @@ static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *t
         const int64_t tgt_count = target->n + (mode == ABDUCT ? commas : 0);
         if (in_count < a->lo || in_count > a->hi || tgt_count < a->lo || tgt_count > a->hi) continue;
 
-        if (vec_reserve(&inputs->values, LIME_MAX_INPUT) < 0 || vec_reserve(&targets->values, LIME_MAX_BODY) < 0)
-            return -1;
-        Vec *in = &inputs->values;
-        in->len += write_header(&e, VEC_I32(in) + in->len);
-        append(in, first);
-        vec_push_i32(in, SEP);
-        append(in, second);
-        vec_push_i64(&inputs->lengths, in_len);
-        append(&targets->values, target);
-        vec_push_i64(&targets->lengths, target->n);
+        int32_t *in = row_room(inputs, in_len), *tgt = in ? row_room(targets, target->n) : NULL;
+        if (!tgt) return -1;
+        in += write_header(&e, in);
+        in = put_piece(in, first);
+        *in++ = SEP;
+        put_piece(in, second);
+        end_row(inputs, in_len);
+        put_piece(tgt, target);
+        end_row(targets, target->n);
         kept++;
     }
     return 0;
