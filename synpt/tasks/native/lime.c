@@ -135,7 +135,8 @@ static int32_t *put_piece(int32_t *dst, const Piece *p) {
 
 /* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
  * REJECTION_ROUNDS * (count + count / 8 + 8) candidates in a row were all rejected before the first one kept. */
-static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets) {
+static int lime_kernel(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets) {
+    const int mode = *(const int *)options;
     const Py_ssize_t give_up = REJECTION_ROUNDS * (a->count + a->count / 8 + 8);
     Py_ssize_t kept = 0, tried = 0;
     Example e;
@@ -169,7 +170,7 @@ static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *t
 /* lime_generate(seed: bytes[32], count, mode, lo, hi, pool: int32[]) -> (iv, il, tv, tl)
  * mode 0/1/2 = induct/deduct/abduct; (lo, hi) = length_range. Zero rows when the range admits nothing. */
 static PyObject *lime_generate(PyObject *self, PyObject *args) {
-    PyObject *seed, *pool, *sampler_tuple;
+    PyObject *seed, *pool;
     Py_ssize_t count;
     int mode;
     long long lo, hi;
@@ -178,42 +179,15 @@ static PyObject *lime_generate(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "LIME mode must be 0 (induct), 1 (deduct) or 2 (abduct), got %d", mode);
         return NULL;
     }
-    /* The sampler convention parses and checks the rest (seed, count, range, pool). */
-    sampler_tuple = Py_BuildValue("(OnLLO)", seed, count, lo, hi, pool);
-    if (!sampler_tuple) return NULL;
     SamplerArgs a;
-    int rc = sampler_args(sampler_tuple, &a);
-    Py_DECREF(sampler_tuple);
-    if (rc < 0) return NULL;
-    PyObject *result = NULL;
+    if (sampler_args_from(seed, count, lo, hi, pool, &a) < 0) return NULL;
     if (a.pool_size < NUM_SYMBOLS) {
         PyErr_Format(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
                      a.pool_size);
-        goto done;
+        sampler_args_release(&a);
+        return NULL;
     }
-    RaggedOut inputs, targets;
-    if (ragged_out_init(&inputs, a.count, a.count * 150) < 0) {
-        raise_kernel_error();
-        goto done;
-    }
-    if (ragged_out_init(&targets, a.count, a.count * 60) < 0) {
-        ragged_out_clear(&inputs);
-        raise_kernel_error();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    rc = lime_kernel(&a, mode, &inputs, &targets);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        ragged_out_clear(&inputs);
-        ragged_out_clear(&targets);
-        raise_kernel_error();
-        goto done;
-    }
-    result = sampler_result(&inputs, &targets);
-done:
-    sampler_args_release(&a);
-    return result;
+    return run_generator(&a, lime_kernel, &mode, a.count * 150, a.count * 60);
 }
 
 PyMethodDef synpt_lime_methods[] = {

@@ -166,14 +166,20 @@ void ragged_out_clear(RaggedOut *o) {
 /* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
 int sampler_args(PyObject *args, SamplerArgs *a) {
     PyObject *seed, *pool;
+    Py_ssize_t count;
     long long lo, hi;
     memset(a, 0, sizeof(*a));
-    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &a->count, &lo, &hi, &pool)) return -1;
-    if (a->count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {
-        PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", a->count, lo,
-                     hi);
+    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &count, &lo, &hi, &pool)) return -1;
+    return sampler_args_from(seed, count, lo, hi, pool, a);
+}
+
+int sampler_args_from(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a) {
+    memset(a, 0, sizeof(*a));
+    if (count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {
+        PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", count, lo, hi);
         return -1;
     }
+    a->count = count;
     a->lo = lo;
     a->hi = hi;
     if (rng_seed(&a->rng, seed) < 0) return -1;
@@ -291,6 +297,32 @@ PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
         }
     }
     target_args_release(&t);
+    return result;
+}
+
+PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t input_cap,
+                        Py_ssize_t target_cap) {
+    RaggedOut inputs, targets;
+    PyObject *result = NULL;
+    if (ragged_out_init(&inputs, a->count, input_cap) < 0) {
+        raise_kernel_error();
+    } else if (ragged_out_init(&targets, a->count, target_cap) < 0) {
+        ragged_out_clear(&inputs);
+        raise_kernel_error();
+    } else {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = kernel(a, options, &inputs, &targets);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            ragged_out_clear(&inputs);
+            ragged_out_clear(&targets);
+            raise_kernel_error();
+        } else {
+            result = sampler_result(&inputs, &targets);
+        }
+    }
+    sampler_args_release(a);
     return result;
 }
 

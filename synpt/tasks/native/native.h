@@ -147,6 +147,8 @@ typedef struct {
 } SamplerArgs;
 
 int sampler_args(PyObject *args, SamplerArgs *a); /* parses (seed, count, lo, hi, pool) */
+/* The same from values a kernel with more arguments parsed itself. */
+int sampler_args_from(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a);
 void sampler_args_release(SamplerArgs *a);
 
 /* One uniform draw with replacement from the pool. */
@@ -233,6 +235,14 @@ typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
 typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
 PyObject *run_target(PyObject *args, TargetKernel kernel, int binary); /* binary: arg2 is required */
+
+/* A generator kernel (LIME, the set operations) samples and writes whole examples in one pass: model inputs and
+ * their targets, `a->count` rows each (fewer only where the kernel documents it). `options` are its own parameters.
+ * run_generator runs it without the GIL, releases `a`, and returns (iv, il, tv, tl); the capacities are a first
+ * guess of the values all rows need. */
+typedef int (*GeneratorKernel)(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets);
+PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t input_cap,
+                        Py_ssize_t target_cap);
 
 /* The Python functions `sample_NAME` / `target_NAME` of a kernel (binary: it has, or needs, a second argument). */
 #define SAMPLER_FUNCTION(name, kernel, binary) \

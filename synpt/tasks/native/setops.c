@@ -393,6 +393,13 @@ static int set_2_minus_1_kernel(const TargetArgs *t, RaggedOut *out) { return se
  * inputs, and their targets computed in the same pass. Why: the sampler draws local-pool indices, from which the
  * first occurrences and the sides of every token come almost free (see draw_local), and the arguments are written
  * once, where they end up. */
+static int set_operation_kernel(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets) {
+    TwoSetsOut out = *(const TwoSetsOut *)options;
+    out.inputs = inputs;
+    out.targets = targets;
+    return two_sets_rows(a, &out);
+}
+
 static PyObject *set_operation_generate(PyObject *self, PyObject *args) {
     PyObject *seed, *pool, *head_obj;
     Py_ssize_t count;
@@ -405,44 +412,20 @@ static PyObject *set_operation_generate(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "unknown set operation %d or set order %d", op, set_order);
         return NULL;
     }
-    PyObject *sampler_tuple = Py_BuildValue("(OnLLO)", seed, count, lo, hi, pool);
-    if (!sampler_tuple) return NULL;
-    SamplerArgs a;
-    int rc = sampler_args(sampler_tuple, &a);
-    Py_DECREF(sampler_tuple);
-    if (rc < 0) return NULL;
-    PyObject *result = NULL;
     Py_buffer head;
-    if (PyObject_GetBuffer(head_obj, &head, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    if (PyObject_GetBuffer(head_obj, &head, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    SamplerArgs a;
+    PyObject *result = NULL;
     if (head.len % 4) {
         PyErr_SetString(PyExc_ValueError, "head must be an int32 array");
-        PyBuffer_Release(&head);
-        goto done;
-    }
-    RaggedOut inputs, targets;
-    const Py_ssize_t head_len = head.len / 4, mean_total = (a.lo + a.hi) / 2;
-    if (ragged_out_init(&inputs, a.count, a.count * (head_len + mean_total + 1)) < 0) {
-        raise_kernel_error();
-    } else if (ragged_out_init(&targets, a.count, a.count * (mean_total / 2 + 1)) < 0) {
-        ragged_out_clear(&inputs);
-        raise_kernel_error();
-    } else {
-        const TwoSetsOut out = {.inputs = &inputs, .targets = &targets, .head = head.buf, .head_len = head_len,
-                                .divider = divider, .empty = empty, .op = op, .set_order = set_order};
-        Py_BEGIN_ALLOW_THREADS
-        rc = two_sets_rows(&a, &out);
-        Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&inputs);
-            ragged_out_clear(&targets);
-            raise_kernel_error();
-        } else {
-            result = sampler_result(&inputs, &targets);
-        }
+    } else if (sampler_args_from(seed, count, lo, hi, pool, &a) == 0) {
+        const Py_ssize_t head_len = head.len / 4, mean_total = (a.lo + a.hi) / 2;
+        const TwoSetsOut options = {.head = head.buf, .head_len = head_len, .divider = divider, .empty = empty,
+                                    .op = op, .set_order = set_order};
+        result = run_generator(&a, set_operation_kernel, &options, a.count * (head_len + mean_total + 1),
+                               a.count * (mean_total / 2 + 1));
     }
     PyBuffer_Release(&head);
-done:
-    sampler_args_release(&a);
     return result;
 }
 
