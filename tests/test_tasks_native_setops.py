@@ -268,7 +268,7 @@ def test_generator_is_what_the_tasks_write():
     for name in ("union", "intersect", "set1_minus_set2", "set2_minus_set1"):
         task = get_task(name).with_options(set_order="first_appearance", pool_size=500)
         ctx = task.context(seed=3)
-        inputs, targets = task._generator(np.random.default_rng(9), 300, ctx)
+        inputs, targets = task._fused(np.random.default_rng(9), 300, ctx)
         arg1, arg2 = accepted(np.random.default_rng(9), 300, ctx, task._sampler)
         expected = task.assemble_inputs(arg1, arg2), _fill_empty(task._target(arg1, arg2, ctx))
         for got, want in zip((inputs, targets), expected, strict=True):

@@ -71,8 +71,8 @@ def sampler(name: str):
 SET_OPERATIONS = ("union", "intersect", "set_1_minus_2", "set_2_minus_1")
 
 
-def set_operation_generator(name: str, head: np.ndarray, divider: int, empty: int):
-    """The generator of the set-operation task `name` (one of SET_OPERATIONS), as
+def fused_set_operation(name: str, head: np.ndarray, divider: int, empty: int):
+    """The set-operation task `name` (one of SET_OPERATIONS) as one fused kernel,
     `(rng, count, ctx) -> (inputs, targets)`: the samples of `sampler("two_sets")` for the same `rng`, as model
     inputs `head + x + [divider] + y`, and `target(name)` of each, `[empty]` where it is empty. Why one kernel:
     the sampler draws local-pool indices, which give the first occurrences a separate target recomputes."""
@@ -94,7 +94,7 @@ def set_operation_generator(name: str, head: np.ndarray, divider: int, empty: in
         )
         return as_ragged(iv, il), as_ragged(tv, tl)
 
-    generate.__name__ = generate.__qualname__ = f"generate_{name}"
+    generate.__name__ = generate.__qualname__ = f"fused_{name}"
     return generate
 
 
