@@ -20,14 +20,14 @@ static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
 /* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
-static int count_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
+static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
     if (check_range("count", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
         const int64_t n = rng_between(&a->rng, lo, hi);
         const int32_t q = draw_token(a);
         const int64_t copies = rng_between(&a->rng, 0, n);
-        int32_t *place = scratch_get(work, n * sizeof(int32_t));
+        int32_t *place = scratch_get(&a->work, n * sizeof(int32_t));
         int32_t *dst = place ? row_room(seqs, n) : NULL, *qdst;
         if (!dst) return -1;
         /* As the fillers are i.i.d., "c copies plus fillers, shuffled" only needs the copies on a uniform c-subset
@@ -49,13 +49,6 @@ static int count_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scrat
         end_row(queries, 1);
     }
     return 0;
-}
-
-static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    Scratch work = {0};
-    int rc = count_rows(a, seqs, queries, &work);
-    scratch_free(&work);
-    return rc;
 }
 
 /* ---- replace ----------------------------------------------------------------------------------------------- */
@@ -93,7 +86,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *wor
 }
 
 /* n ~ U{lo-3..hi-3} tokens; key uniform among their distinct tokens; value a fresh pool token (may equal key). */
-static int replace_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs, Scratch *work) {
+static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
     const int64_t lo = max64(a->lo - 3, 1), hi = a->hi - 3;
     if (check_range("replace", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -102,7 +95,7 @@ static int replace_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs, Scrat
         if (!dst) return -1;
         draw_tokens(a, dst, n);
         int error = 0;
-        const int32_t key = pick_distinct(&a->rng, dst, n, work, &error);
+        const int32_t key = pick_distinct(&a->rng, dst, n, &a->work, &error);
         if (error) return -1;
         end_row(seqs, n);
         if (!(pair = row_room(pairs, 2))) return -1;
@@ -111,13 +104,6 @@ static int replace_rows(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs, Scrat
         end_row(pairs, 2);
     }
     return 0;
-}
-
-static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
-    Scratch work = {0};
-    int rc = replace_rows(a, seqs, pairs, &work);
-    scratch_free(&work);
-    return rc;
 }
 
 /* ---- sort -------------------------------------------------------------------------------------------------- */
@@ -149,7 +135,7 @@ static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
 /* ---- delete/search branch A: the query planted r >= 1 times ------------------------------------------------ */
 /* One example: q ~ U{1..(hi-1)/3}; s ~ U{2q..hi-1-q}; r ~ U{1..s/q} copies; the s - r*q fillers split by
  * partition(., r+1) (zeros allowed) into the gaps: filler_0 Q filler_1 Q ... Q filler_r. */
-static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *work) {
+static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t q = rng_between(&a->rng, 1, max64(1, (a->hi - 1) / 3));
     const int64_t s = rng_between(&a->rng, 2 * q, max64(a->hi - 1 - q, 2 * q));
     int32_t *query = row_room(queries, q);
@@ -157,7 +143,7 @@ static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scra
     draw_tokens(a, query, q);
     end_row(queries, q); /* `query` stays valid: only `seqs` grows below */
     const int64_t r = rng_between(&a->rng, 1, s / q), fillers = s - r * q;
-    int64_t *gap = scratch_get(work, (r + 1) * sizeof(int64_t));
+    int64_t *gap = scratch_get(&a->work, (r + 1) * sizeof(int64_t));
     int32_t *seq = gap ? row_room(seqs, s) : NULL;
     if (!seq) return -1;
     /* partition: every filler item picks one of the r + 1 gaps uniformly (the equal-probability multinomial) */
@@ -229,7 +215,7 @@ static int check_absent_range(const SamplerArgs *a) {
 
 /* One example: with probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no
  * test); else s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
-static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scratch *text) {
+static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int tiny = rng_uniform(&a->rng) < 0.01;
     int64_t s, q;
     if (tiny) {
@@ -245,7 +231,7 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scrat
         draw_tokens(a, seq, s);
         draw_tokens(a, query, q);
         if (tiny) break;
-        int hit = text_contains(seq, s, query, q, text);
+        int hit = text_contains(seq, s, query, q, &a->work);
         if (hit < 0) return -1;
         if (!hit) break;
         if (redraws == MAX_ABSENT_REDRAWS) {
@@ -265,11 +251,9 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, Scrat
 enum { ABSENT, PRESENT };
 
 static int branch_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, int branch) {
-    Scratch work = {0};
     int rc = branch == ABSENT ? check_absent_range(a) : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++)
-        rc = branch == PRESENT ? present_one(a, seqs, queries, &work) : absent_one(a, seqs, queries, &work);
-    scratch_free(&work);
+        rc = branch == PRESENT ? present_one(a, seqs, queries) : absent_one(a, seqs, queries);
     return rc;
 }
 
@@ -294,12 +278,11 @@ static void drop_last_row(RaggedOut *o) {
 }
 
 static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
-    Scratch work = {0};
     int rc = check_absent_range(a);
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
         int branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         for (long redraws = 0;; redraws++) {
-            rc = branch == PRESENT ? present_one(a, seqs, queries, &work) : absent_one(a, seqs, queries, &work);
+            rc = branch == PRESENT ? present_one(a, seqs, queries) : absent_one(a, seqs, queries);
             if (rc < 0) break;
             const int64_t *l1 = VEC_I64(&seqs->lengths), *l2 = VEC_I64(&queries->lengths);
             const int64_t length = l1[seqs->lengths.len - 1] + 1 + l2[queries->lengths.len - 1];
@@ -315,7 +298,6 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
             if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         }
     }
-    scratch_free(&work);
     return rc;
 }
 

@@ -196,6 +196,7 @@ int sampler_args_from(PyObject *seed, Py_ssize_t count, long long lo, long long 
 
 void sampler_args_release(SamplerArgs *a) {
     if (a->pool_view.obj) PyBuffer_Release(&a->pool_view);
+    scratch_free(&a->work);
 }
 
 PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2) {

@@ -136,6 +136,33 @@ static inline void end_row(RaggedOut *o, int64_t n) {
 PyObject *ragged_out_finish(RaggedOut *o); /* (values bytearray, lengths bytearray) */
 void ragged_out_clear(RaggedOut *o);
 
+/* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
+typedef struct {
+    void *data;
+    size_t size;
+} Scratch;
+
+/* Room for `bytes` bytes (the contents are not kept), or NULL after kernel_no_memory. */
+static inline void *scratch_get(Scratch *s, size_t bytes) {
+    if (bytes == 0) bytes = 1; /* a NULL result always means an error */
+    if (bytes > s->size) {
+        void *p = PyMem_RawRealloc(s->data, bytes);
+        if (!p) {
+            kernel_no_memory();
+            return NULL;
+        }
+        s->data = p;
+        s->size = bytes;
+    }
+    return s->data;
+}
+
+static inline void scratch_free(Scratch *s) {
+    PyMem_RawFree(s->data);
+    s->data = NULL;
+    s->size = 0;
+}
+
 /* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
 typedef struct {
     Rng rng;
@@ -144,6 +171,7 @@ typedef struct {
     const int32_t *pool;
     uint32_t pool_size;
     Py_buffer pool_view;
+    Scratch work; /* a kernel's work buffer, freed with the arguments (sampler_args_release) */
 } SamplerArgs;
 
 int sampler_args(PyObject *args, SamplerArgs *a); /* parses (seed, count, lo, hi, pool) */
@@ -184,33 +212,6 @@ static inline void shuffle_ids(Rng *r, int32_t *v, int64_t n) {
         v[i] = v[j];
         v[j] = t;
     }
-}
-
-/* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
-typedef struct {
-    void *data;
-    size_t size;
-} Scratch;
-
-/* Room for `bytes` bytes (the contents are not kept), or NULL after kernel_no_memory. */
-static inline void *scratch_get(Scratch *s, size_t bytes) {
-    if (bytes == 0) bytes = 1; /* a NULL result always means an error */
-    if (bytes > s->size) {
-        void *p = PyMem_RawRealloc(s->data, bytes);
-        if (!p) {
-            kernel_no_memory();
-            return NULL;
-        }
-        s->data = p;
-        s->size = bytes;
-    }
-    return s->data;
-}
-
-static inline void scratch_free(Scratch *s) {
-    PyMem_RawFree(s->data);
-    s->data = NULL;
-    s->size = 0;
 }
 
 /* The (v1, l1, v2, l2) result of a sampler; `arg2` NULL for a unary sampler. Clears both on return. */

@@ -47,19 +47,15 @@ static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
                      (long long)a->lo, (long long)a->hi);
         return -1;
     }
-    Scratch parts = {0};
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t n = rng_between(&a->rng, a->lo, a->hi);
         int64_t k = rng_between(&a->rng, 1, n);
-        int32_t *dst = scratch_get(&parts, (size_t)k * sizeof(int32_t)) ? row_room(arg1, n) : NULL;
-        if (!dst) {
-            scratch_free(&parts);
-            return -1;
-        }
-        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts.data, dst);
+        int32_t *parts = scratch_get(&a->work, (size_t)k * sizeof(int32_t));
+        int32_t *dst = parts ? row_room(arg1, n) : NULL;
+        if (!dst) return -1;
+        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts, dst);
         end_row(arg1, n);
     }
-    scratch_free(&parts);
     return 0;
 }
 
@@ -76,18 +72,14 @@ static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
                      (long long)a->hi);
         return -1;
     }
-    Scratch parts = {0};
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t w = rng_between(&a->rng, 1, a->hi / 2 > 1 ? a->hi / 2 : 1);
         int64_t least = a->lo - (w - 1) > w ? a->lo - (w - 1) : w;
         int64_t n = rng_between(&a->rng, least, a->hi - (w - 1));
         int64_t len = n + w - 1;
-        int32_t *dst = scratch_get(&parts, (size_t)w * sizeof(int32_t)) ? row_room(arg1, len) : NULL;
-        if (!dst) {
-            scratch_free(&parts);
-            return -1;
-        }
-        int32_t *word_lengths = parts.data;
+        int32_t *word_lengths = scratch_get(&a->work, (size_t)w * sizeof(int32_t));
+        int32_t *dst = word_lengths ? row_room(arg1, len) : NULL;
+        if (!dst) return -1;
         partition_no_zeros(&a->rng, n, w, word_lengths);
         for (int64_t j = 0; j < w; j++) {
             if (j > 0) *dst++ = WORD_DIVIDER;
@@ -96,7 +88,6 @@ static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
         }
         end_row(arg1, len);
     }
-    scratch_free(&parts);
     return 0;
 }
 
