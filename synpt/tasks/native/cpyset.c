@@ -227,7 +227,6 @@ static inline int add_key(CSet *s, int64_t key) {
     return after_insert(s);
 }
 
-int cset_add(CSet *s, int64_t key) { return add_key(s, key); }
 
 int cset_add_absent(CSet *s, const int32_t *keys, Py_ssize_t n) {
     for (Py_ssize_t j = 0; j < n; j++) {
@@ -248,6 +247,17 @@ int cset_contains(const CSet *s, int64_t key) {
     int found;
     lookup(s, key, &found);
     return found;
+}
+
+Py_ssize_t cset_add_new(CSet *seen, const int32_t *keys, Py_ssize_t n, const CSet *within, int32_t *dst) {
+    Py_ssize_t k = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (within && !cset_contains(within, keys[j])) continue;
+        const Py_ssize_t before = seen->used;
+        if (add_key(seen, keys[j]) < 0) return -1;
+        if (seen->used > before) dst[k++] = keys[j];
+    }
+    return k;
 }
 
 int cset_presize(CSet *so, Py_ssize_t other_used) {

@@ -34,9 +34,12 @@ typedef struct {
 
 void cset_init(CSet *s);                                    /* set() */
 void cset_free(CSet *s);                                    /* frees a grown table; s may be reused after init */
-int cset_add(CSet *s, int64_t key);                         /* s.add(key); -1 after kernel_no_memory */
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n); /* s = set(keys), s initialised by the caller */
 int cset_contains(const CSet *s, int64_t key);              /* key in s */
+/* Adds every key to `seen` and writes to dst, in order, those that were new to it (and, with `within`, are in
+ * `within`): first occurrences by the set's own bookkeeping (a key is new exactly when adding it grows `used`).
+ * Returns how many, or -1 after kernel_no_memory. */
+Py_ssize_t cset_add_new(CSet *seen, const int32_t *keys, Py_ssize_t n, const CSet *within, int32_t *dst);
 int cset_union(CSet *out, const CSet *a, const CSet *b);    /* out = a | b   (out initialised, empty) */
 int cset_intersection(CSet *out, const CSet *a, const CSet *b); /* out = a & b */
 int cset_difference(CSet *out, const CSet *a, const CSet *b);   /* out = a - b */

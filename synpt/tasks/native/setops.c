@@ -226,25 +226,6 @@ static void sort_i32(int32_t *v, Py_ssize_t n) {
     }
 }
 
-/* The general path's first_appearance order: the members of `result` in order of first appearance in x + y, into
- * dst; `seen` is an empty set used as scratch. A token is new to `seen` exactly when adding it grows `used`. */
-static int first_appearance(const CSet *result, CSet *seen, const int32_t *x, int64_t nx, const int32_t *y,
-                            int64_t ny, int32_t *dst) {
-    Py_ssize_t n = 0;
-    const int32_t *parts[2] = {x, y};
-    const int64_t sizes[2] = {nx, ny};
-    for (int p = 0; p < 2; p++) {
-        for (int64_t j = 0; j < sizes[p] && n < result->used; j++) {
-            const int32_t key = parts[p][j];
-            if (!cset_contains(result, key)) continue;
-            const Py_ssize_t before = seen->used;
-            if (cset_add(seen, key) < 0) return -1;
-            if (seen->used > before) dst[n++] = key;
-        }
-    }
-    return 0;
-}
-
 /* Adds to `result` the keys of `it` (in its slot order) whose stamp sides masked by `side` equal `want`. */
 static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t want, CSet *result) {
     const Py_ssize_t n = cset_list(it, s->order);
@@ -333,8 +314,9 @@ static Py_ssize_t general_row(int op, int set_order, const int32_t *x, int64_t n
     }
     int32_t *dst = failed < 0 ? NULL : row_room(out, result.used);
     if (!dst) goto done;
-    if (set_order == SET_ORDER_FIRST_APPEARANCE) {
-        if (first_appearance(&result, &seen, x, nx, y, ny, dst) < 0) goto done;
+    if (set_order == SET_ORDER_FIRST_APPEARANCE) { /* the result's members in order of first appearance in x + y */
+        const Py_ssize_t from_x = cset_add_new(&seen, x, nx, &result, dst);
+        if (from_x < 0 || cset_add_new(&seen, y, ny, &result, dst + from_x) < 0) goto done;
     } else {
         cset_list(&result, dst);
         if (set_order == SET_ORDER_SORTED) sort_i32(dst, result.used);

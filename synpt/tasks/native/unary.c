@@ -158,21 +158,6 @@ static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
     return 0;
 }
 
-/* The ids of a row outside the stamp table, in order of first occurrence, into dst (an emulated set remembers what
- * was seen: a token is new exactly when adding it grows the set). Returns how many, or -1. */
-static Py_ssize_t first_occurrences_general(const int32_t *v, int64_t n, int32_t *dst) {
-    CSet seen;
-    cset_init(&seen);
-    Py_ssize_t k = 0;
-    for (int64_t j = 0; j < n && k >= 0; j++) {
-        const Py_ssize_t before = seen.used;
-        if (cset_add(&seen, v[j]) < 0) k = -1;
-        else if (seen.used > before) dst[k++] = v[j];
-    }
-    cset_free(&seen);
-    return k;
-}
-
 /* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
 static int set_kernel(const TargetArgs *t, RaggedOut *out) {
     const RaggedIn *a = &t->a;
@@ -186,8 +171,11 @@ static int set_kernel(const TargetArgs *t, RaggedOut *out) {
         if (dst && stamped(row, n)) {
             stamps_next_row(&seen);
             k = first_occurrences(&seen, row, n, 1, dst);
-        } else if (dst) {
-            k = first_occurrences_general(row, n, dst);
+        } else if (dst) { /* ids outside the stamp table: an emulated set remembers what was seen */
+            CSet seen;
+            cset_init(&seen);
+            k = cset_add_new(&seen, row, n, NULL, dst);
+            cset_free(&seen);
         }
         if (k < 0) rc = -1;
         else end_row(out, k);
