@@ -52,11 +52,6 @@ static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
 }
 
 /* ---- replace ----------------------------------------------------------------------------------------------- */
-static int cmp_i32(const void *x, const void *y) {
-    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-    return (a > b) - (a < b);
-}
-
 /* A token chosen uniformly among the distinct tokens of row (like random.choice(sorted(set(row)))), n >= 1.
  * Rejection: a uniform position whose token occurs m times is kept with probability 1/m, so every distinct token
  * is equally likely; with a big pool the first try almost always succeeds. After a few failures (a small pool)
@@ -74,7 +69,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *wor
         return 0;
     }
     memcpy(sorted, row, n * sizeof(int32_t));
-    qsort(sorted, n, sizeof(int32_t), cmp_i32);
+    sort_i32(sorted, n);
     int64_t distinct = 1;
     for (int64_t j = 1; j < n; j++) distinct += sorted[j] != sorted[j - 1];
     int64_t k = rng_below(r, (uint32_t)distinct), j = 0;

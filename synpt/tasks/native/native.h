@@ -136,6 +136,26 @@ static inline void end_row(RaggedOut *o, int64_t n) {
 PyObject *ragged_out_finish(RaggedOut *o); /* (values bytearray, lengths bytearray) */
 void ragged_out_clear(RaggedOut *o);
 
+static inline int compare_i32(const void *p, const void *q) {
+    int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
+    return (a > b) - (a < b);
+}
+
+/* Ascending. The kernels' rows are short (<= ~220 ids for the paper's lengths); up to 128 an inlined insertion sort
+ * beats qsort's indirect comparisons, longer rows keep qsort's O(n log n). */
+static inline void sort_i32(int32_t *v, Py_ssize_t n) {
+    if (n > 128) {
+        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const int32_t key = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
+        v[j] = key;
+    }
+}
+
 /* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
 typedef struct {
     void *data;

@@ -206,26 +206,6 @@ SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
 
-static int compare_i32(const void *p, const void *q) {
-    int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
-    return (a > b) - (a < b);
-}
-
-/* Ascending. Results here are short (<= ~110 members for the paper's lengths), where an inlined insertion sort
- * beats qsort's indirect comparisons; long rows (direct calls) keep qsort's O(n log n). */
-static void sort_i32(int32_t *v, Py_ssize_t n) {
-    if (n > 128) {
-        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
-        return;
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const int32_t key = v[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
-        v[j] = key;
-    }
-}
-
 /* Adds to `result` the keys of `it` (in its slot order) whose stamp sides masked by `side` equal `want`. */
 static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t want, CSet *result) {
     const Py_ssize_t n = cset_list(it, s->order);
@@ -297,8 +277,8 @@ static Py_ssize_t stamped_row(int op, int set_order, RowScratch *s, int32_t *dst
 }
 
 /* The general row (ids outside the stamp table): real emulated sets for x, y and the result. */
-static Py_ssize_t general_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
-                              RaggedOut *out) {
+static int general_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
+                       RaggedOut *out) {
     CSet sx, sy, result, seen;
     cset_init(&sx);
     cset_init(&sy);

@@ -103,7 +103,7 @@ enum { COPY, REVERSE, DUPLICATE, FIRST, LAST };
 static int rearrange(const TargetArgs *t, RaggedOut *out, int mode) {
     const RaggedIn *a = &t->a;
     for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = a->values + a->offsets[r];
+        const int32_t *row = RAGGED_ROW(a, r);
         int64_t n = a->lengths[r];
         int64_t m = mode == DUPLICATE ? 2 * n : (mode == FIRST || mode == LAST) ? (n > 0) : n;
         int32_t *dst = row_room(out, m);
@@ -143,7 +143,7 @@ static int length_kernel(const TargetArgs *t, RaggedOut *out) {
 static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
     const RaggedIn *a = &t->a;
     for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = a->values + a->offsets[r];
+        const int32_t *row = RAGGED_ROW(a, r);
         int64_t n = a->lengths[r];
         int32_t *dst = row_room(out, n), *p = dst;
         if (!dst) return -1;
@@ -189,7 +189,7 @@ static int set_kernel(const TargetArgs *t, RaggedOut *out) {
 static int longest_word_kernel(const TargetArgs *t, RaggedOut *out) {
     const RaggedIn *a = &t->a;
     for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = a->values + a->offsets[r];
+        const int32_t *row = RAGGED_ROW(a, r);
         int64_t n = a->lengths[r], start = 0, best = 0, best_len = -1;
         for (int64_t j = 0; j <= n; j++) {
             if (j < n && row[j] != WORD_DIVIDER) continue;
