@@ -72,12 +72,7 @@ static int draw_example(SamplerArgs *a, Example *e) {
     cset_free(&set);
     if (rc < 0) return -1;
     for (int j = 0; j < num_math; j++) push(pattern, math[rng_below(rng, NUM_MATH)]);
-    for (int j = pattern->n - 1; j > 0; j--) { /* Fisher-Yates: a uniform permutation */
-        int k = (int)rng_below(rng, j + 1);
-        int32_t t = pattern->ids[j];
-        pattern->ids[j] = pattern->ids[k];
-        pattern->ids[k] = t;
-    }
+    shuffle_ids(rng, pattern->ids, pattern->n);
 
     /* Substitutions in used-variable order, written straight into subst_str; `at`/`len` locate each string.
      * The reference draws a second substitution that it never writes; skipping it changes no distribution. */
