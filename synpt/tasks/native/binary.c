@@ -35,12 +35,7 @@ static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
          * numbers, k = min(c, n - c)) instead of shuffling all n. */
         const int64_t k = copies < n - copies ? copies : n - copies;
         for (int64_t j = 0; j < n; j++) place[j] = (int32_t)j;
-        for (int64_t j = 0; j < k; j++) {
-            int64_t pick = j + rng_below(&a->rng, (uint32_t)(n - j));
-            int32_t t = place[j];
-            place[j] = place[pick];
-            place[pick] = t;
-        }
+        partial_shuffle(&a->rng, place, n, k);
         const int copies_first = copies == k; /* the copies go to place[0..k), else to place[k..n) */
         for (int64_t j = 0; j < n; j++) dst[place[j]] = (j < k) == copies_first ? q : draw_token(a);
         end_row(seqs, n);

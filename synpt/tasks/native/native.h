@@ -156,6 +156,17 @@ static inline void sort_i32(int32_t *v, Py_ssize_t n) {
     }
 }
 
+/* Partial Fisher-Yates: v[0..k) becomes a uniform ordered k-subset of v[0..n) (k <= n), with k draws. The rest of
+ * v keeps the other entries, so the array can be reused for the next draw without being reset. */
+static inline void partial_shuffle(Rng *r, int32_t *v, int64_t n, int64_t k) {
+    for (int64_t j = 0; j < k; j++) {
+        const int64_t pick = j + rng_below(r, (uint32_t)(n - j));
+        const int32_t t = v[j];
+        v[j] = v[pick];
+        v[pick] = t;
+    }
+}
+
 /* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
 typedef struct {
     void *data;

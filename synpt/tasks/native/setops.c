@@ -143,12 +143,7 @@ static int two_sets_rows(SamplerArgs *a, const TwoSetsOut *o) {
         const int64_t total = rng_between(&a->rng, t_lo, t_hi);
         const int64_t n1 = rng_between(&a->rng, 0, total), n2 = total - n1;
         const uint32_t k = total / 2 > 1 ? (uint32_t)(total / 2) : 1;
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t pick = j + rng_below(&a->rng, a->pool_size - j);
-            int32_t swap = perm[j];
-            perm[j] = perm[pick];
-            perm[pick] = swap;
-        }
+        partial_shuffle(&a->rng, perm, a->pool_size, k);
         int32_t *x, *y;
         if (o->inputs) {
             int32_t *row = row_room(o->inputs, o->head_len + total + 1);
