@@ -247,35 +247,49 @@ void target_args_release(TargetArgs *t) {
     ragged_release(&t->b);
 }
 
+/* run_sampler and run_generator: room for one or two outputs, the kernel run without the GIL, the outputs (or the
+ * kernel's error) handed to Python, and the arguments released. */
+static PyObject *run_filling(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t cap1,
+                             Py_ssize_t cap2, int second) {
+    RaggedOut one, two;
+    PyObject *result = NULL;
+    if (ragged_out_init(&one, a->count, cap1) < 0) {
+        raise_kernel_error();
+    } else if (second && ragged_out_init(&two, a->count, cap2) < 0) {
+        ragged_out_clear(&one);
+        raise_kernel_error();
+    } else {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = kernel(a, options, &one, second ? &two : NULL);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            ragged_out_clear(&one);
+            if (second) ragged_out_clear(&two);
+            raise_kernel_error();
+        } else {
+            result = sampler_result(&one, second ? &two : NULL);
+        }
+    }
+    sampler_args_release(a);
+    return result;
+}
+
+/* A sampler kernel behind the generator signature: `options` points at it. */
+static int call_sampler(SamplerArgs *a, const void *options, RaggedOut *arg1, RaggedOut *arg2) {
+    return (*(const SamplerKernel *)options)(a, arg1, arg2);
+}
+
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary) {
     SamplerArgs a;
     if (sampler_args(args, &a) < 0) return NULL;
-    RaggedOut arg1, arg2;
-    Py_ssize_t expected = a.count * ((a.lo + a.hi) / 2 + 1);
-    PyObject *result = NULL;
-    if (ragged_out_init(&arg1, a.count, expected) < 0) {
-        raise_kernel_error();
-        goto done;
-    }
-    if (binary && ragged_out_init(&arg2, a.count, expected) < 0) {
-        ragged_out_clear(&arg1);
-        raise_kernel_error();
-        goto done;
-    }
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = kernel(&a, &arg1, binary ? &arg2 : NULL);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        ragged_out_clear(&arg1);
-        if (binary) ragged_out_clear(&arg2);
-        raise_kernel_error();
-        goto done;
-    }
-    result = sampler_result(&arg1, binary ? &arg2 : NULL);
-done:
-    sampler_args_release(&a);
-    return result;
+    const Py_ssize_t expected = a.count * ((a.lo + a.hi) / 2 + 1);
+    return run_filling(&a, call_sampler, &kernel, expected, expected, binary);
+}
+
+PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t input_cap,
+                        Py_ssize_t target_cap) {
+    return run_filling(a, kernel, options, input_cap, target_cap, 1);
 }
 
 PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
@@ -298,32 +312,6 @@ PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
         }
     }
     target_args_release(&t);
-    return result;
-}
-
-PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t input_cap,
-                        Py_ssize_t target_cap) {
-    RaggedOut inputs, targets;
-    PyObject *result = NULL;
-    if (ragged_out_init(&inputs, a->count, input_cap) < 0) {
-        raise_kernel_error();
-    } else if (ragged_out_init(&targets, a->count, target_cap) < 0) {
-        ragged_out_clear(&inputs);
-        raise_kernel_error();
-    } else {
-        int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = kernel(a, options, &inputs, &targets);
-        Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&inputs);
-            ragged_out_clear(&targets);
-            raise_kernel_error();
-        } else {
-            result = sampler_result(&inputs, &targets);
-        }
-    }
-    sampler_args_release(a);
     return result;
 }
 
