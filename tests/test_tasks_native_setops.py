@@ -247,7 +247,9 @@ def sample_then_target(seed: bytes, count: int, lo: int, hi: int, pool: np.ndarr
         (10, 220, POOL),  # the paper's setting: local pools up to 109 tokens, first occurrences from the draws
         (10, 400, POOL),  # local pools over 128 tokens: first occurrences from the tokens
         (2, 9, POOL[:4]),  # tiny pool: many empty intersections and differences
-        (10, 60, np.arange(65_000, 67_000, dtype=np.int32)),  # ids past the stamp table: the general path
+        (10, 60, np.arange(65_000, 67_000, dtype=np.int32)),  # ids past the stamp table: the target's general path
+        (10, 60, np.arange(-1_500, 500, dtype=np.int32)),  # negative ids (-1 hashes as -2) in the generator's keys
+        (10, 60, np.arange(-(2**31), -(2**31) + 2_000, dtype=np.int32)),  # the int32 extreme
     ],
 )
 def test_generator_matches_sampler_target_and_assemble(lo, hi, pool):

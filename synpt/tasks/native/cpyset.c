@@ -13,7 +13,11 @@
 #define PERTURB_SHIFT 5
 #define PROBE_SPAN (LINEAR_PROBES + 1) /* slots i..i+9 */
 
-static inline size_t key_hash(int64_t key) { return (size_t)(key == -1 ? -2 : key); }
+/* hash(int) for the int in a key's low 32 bits (the upper bits are a caller's payload, see cpyset.h). */
+static inline size_t key_hash(int64_t key) {
+    const int64_t id = (int32_t)key;
+    return (size_t)(id == -1 ? -2 : id);
+}
 
 static inline int occupied(const uint64_t *bits, size_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 static inline void occupy(uint64_t *bits, size_t i) { bits[i >> 6] |= (uint64_t)1 << (i & 63); }
@@ -44,38 +48,16 @@ void cset_free(CSet *s) {
     cset_init(s);
 }
 
-/* Iterate the active keys in slot order (what CPython's set_next does), skipping empty slots by the bitmap. */
-typedef struct {
-    const int64_t *keys;
-    const uint64_t *bits;
-    size_t w, words;
-    uint64_t word;
-} SlotIter;
-
-static inline void iter_table(SlotIter *it, const int64_t *keys, const uint64_t *bits, size_t mask) {
-    it->keys = keys;
-    it->bits = bits;
-    it->w = 0;
-    it->words = words_for(mask + 1);
-    it->word = bits[0];
-}
-
-static inline void iter_start(SlotIter *it, const CSet *s) { iter_table(it, s->keys, s->bits, s->mask); }
-
-static inline int iter_next(SlotIter *it, int64_t *key) {
-    while (1) {
-        while (!it->word) {
-            if (++it->w >= it->words) return 0;
-            it->word = it->bits[it->w];
-        }
-        const size_t i = (it->w << 6) | (size_t)__builtin_ctzll(it->word);
-        it->word &= it->word - 1;
-        if (it->keys[i] != CSET_DUMMY) {
-            *key = it->keys[i];
-            return 1;
-        }
-    }
-}
+/* Runs the statement after it with `key` bound to each active key of a table, in slot order (what CPython's
+ * set_next visits): empty slots are skipped a bitmap word at a time, dummies by the innermost loop, which runs
+ * once or not at all. Why a loop header and not an iterator function: resizing and listing are most of a set's
+ * work, and this is a few instructions per key. `break` inside leaves only the innermost loop: return instead. */
+#define FOR_EACH_KEY(key, keys_, bits_, mask_)                                                                      \
+    for (size_t w_ = 0, words_ = words_for((mask_) + 1); w_ < words_; w_++)                                       \
+        for (uint64_t word_ = (bits_)[w_]; word_; word_ &= word_ - 1)                                              \
+            for (int64_t key = (keys_)[w_ << 6 | (size_t)__builtin_ctzll(word_)], once_ = key != CSET_DUMMY;      \
+                 once_; once_ = 0)
+#define FOR_EACH_IN(key, set) FOR_EACH_KEY(key, (set)->keys, (set)->bits, (set)->mask)
 
 /* set_insert_clean: place a key known to be absent into a table without dummies: the first free slot of each
  * probe (i, then i+1..i+9 when they exist), then the perturbed jump. */
@@ -141,10 +123,7 @@ static int table_resize(CSet *s, Py_ssize_t minused) {
     memset(s->bits, 0, words_for(newsize) * sizeof(uint64_t));
     s->mask = newsize - 1;
     s->fill = s->used;
-    SlotIter it;
-    int64_t key;
-    for (iter_table(&it, old_keys, old_bits, old_mask); iter_next(&it, &key);)
-        insert_clean(s->keys, s->bits, s->mask, key);
+    FOR_EACH_KEY(key, old_keys, old_bits, old_mask) insert_clean(s->keys, s->bits, s->mask, key);
     if (old_heap) PyMem_RawFree((void *)old_keys);
     return 0;
 }
@@ -228,10 +207,22 @@ static inline int add_key(CSet *s, int64_t key) {
 }
 
 
-int cset_add_absent(CSet *s, const int32_t *keys, Py_ssize_t n) {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        insert_clean(s->keys, s->bits, s->mask, keys[j]);
-        if (after_insert(s) < 0) return -1;
+/* Runs of inserts between resizes: set_add_entry resizes after the insert that brings `fill` to
+ * ceil(3 * mask / 5), so that many keys go in with the table in locals, then the resize. */
+int cset_add_absent(CSet *s, const int64_t *keys, Py_ssize_t n) {
+    while (n > 0) {
+        const Py_ssize_t until_resize = (Py_ssize_t)((3 * s->mask + 4) / 5) - s->fill;
+        const Py_ssize_t run = until_resize < n ? until_resize : n;
+        int64_t *const table = s->keys;
+        uint64_t *const bits = s->bits;
+        const size_t mask = s->mask;
+        for (Py_ssize_t j = 0; j < run; j++) insert_clean(table, bits, mask, keys[j]);
+        s->fill += run;
+        s->used += run;
+        keys += run;
+        n -= run;
+        if ((size_t)s->fill * 5 >= s->mask * 3 && table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4) < 0)
+            return -1;
     }
     return 0;
 }
@@ -269,8 +260,6 @@ int cset_presize(CSet *so, Py_ssize_t other_used) {
 static int merge(CSet *so, const CSet *other) {
     if (other->used == 0) return 0;
     if (cset_presize(so, other->used) < 0) return -1;
-    SlotIter it;
-    int64_t key;
     if (so->fill == 0 && so->mask == other->mask && other->fill == other->used) {
         /* same size, no dummies: the same slots (copy the occupied ones and the bitmap) */
         memcpy(so->bits, other->bits, words_for(other->mask + 1) * sizeof(uint64_t));
@@ -287,16 +276,25 @@ static int merge(CSet *so, const CSet *other) {
     }
     if (so->fill == 0) {
         so->fill = so->used = other->used;
-        for (iter_start(&it, other); iter_next(&it, &key);) insert_clean(so->keys, so->bits, so->mask, key);
+        FOR_EACH_IN(key, other) insert_clean(so->keys, so->bits, so->mask, key);
         return 0;
     }
-    for (iter_start(&it, other); iter_next(&it, &key);) {
+    FOR_EACH_IN(key, other) {
         if (add_key(so, key) < 0) return -1;
     }
     return 0;
 }
 
 int cset_copy(CSet *out, const CSet *a) { return merge(out, a); }
+
+int cset_become_copy(CSet *s) {
+    /* set_copy merges s into an empty 8-slot set, presized to the smallest table over 2 * used from 5 keys on */
+    const Py_ssize_t minused = (size_t)s->used * 5 >= (CSET_MINSIZE - 1) * 3 ? s->used * 2 : 0;
+    size_t size = CSET_MINSIZE;
+    while (size <= (size_t)minused) size <<= 1;
+    if (size == s->mask + 1 && s->fill == s->used) return 0; /* the copy's table is s's: the same slots */
+    return table_resize(s, minused);                          /* else s's keys in slot order into the copy's */
+}
 
 int cset_union(CSet *out, const CSet *a, const CSet *b) {
     if (merge(out, a) < 0) return -1; /* set_or: result = set_copy(a); result.update(b) */
@@ -309,22 +307,18 @@ int cset_intersection(CSet *out, const CSet *a, const CSet *b) {
         so = b;
         other = a;
     }
-    SlotIter it;
-    int64_t key;
-    for (iter_start(&it, other); iter_next(&it, &key);) {
+    FOR_EACH_IN(key, other) {
         if (cset_contains(so, key) && add_key(out, key) < 0) return -1;
     }
     return 0;
 }
 
 int cset_difference(CSet *out, const CSet *a, const CSet *b) {
-    SlotIter it;
-    int64_t key;
     if ((a->used >> 2) > b->used) {
         /* set_copy_and_difference: copy a, discard b's keys (set_discard_entry leaves a dummy), then resize the
          * dummies away if they are over a quarter of the table */
         if (merge(out, a) < 0) return -1;
-        for (iter_start(&it, b); iter_next(&it, &key);) {
+        FOR_EACH_IN(key, b) {
             int found;
             const size_t at = lookup(out, key, &found);
             if (found) {
@@ -335,17 +329,21 @@ int cset_difference(CSet *out, const CSet *a, const CSet *b) {
         if ((size_t)(out->fill - out->used) <= out->mask / 4) return 0;
         return table_resize(out, out->used > 50000 ? out->used * 2 : out->used * 4);
     }
-    for (iter_start(&it, a); iter_next(&it, &key);) {
+    FOR_EACH_IN(key, a) {
         if (!cset_contains(b, key) && add_key(out, key) < 0) return -1;
     }
     return 0;
 }
 
+Py_ssize_t cset_keys(const CSet *s, int64_t *out) {
+    Py_ssize_t n = 0;
+    FOR_EACH_IN(key, s) out[n++] = key;
+    return n;
+}
+
 Py_ssize_t cset_list(const CSet *s, int32_t *out) {
     Py_ssize_t n = 0;
-    SlotIter it;
-    int64_t key;
-    for (iter_start(&it, s); iter_next(&it, &key);) out[n++] = (int32_t)key;
+    FOR_EACH_IN(key, s) out[n++] = (int32_t)key;
     return n;
 }
 

@@ -6,7 +6,12 @@
  * construction sequence (table size, linear probes, perturbed probing, resizes). Reproducing that sequence in C
  * gives the reference's bytes without building Python objects, and the same bytes under every Python version
  * (real sets of 3.12+ may differ).
- * Only what the tasks use is emulated: set(list), add, copy, |, &, -, membership and list(). */
+ * Only what the tasks use is emulated: set(list), add, copy, |, &, -, membership and list().
+ *
+ * A key is an int32 id in the low 32 bits of an int64; the upper 32 bits may carry a caller's payload (the set
+ * operations store a token's local index there), which hashing ignores and copies keep. Keys with a payload
+ * compare equal only with the same payload, so one id must always carry the same payload within a set and the
+ * sets it meets. */
 #ifndef SYNPT_CPYSET_H
 #define SYNPT_CPYSET_H
 
@@ -47,8 +52,10 @@ Py_ssize_t cset_list(const CSet *s, int32_t *out);          /* list(s) into out 
 
 /* The same operations for callers that already know membership (e.g. from a stamp table), which skips the probing
  * comparisons: adding a key that is not in the set is CPython's set_add_entry walking to the first free slot. */
-int cset_add_absent(CSet *s, const int32_t *keys, Py_ssize_t n); /* s.add(k) for each k of keys, none in s, no dummies */
+int cset_add_absent(CSet *s, const int64_t *keys, Py_ssize_t n); /* s.add(k) for each k of keys, none in s, no dummies */
+Py_ssize_t cset_keys(const CSet *s, int64_t *out);          /* the stored keys, payloads included, in slot order */
 int cset_copy(CSet *out, const CSet *a);                    /* out = set(a) (set_copy), out initialised, empty */
+int cset_become_copy(CSet *s);                              /* s = set(s): the table set_copy would build */
 int cset_presize(CSet *so, Py_ssize_t other_used);          /* set_merge's one resize before adding `other` */
 
 #endif

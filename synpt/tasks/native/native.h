@@ -286,6 +286,7 @@ PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *opti
  * id plus 8 of slack (format.c; its table is built when the module loads). */
 char *put_ids(char *p, const int32_t *ids, int64_t n);
 void format_init(void);
+void setops_init(void);
 
 /* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
 /* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */

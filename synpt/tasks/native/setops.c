@@ -4,8 +4,9 @@
  *
  * The cpython order (the reference's bytes) builds the result the way the reference does, `set(x) OP set(y)`, with
  * the CPython 3.11 emulation in cpyset.h, and lists the emulated table's slots. The sorted and first_appearance
- * orders need only which tokens are in the result (from the per-row membership stamps), written in order of first
- * appearance in x + y or ascending. Rows with ids outside the stamp table build emulated sets in every order. */
+ * orders need only which tokens are in the result, written in order of first appearance in x + y or ascending.
+ * Which arguments hold a token comes from the sampler's local masks, or (rows given from outside) from per-row
+ * membership stamps; rows with ids outside the stamp table build emulated sets in every order. */
 #include "cpyset.h"
 #include "stamps.h"
 
@@ -19,44 +20,73 @@ enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
 static const unsigned RESULT_SIDES[] = {
     [UNION] = 1u << 1 | 1u << 2 | 1u << 3, [INTERSECT] = 1u << 3, [X_MINUS_Y] = 1u << 1, [Y_MINUS_X] = 1u << 2};
 
-/* The per-row state: membership stamps (why: a set's CPython layout depends only on the order of first
- * occurrences, and whether a key is already in a set is known from the stamps, so every insertion becomes a probe
- * for a free slot, with no comparisons), each argument's first occurrences, and room for a set's slot order. */
+/* Draws from a local pool of at most 128 tokens are also local indices, so the sampler sees the first occurrences
+ * and the sides of every token in two 128-bit masks, in registers, without a lookup per token. */
+#define LOCAL_BITS 128
+typedef struct {
+    uint64_t half[2]; /* local indices 0..63, 64..127 */
+} LocalMask;
+
+/* The per-row state: each argument's first occurrences as set keys (why: a set's CPython layout depends only on
+ * the order of first occurrences, and which sides hold a key is known without a lookup, so every insertion is a
+ * probe for a free slot, with no comparisons), and room for a set's slot order. Which sides hold a key comes from
+ * the local masks when the sampler drew local indices (`local`: each key carries its local index in its upper 32
+ * bits, see cpyset.h), else from the membership stamps. */
 typedef struct {
     RowStamps marks;
-    int32_t *first_x, *first_y, *order;
+    int local;
+    LocalMask in_x, in_y;
+    int64_t *first_x, *first_y, *order;
+    int32_t *plain; /* the stamps' first occurrences, before they become keys */
     Py_ssize_t kx, ky; /* how many first_x / first_y hold */
 } RowScratch;
 
-static int row_scratch_init(RowScratch *s, int64_t longest) {
+/* `local`: the sampler gives each key its local index, so no stamps are needed. */
+static int row_scratch_init(RowScratch *s, int64_t longest, int local) {
     memset(s, 0, sizeof(*s));
-    s->first_x = PyMem_RawMalloc(3 * (size_t)(longest > 0 ? longest : 1) * sizeof(int32_t));
-    if (stamps_init(&s->marks) < 0 || !s->first_x) return kernel_no_memory();
-    s->first_y = s->first_x + longest;
-    s->order = s->first_y + longest;
+    s->local = local;
+    const size_t room = (size_t)(longest > 0 ? longest : 1);
+    s->first_x = PyMem_RawMalloc(3 * room * sizeof(int64_t));
+    s->plain = PyMem_RawMalloc(room * sizeof(int32_t));
+    if ((!local && stamps_init(&s->marks) < 0) || !s->first_x || !s->plain) return kernel_no_memory();
+    s->first_y = s->first_x + room;
+    s->order = s->first_y + room;
     return 0;
 }
 
 static void row_scratch_free(RowScratch *s) {
     stamps_free(&s->marks);
     PyMem_RawFree(s->first_x);
+    PyMem_RawFree(s->plain);
 }
 
-static inline uint32_t sides(const RowScratch *s, int32_t key) { return stamp_sides(&s->marks, key); }
+static inline uint32_t local_bit(const LocalMask *m, uint64_t i) { return (m->half[i >> 6] >> (i & 63)) & 1; }
+
+/* Which sides (IN_X | IN_Y) hold a key of this row. */
+static inline uint32_t sides(const RowScratch *s, int64_t key) {
+    if (s->local) {
+        const uint64_t i = (uint64_t)key >> 32;
+        return local_bit(&s->in_x, i) * IN_X | local_bit(&s->in_y, i) * IN_Y;
+    }
+    return stamp_sides(&s->marks, (int32_t)key);
+}
 
 /* ---- sampler ----------------------------------------------------------------------------------------------- */
 
-/* Draws from a local pool of at most 128 tokens are also local indices, so the sampler sees the first occurrences
- * and the sides of every token in two 128-bit masks, in registers, instead of reading a stamp per token later. */
-#define LOCAL_BITS 128
-typedef unsigned __int128 LocalMask;
+/* Local index i as a mask (filled by setops_init): a table lookup is cheaper than building a two-word bit. */
+static LocalMask LOCAL_BIT[LOCAL_BITS];
+
+void setops_init(void) {
+    for (int i = 0; i < LOCAL_BITS; i++) LOCAL_BIT[i].half[i >> 6] = (uint64_t)1 << (i & 63);
+}
 
 /* n draws with replacement from local[0..k) into dst, two per 64-bit random word. With `track` (a constant, so
- * the loop is compiled twice), also the tokens of first occurrence into first (returns how many) and their local
- * indices into *seen (k <= LOCAL_BITS). */
+ * the loop is compiled once per value), also the keys of first occurrence (token and local index) into first
+ * (returns how many) and their local indices into *seen (k <= LOCAL_BITS): track 1 for k <= 64 (one mask word),
+ * track 2 for larger k. */
 static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, int32_t *dst, int64_t n, int track,
-                                    LocalMask *seen, int32_t *first) {
-    LocalMask mask = track ? *seen : 0;
+                                    LocalMask *seen, int64_t *first) {
+    uint64_t lo = track ? seen->half[0] : 0, hi = track ? seen->half[1] : 0;
     Py_ssize_t kf = 0;
     for (int64_t j = 0; j < n; j += 2) {
         const uint64_t word = rng_next(rng);
@@ -66,27 +96,20 @@ static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, 
             const int32_t token = local[idx[h]];
             dst[j + h] = token;
             if (track) {
-                const LocalMask bit = (LocalMask)1 << idx[h];
-                first[kf] = token;
-                kf += !(mask & bit);
-                mask |= bit;
+                const uint64_t bit_lo = track == 1 ? (uint64_t)1 << idx[h] : LOCAL_BIT[idx[h]].half[0];
+                const uint64_t bit_hi = track == 1 ? 0 : LOCAL_BIT[idx[h]].half[1];
+                first[kf] = (int64_t)(uint32_t)token | (int64_t)idx[h] << 32;
+                kf += !((lo & bit_lo) | (hi & bit_hi));
+                lo |= bit_lo;
+                hi |= bit_hi;
             }
         }
     }
-    if (track) *seen = mask;
-    return kf;
-}
-
-/* Stamps for the row's distinct tokens from the local masks (stores only; no token is looked up). */
-static void stamp_local(RowScratch *s, const int32_t *local, LocalMask in_x, LocalMask in_y) {
-    for (int half = 0; half < 2; half++) {
-        const int shift = 64 * half;
-        const uint64_t x = (uint64_t)(in_x >> shift), y = (uint64_t)(in_y >> shift);
-        for (uint64_t held = x | y; held; held &= held - 1) {
-            const int i = __builtin_ctzll(held);
-            stamp_set(&s->marks, local[shift + i], ((x >> i) & 1) * IN_X | ((y >> i) & 1) * IN_Y);
-        }
+    if (track) {
+        seen->half[0] = lo;
+        seen->half[1] = hi;
     }
+    return kf;
 }
 
 static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
@@ -128,16 +151,16 @@ static int two_sets_rows(SamplerArgs *a, const TwoSetsOut *o) {
                      (long long)k_max, (long long)t_hi, a->pool_size);
         return -1;
     }
+    /* Local first occurrences need local indices that fit the masks. */
+    const int track = o->targets && k_max <= LOCAL_BITS;
     RowScratch scratch = {0};
     int32_t *perm = PyMem_RawMalloc((size_t)a->pool_size * sizeof(int32_t));
-    if (!perm || (o->targets && row_scratch_init(&scratch, t_hi) < 0)) {
+    if (!perm || (o->targets && row_scratch_init(&scratch, t_hi, track) < 0)) {
         PyMem_RawFree(perm);
         row_scratch_free(&scratch);
         return kernel_no_memory();
     }
     memcpy(perm, a->pool, (size_t)a->pool_size * sizeof(int32_t));
-    /* Local first occurrences need local indices that fit the masks and tokens that fit the stamp table. */
-    const int track = o->targets && k_max <= LOCAL_BITS && stamped(a->pool, a->pool_size);
     int rc = 0;
     for (Py_ssize_t i = 0; i < a->count && rc == 0; i++) {
         const int64_t total = rng_between(&a->rng, t_lo, t_hi);
@@ -166,12 +189,16 @@ static int two_sets_rows(SamplerArgs *a, const TwoSetsOut *o) {
             end_row(o->arg1, n1);
             end_row(o->arg2, n2);
         }
-        LocalMask in_x = 0, in_y = 0;
         if (track) {
-            scratch.kx = draw_local(&a->rng, perm, k, x, n1, 1, &in_x, scratch.first_x);
-            scratch.ky = draw_local(&a->rng, perm, k, y, n2, 1, &in_y, scratch.first_y);
-            stamps_next_row(&scratch.marks);
-            stamp_local(&scratch, perm, in_x, in_y);
+            LocalMask *in_x = &scratch.in_x, *in_y = &scratch.in_y;
+            *in_x = *in_y = (LocalMask){{0, 0}};
+            if (k <= 64) {
+                scratch.kx = draw_local(&a->rng, perm, k, x, n1, 1, in_x, scratch.first_x);
+                scratch.ky = draw_local(&a->rng, perm, k, y, n2, 1, in_y, scratch.first_y);
+            } else {
+                scratch.kx = draw_local(&a->rng, perm, k, x, n1, 2, in_x, scratch.first_x);
+                scratch.ky = draw_local(&a->rng, perm, k, y, n2, 2, in_y, scratch.first_y);
+            }
         } else {
             draw_local(&a->rng, perm, k, x, n1, 0, NULL, NULL);
             draw_local(&a->rng, perm, k, y, n2, 0, NULL, NULL);
@@ -201,12 +228,12 @@ SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
 
-/* Adds to `result` the keys of `it` (in its slot order) whose stamp sides masked by `side` equal `want`. */
+/* Adds to `result` the keys of `it` (in its slot order) whose sides masked by `side` equal `want`. */
 static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t want, CSet *result) {
-    const Py_ssize_t n = cset_list(it, s->order);
+    const Py_ssize_t n = cset_keys(it, s->order);
     Py_ssize_t k = 0;
     for (Py_ssize_t j = 0; j < n; j++) {
-        const int32_t key = s->order[j];
+        const int64_t key = s->order[j];
         s->order[k] = key;
         k += (sides(s, key) & side) == want;
     }
@@ -214,31 +241,35 @@ static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t wan
 }
 
 /* The stamped row in CPython order: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences,
- * with membership read from the stamps. Only the tables an operation iterates are built: union reads both, an
+ * with membership from `sides`. Only the tables an operation iterates are built: union reads both, an
  * intersection the smaller set (y on a tie), a difference its left side, except on CPython's copy-and-discard
  * path (left side over four times the right), which runs the general code. */
-static int stamped_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result) {
-    const int32_t *fx = s->first_x, *fy = s->first_y;
+static CSet *stamped_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result) {
+    const int64_t *fx = s->first_x, *fy = s->first_y;
     const Py_ssize_t kx = s->kx, ky = s->ky;
-    if (op == UNION) { /* set_or: copy x, one presize, then add y's keys (slot order) that x lacks */
-        if (cset_add_absent(sx, fx, kx) < 0 || cset_add_absent(sy, fy, ky) < 0 || cset_copy(result, sx) < 0)
-            return -1;
-        if (result->fill == 0) return cset_copy(result, sy); /* x was empty: set_merge's copy paths for y */
-        if (cset_presize(result, sy->used) < 0) return -1;
-        return add_listed(s, sy, IN_X, 0, result);
+    if (op == UNION) { /* set_or: copy x (in place: x is not needed after), one presize, add y's keys x lacks */
+        if (cset_add_absent(sx, fx, kx) < 0 || cset_add_absent(sy, fy, ky) < 0) return NULL;
+        if (sx->used == 0) return cset_copy(result, sy) < 0 ? NULL : result; /* set_merge's copy paths for y */
+        if (cset_become_copy(sx) < 0 || cset_presize(sx, sy->used) < 0 || add_listed(s, sy, IN_X, 0, sx) < 0)
+            return NULL;
+        return sx;
     }
     /* Which set is iterated (`it`) and which side must hold (or lack) its keys. */
     const int x_first = op == INTERSECT ? ky > kx : op == X_MINUS_Y;
-    const int32_t *first = x_first ? fx : fy;
+    const int64_t *first = x_first ? fx : fy;
     const Py_ssize_t k_first = x_first ? kx : ky, k_other = x_first ? ky : kx;
     CSet *it = x_first ? sx : sy;
     const uint32_t other_side = x_first ? IN_Y : IN_X, want = op == INTERSECT ? other_side : 0;
+    int rc;
     if (op != INTERSECT && (k_first >> 2) > k_other) { /* set_copy_and_difference */
-        if (cset_add_absent(sx, fx, kx) < 0 || cset_add_absent(sy, fy, ky) < 0) return -1;
-        return x_first ? cset_difference(result, sx, sy) : cset_difference(result, sy, sx);
+        rc = cset_add_absent(sx, fx, kx);
+        if (rc == 0) rc = cset_add_absent(sy, fy, ky);
+        if (rc == 0) rc = x_first ? cset_difference(result, sx, sy) : cset_difference(result, sy, sx);
+    } else {
+        rc = cset_add_absent(it, first, k_first);
+        if (rc == 0) rc = add_listed(s, it, other_side, want, result);
     }
-    if (cset_add_absent(it, first, k_first) < 0) return -1;
-    return add_listed(s, it, other_side, want, result);
+    return rc < 0 ? NULL : result;
 }
 
 /* The stamped row's result into dst (room for kx + ky); returns its size, or -1. The sorted and first_appearance
@@ -250,7 +281,8 @@ static Py_ssize_t stamped_row(int op, int set_order, RowScratch *s, int32_t *dst
         cset_init(&sx);
         cset_init(&sy);
         cset_init(&result);
-        const Py_ssize_t n = stamped_op(op, s, &sx, &sy, &result) < 0 ? -1 : cset_list(&result, dst);
+        const CSet *out = stamped_op(op, s, &sx, &sy, &result);
+        const Py_ssize_t n = out ? cset_list(out, dst) : -1;
         cset_free(&sx);
         cset_free(&sy);
         cset_free(&result);
@@ -259,12 +291,12 @@ static Py_ssize_t stamped_row(int op, int set_order, RowScratch *s, int32_t *dst
     const unsigned members = RESULT_SIDES[op];
     Py_ssize_t n = 0;
     for (Py_ssize_t j = 0; j < s->kx; j++) {
-        dst[n] = s->first_x[j];
+        dst[n] = (int32_t)s->first_x[j];
         n += (members >> sides(s, s->first_x[j])) & 1;
     }
     for (Py_ssize_t j = 0; j < s->ky; j++) {
         const uint32_t held = sides(s, s->first_y[j]);
-        dst[n] = s->first_y[j];
+        dst[n] = (int32_t)s->first_y[j];
         n += (held & IN_X) == 0 && ((members >> held) & 1);
     }
     if (set_order == SET_ORDER_SORTED) sort_i32(dst, n);
@@ -313,8 +345,10 @@ static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const
     if (!firsts_known) {
         if (!stamped(x, nx) || !stamped(y, ny)) return general_row(op, set_order, x, nx, y, ny, out);
         stamps_next_row(&s->marks);
-        s->kx = first_occurrences(&s->marks, x, nx, IN_X, s->first_x);
-        s->ky = first_occurrences(&s->marks, y, ny, IN_Y, s->first_y);
+        s->kx = first_occurrences(&s->marks, x, nx, IN_X, s->plain);
+        for (Py_ssize_t j = 0; j < s->kx; j++) s->first_x[j] = s->plain[j];
+        s->ky = first_occurrences(&s->marks, y, ny, IN_Y, s->plain);
+        for (Py_ssize_t j = 0; j < s->ky; j++) s->first_y[j] = s->plain[j];
     }
     int32_t *dst = row_room(out, s->kx + s->ky);
     const Py_ssize_t n = dst ? stamped_row(op, set_order, s, dst) : -1;
@@ -330,7 +364,7 @@ static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
         if (t->b.lengths[r] > longest) longest = t->b.lengths[r];
     }
     RowScratch scratch;
-    int rc = row_scratch_init(&scratch, longest);
+    int rc = row_scratch_init(&scratch, longest, 0);
     for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
         rc = set_op_row(op, t->set_order, RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r),
                         t->b.lengths[r], &scratch, 0, out);
