@@ -80,31 +80,38 @@ void setops_init(void) {
     for (int i = 0; i < LOCAL_BITS; i++) LOCAL_BIT[i].half[i >> 6] = (uint64_t)1 << (i & 63);
 }
 
-/* n draws with replacement from local[0..k) into dst, two per 64-bit random word. With `track` (a constant, so
- * the loop is compiled once per value), also the keys of first occurrence (token and local index) into first
- * (returns how many) and their local indices into *seen (k <= LOCAL_BITS): track 1 for k <= 64 (one mask word),
- * track 2 for larger k. */
+/* One drawn local index: its token into *dst; with `track`, its key into first[*kf] and *kf advanced when it is
+ * the index's first draw (track 1: indices below 64, one mask word; track 2: two words, via LOCAL_BIT). */
+static inline void take_local(uint32_t idx, const int32_t *local, int32_t *dst, int track, uint64_t *lo,
+                              uint64_t *hi, int64_t *first, Py_ssize_t *kf) {
+    const int32_t token = local[idx];
+    *dst = token;
+    if (!track) return;
+    const uint64_t bit_lo = track == 1 ? (uint64_t)1 << idx : LOCAL_BIT[idx].half[0];
+    const uint64_t bit_hi = track == 1 ? 0 : LOCAL_BIT[idx].half[1];
+    first[*kf] = (int64_t)(uint32_t)token | (int64_t)idx << 32;
+    *kf += !((*lo & bit_lo) | (*hi & bit_hi));
+    *lo |= bit_lo;
+    *hi |= bit_hi;
+}
+
+/* n draws with replacement from local[0..k) into dst, two per 64-bit random word (a last odd draw takes a word's
+ * upper half). With `track` (a constant, so the loop is compiled once per value), also the keys of first
+ * occurrence (token and local index) into first (returns how many) and their local indices into *seen
+ * (k <= LOCAL_BITS): track 1 for k <= 64, track 2 for larger k. */
 static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, int32_t *dst, int64_t n, int track,
                                     LocalMask *seen, int64_t *first) {
     uint64_t lo = track ? seen->half[0] : 0, hi = track ? seen->half[1] : 0;
     Py_ssize_t kf = 0;
-    for (int64_t j = 0; j < n; j += 2) {
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
         const uint64_t word = rng_next(rng);
-        uint32_t idx[2] = {below_from(rng, (uint32_t)(word >> 32), k), 0};
-        if (j + 1 < n) idx[1] = below_from(rng, (uint32_t)word, k);
-        for (int h = 0; h < 2 && j + h < n; h++) {
-            const int32_t token = local[idx[h]];
-            dst[j + h] = token;
-            if (track) {
-                const uint64_t bit_lo = track == 1 ? (uint64_t)1 << idx[h] : LOCAL_BIT[idx[h]].half[0];
-                const uint64_t bit_hi = track == 1 ? 0 : LOCAL_BIT[idx[h]].half[1];
-                first[kf] = (int64_t)(uint32_t)token | (int64_t)idx[h] << 32;
-                kf += !((lo & bit_lo) | (hi & bit_hi));
-                lo |= bit_lo;
-                hi |= bit_hi;
-            }
-        }
+        const uint32_t first_idx = below_from(rng, (uint32_t)(word >> 32), k);
+        const uint32_t second_idx = below_from(rng, (uint32_t)word, k);
+        take_local(first_idx, local, dst + j, track, &lo, &hi, first, &kf);
+        take_local(second_idx, local, dst + j + 1, track, &lo, &hi, first, &kf);
     }
+    if (j < n) take_local(below_from(rng, (uint32_t)(rng_next(rng) >> 32), k), local, dst + j, track, &lo, &hi, first, &kf);
     if (track) {
         seen->half[0] = lo;
         seen->half[1] = hi;
