@@ -159,7 +159,7 @@ def test_determinism_by_seed():
             assert np.array_equal(x.values, y.values) and np.array_equal(x.lengths, y.lengths)
         assert not np.array_equal(a[0].lengths, c[0].lengths)
     pool = np.arange(2, 32000, dtype=np.int32)
-    first, second = (_native.lime_generate(b"\x01" * 32, 50, 1, 0, 220, pool) for _ in range(2))
+    first, second = ([bytes(a) for a in _native.lime_generate(b"\x01" * 32, 50, 1, 0, 220, pool)] for _ in range(2))
     assert first == second
 
 

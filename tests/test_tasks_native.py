@@ -1,5 +1,7 @@
 """The shared C kernels: line formatting, dedup digests and the hash set, input assembly, argument checks."""
 
+import gc
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -107,3 +109,16 @@ def test_worker_threads_write_the_same_bytes(tmp_path, name):
         )
         files[workers] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.txt"))}
     assert files[1] == files[3] and len(files[1]) == len(task.parts) * 2
+
+
+def test_kernel_outputs_are_writable_buffers_that_outlive_their_name():
+    """Kernel outputs are the kernel's own memory (no copy into a bytearray): numpy views keep it alive."""
+    head = np.array([7, 8], dtype=np.int32)
+    values, lengths = _native.assemble(head, *native.ragged_args(Ragged.from_lists([[1, 2, 3], [4]])), None, None, 9)
+    assert (len(values), len(lengths)) == (8 * 4, 2 * 8)  # bytes, as for a bytearray
+    view = np.frombuffer(values, dtype=np.int32)
+    del values
+    gc.collect()
+    assert view.tolist() == [7, 8, 1, 2, 3, 7, 8, 4]
+    view[0] = 5  # writable: callers may edit blocks in place
+    assert view[0] == 5 and np.frombuffer(lengths, dtype=np.int64).tolist() == [5, 3]

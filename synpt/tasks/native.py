@@ -1,6 +1,6 @@
 """The Python side of the C kernels in `synpt/tasks/native/` (the extension `synpt.tasks._native`).
 
-Why a wrapper: the kernels take numpy arrays through the buffer protocol and return bytearrays; here they become
+Why a wrapper: the kernels take numpy arrays through the buffer protocol and return buffers; here they become
 `Ragged` arrays again (no copy), and every kernel of one kind (sampler, target) gets the same Python signature as
 the task machinery expects: `sampler(rng, count, ctx) -> (arg1, arg2)` and `target(a, b, ctx) -> Ragged`. The
 C calling conventions are documented in `native/native.h`.
@@ -44,7 +44,7 @@ _warn_if_stale()
 
 
 def as_ragged(values, lengths) -> Ragged:
-    """A Ragged over the bytearrays a kernel returned (writable, no copy)."""
+    """A Ragged over the buffers a kernel returned (writable, no copy)."""
     return Ragged(np.frombuffer(values, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
 
 

@@ -76,7 +76,7 @@ static uint64_t digest_ids(const int32_t *v, Py_ssize_t n) {
     return fmix64(h1 ^ rotl64(fmix64(h2), 17));
 }
 
-/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64 bytearray, digests: uint64 bytearray)
+/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64 buffer, digests: uint64 buffer)
  * The text goes into `buffer`, a bytearray grown as needed and never shrunk. Why a caller-owned buffer: a fresh
  * multi-megabyte object per block is fresh memory from the OS each time, and its page faults cost more than the
  * formatting itself; a reused buffer is faulted in once. */
@@ -134,7 +134,7 @@ done:
     return result;
 }
 
-/* digests(values, lengths) -> uint64 bytearray: the digest format_pairs gives each row, without formatting. */
+/* digests(values, lengths) -> uint64 buffer: the digest format_pairs gives each row, without formatting. */
 static PyObject *digests(PyObject *self, PyObject *args) {
     PyObject *values, *lengths;
     if (!PyArg_ParseTuple(args, "OO", &values, &lengths)) return NULL;
@@ -289,7 +289,7 @@ PyMethodDef synpt_format_methods[] = {
     {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
     {"format_pairs", format_pairs, METH_VARARGS,
      "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
-    {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 bytearray, one digest per row"},
+    {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 buffer, one digest per row"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
     {NULL, NULL, 0, NULL},
 };

@@ -1,8 +1,8 @@
 /* Shared pieces of the synthetic-data kernels (`synpt.tasks._native`): random numbers, growable output arrays,
  * ragged-array arguments and the calling conventions every kernel follows.
  *
- * Why these conventions: Python passes numpy arrays through the buffer protocol and gets bytearrays back, which
- * `synpt/tasks/native.py` wraps with `np.frombuffer` (no copy). So the extension needs no numpy headers, and one
+ * Why these conventions: Python passes numpy arrays through the buffer protocol and gets buffer objects back (the
+ * output memory itself, see vec_finish), which `synpt/tasks/native.py` wraps with `np.frombuffer` (no copy). So the extension needs no numpy headers, and one
  * Python wrapper per *kind* of kernel (sampler, target) serves every task.
  *
  *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2)
@@ -88,7 +88,7 @@ typedef struct {
 
 int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap);
 int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items */
-PyObject *vec_finish(Vec *v);              /* with the GIL: a bytearray of the `len` items; frees the memory */
+PyObject *vec_finish(Vec *v);              /* with the GIL: a buffer object owning the `len` items (no copy) */
 void vec_clear(Vec *v);                    /* free it (error paths); safe to call twice */
 
 #define VEC_I32(v) ((int32_t *)(v)->data)
@@ -133,7 +133,7 @@ static inline void end_row(RaggedOut *o, int64_t n) {
 
 /* Row r of a RaggedIn. */
 #define RAGGED_ROW(in, r) ((in)->values + (in)->offsets[r])
-PyObject *ragged_out_finish(RaggedOut *o); /* (values bytearray, lengths bytearray) */
+PyObject *ragged_out_finish(RaggedOut *o); /* (values, lengths) as vec_finish buffers */
 void ragged_out_clear(RaggedOut *o);
 
 static inline int compare_i32(const void *p, const void *q) {
@@ -159,12 +159,14 @@ static inline void sort_i32(int32_t *v, Py_ssize_t n) {
 /* Partial Fisher-Yates: v[0..k) becomes a uniform ordered k-subset of v[0..n) (k <= n), with k draws. The rest of
  * v keeps the other entries, so the array can be reused for the next draw without being reset. */
 static inline void partial_shuffle(Rng *r, int32_t *v, int64_t n, int64_t k) {
+    Rng rng = *r;
     for (int64_t j = 0; j < k; j++) {
-        const int64_t pick = j + rng_below(r, (uint32_t)(n - j));
+        const int64_t pick = j + rng_below(&rng, (uint32_t)(n - j));
         const int32_t t = v[j];
         v[j] = v[pick];
         v[pick] = t;
     }
+    *r = rng;
 }
 
 /* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
@@ -223,26 +225,34 @@ static inline uint32_t below_from(Rng *r, uint32_t word, uint32_t n) {
     return (uint32_t)(m >> 32);
 }
 
+/* Loops that draw work on a local copy of the generator (`Rng rng = *r; ... *r = rng;`). Why: the state words
+ * are 64-bit integers, which the loop's int64 stores may alias as far as the compiler knows, so through a pointer
+ * the state goes to memory and back on every draw; a local copy stays in registers. */
+
 /* `n` uniform draws with replacement from the pool into dst: two draws per 64-bit random word (both halves of
  * xoshiro256** are full-quality), which halves the generator's share of the hottest loop. */
 static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) {
+    Rng rng = a->rng;
     int64_t j = 0;
     for (; j + 2 <= n; j += 2) {
-        const uint64_t word = rng_next(&a->rng);
-        dst[j] = a->pool[below_from(&a->rng, (uint32_t)(word >> 32), a->pool_size)];
-        dst[j + 1] = a->pool[below_from(&a->rng, (uint32_t)word, a->pool_size)];
+        const uint64_t word = rng_next(&rng);
+        dst[j] = a->pool[below_from(&rng, (uint32_t)(word >> 32), a->pool_size)];
+        dst[j + 1] = a->pool[below_from(&rng, (uint32_t)word, a->pool_size)];
     }
-    if (j < n) dst[j] = draw_token(a);
+    if (j < n) dst[j] = a->pool[rng_below(&rng, a->pool_size)];
+    a->rng = rng;
 }
 
 /* Fisher-Yates: a uniform permutation of v[0..n), like random.shuffle. */
 static inline void shuffle_ids(Rng *r, int32_t *v, int64_t n) {
+    Rng rng = *r;
     for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = rng_below(r, (uint32_t)(i + 1));
+        const int64_t j = rng_below(&rng, (uint32_t)(i + 1));
         const int32_t t = v[i];
         v[i] = v[j];
         v[j] = t;
     }
+    *r = rng;
 }
 
 /* The (v1, l1, v2, l2) result of a sampler; `arg2` NULL for a unary sampler. Clears both on return. */

@@ -99,8 +99,9 @@ static inline void take_local(uint32_t idx, const int32_t *local, int32_t *dst, 
  * upper half). With `track` (a constant, so the loop is compiled once per value), also the keys of first
  * occurrence (token and local index) into first (returns how many) and their local indices into *seen
  * (k <= LOCAL_BITS): track 1 for k <= 64, track 2 for larger k. */
-static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, int32_t *dst, int64_t n, int track,
+static inline Py_ssize_t draw_local(Rng *r, const int32_t *local, uint32_t k, int32_t *dst, int64_t n, int track,
                                     LocalMask *seen, int64_t *first) {
+    Rng state = *r, *rng = &state; /* a local copy stays in registers (see native.h) */
     uint64_t lo = track ? seen->half[0] : 0, hi = track ? seen->half[1] : 0;
     Py_ssize_t kf = 0;
     int64_t j = 0;
@@ -116,6 +117,7 @@ static inline Py_ssize_t draw_local(Rng *rng, const int32_t *local, uint32_t k, 
         seen->half[0] = lo;
         seen->half[1] = hi;
     }
+    *r = state;
     return kf;
 }
 
