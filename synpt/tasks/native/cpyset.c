@@ -84,6 +84,29 @@ static inline void insert_clean(int64_t *keys, uint64_t *bits, size_t mask, int6
     }
 }
 
+/* Points s at an empty table of `newsize` slots: the small table, the arena that is not `old_arena`, or the heap.
+ * The old table is left as it was (the caller still reads it). */
+static int use_empty_table(CSet *s, size_t newsize, int old_arena) {
+    if (newsize == CSET_MINSIZE) {
+        s->keys = s->small_keys;
+        s->bits = s->small_bits;
+        s->arena = -1;
+    } else if (newsize <= CSET_ARENA) {
+        s->arena = old_arena == 0 ? 1 : 0;
+        s->keys = s->arena_keys[s->arena];
+        s->bits = s->arena_bits[s->arena];
+    } else {
+        int64_t *block = PyMem_RawMalloc(newsize * sizeof(int64_t) + words_for(newsize) * sizeof(uint64_t));
+        if (!block) return kernel_no_memory();
+        s->keys = block;
+        s->bits = (uint64_t *)(block + newsize);
+        s->arena = -1;
+    }
+    memset(s->bits, 0, words_for(newsize) * sizeof(uint64_t));
+    s->mask = newsize - 1;
+    return 0;
+}
+
 /* set_table_resize: the smallest power-of-two table (>= 8) larger than `minused`, the actives re-inserted in slot
  * order, dummies dropped. Tables up to CSET_ARENA slots alternate between the two arenas inside the CSet. */
 static int table_resize(CSet *s, Py_ssize_t minused) {
@@ -102,26 +125,7 @@ static int table_resize(CSet *s, Py_ssize_t minused) {
         old_keys = small_copy;
         old_bits = small_bits_copy;
     }
-    if (newsize == CSET_MINSIZE) {
-        s->keys = s->small_keys;
-        s->bits = s->small_bits;
-        s->arena = -1;
-    } else if (newsize <= CSET_ARENA) {
-        s->arena = old_arena == 0 ? 1 : 0;
-        s->keys = s->arena_keys[s->arena];
-        s->bits = s->arena_bits[s->arena];
-    } else {
-        int64_t *block = PyMem_RawMalloc(newsize * sizeof(int64_t) + words_for(newsize) * sizeof(uint64_t));
-        if (!block) {
-            kernel_no_memory();
-            return -1;
-        }
-        s->keys = block;
-        s->bits = (uint64_t *)(block + newsize);
-        s->arena = -1;
-    }
-    memset(s->bits, 0, words_for(newsize) * sizeof(uint64_t));
-    s->mask = newsize - 1;
+    if (use_empty_table(s, newsize, old_arena) < 0) return -1;
     s->fill = s->used;
     FOR_EACH_KEY(key, old_keys, old_bits, old_mask) insert_clean(s->keys, s->bits, s->mask, key);
     if (old_heap) PyMem_RawFree((void *)old_keys);
@@ -207,9 +211,54 @@ static inline int add_key(CSet *s, int64_t key) {
 }
 
 
+/* The first growths of a set built by adding keys to an empty set: after the 5th key CPython moves from 8 to 32
+ * slots, after the 19th to 128, each time re-inserting the keys so far in slot order. (The next, 77 keys into 512
+ * slots, almost never has distinct home slots: it is not tried.) */
+static const struct {
+    Py_ssize_t keys;
+    size_t size;
+} GROWTH[] = {{19, 128}, {5, 32}};
+
+/* Whether keys[0..n) have pairwise different home slots in a table of mask + 1 (at most 128) slots. */
+static int distinct_homes(const int64_t *keys, Py_ssize_t n, size_t mask) {
+    uint64_t seen[128 / 64] = {0}, clash = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        const size_t home = key_hash(keys[j]) & mask;
+        const uint64_t bit = (uint64_t)1 << (home & 63);
+        clash |= seen[home >> 6] & bit;
+        seen[home >> 6] |= bit;
+    }
+    return !clash;
+}
+
+/* The start of cset_add_absent on an empty set that will grow: when the keys present at one of its resizes have
+ * different home slots in the new table, each lands on its home whatever order the resize re-inserts them in, so
+ * the smaller tables before it need not be built. Returns how many keys it placed (0: none; -1: no memory). */
+static Py_ssize_t skip_small_tables(CSet *s, const int64_t *keys, Py_ssize_t n) {
+    for (size_t g = 0; g < sizeof(GROWTH) / sizeof(GROWTH[0]); g++) {
+        const Py_ssize_t count = GROWTH[g].keys;
+        if (count > n || !distinct_homes(keys, count, GROWTH[g].size - 1)) continue;
+        if (use_empty_table(s, GROWTH[g].size, -1) < 0) return -1;
+        for (Py_ssize_t j = 0; j < count; j++) {
+            const size_t home = key_hash(keys[j]) & s->mask;
+            occupy(s->bits, home);
+            s->keys[home] = keys[j];
+        }
+        s->fill = s->used = count;
+        return count;
+    }
+    return 0;
+}
+
 /* Runs of inserts between resizes: set_add_entry resizes after the insert that brings `fill` to
  * ceil(3 * mask / 5), so that many keys go in with the table in locals, then the resize. */
 int cset_add_absent(CSet *s, const int64_t *keys, Py_ssize_t n) {
+    if (s->fill == 0 && s->mask == CSET_MINSIZE - 1) {
+        const Py_ssize_t placed = skip_small_tables(s, keys, n);
+        if (placed < 0) return -1;
+        keys += placed;
+        n -= placed;
+    }
     while (n > 0) {
         const Py_ssize_t until_resize = (Py_ssize_t)((3 * s->mask + 4) / 5) - s->fill;
         const Py_ssize_t run = until_resize < n ? until_resize : n;
