@@ -107,11 +107,23 @@ static int use_empty_table(CSet *s, size_t newsize, int old_arena) {
     return 0;
 }
 
+/* set_table_resize's table size: the smallest power of two (>= 8) larger than `minused`. */
+static inline size_t table_size_over(Py_ssize_t minused) {
+    size_t size = CSET_MINSIZE;
+    while (size <= (size_t)minused) size <<= 1;
+    return size;
+}
+
+/* set_add_entry's growth rule: a table of mask + 1 slots is resized once `fill` reaches this many... */
+static inline Py_ssize_t fill_limit(size_t mask) { return (Py_ssize_t)((3 * mask + 4) / 5); } /* ceil(3 mask / 5) */
+
+/* ...to a table over this many slots. */
+static inline Py_ssize_t growth_minused(Py_ssize_t used) { return used > 50000 ? used * 2 : used * 4; }
+
 /* set_table_resize: the smallest power-of-two table (>= 8) larger than `minused`, the actives re-inserted in slot
  * order, dummies dropped. Tables up to CSET_ARENA slots alternate between the two arenas inside the CSet. */
 static int table_resize(CSet *s, Py_ssize_t minused) {
-    size_t newsize = CSET_MINSIZE;
-    while (newsize <= (size_t)minused) newsize <<= 1;
+    const size_t newsize = table_size_over(minused);
     const int64_t *old_keys = s->keys;
     const uint64_t *old_bits = s->bits;
     const size_t old_mask = s->mask;
@@ -136,8 +148,8 @@ static int table_resize(CSet *s, Py_ssize_t minused) {
 static inline int after_insert(CSet *s) {
     s->fill++;
     s->used++;
-    if (__builtin_expect((size_t)s->fill * 5 < s->mask * 3, 1)) return 0;
-    return table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+    if (__builtin_expect(s->fill < fill_limit(s->mask), 1)) return 0;
+    return table_resize(s, growth_minused(s->used));
 }
 
 /* set_add_entry in a table with dummies: the first dummy on the probe path is reused (found_unused_or_dummy). */
@@ -211,14 +223,6 @@ static inline int add_key(CSet *s, int64_t key) {
 }
 
 
-/* The first growths of a set built by adding keys to an empty set: after the 5th key CPython moves from 8 to 32
- * slots, after the 19th to 128, each time re-inserting the keys so far in slot order. (The next, 77 keys into 512
- * slots, almost never has distinct home slots: it is not tried.) */
-static const struct {
-    Py_ssize_t keys;
-    size_t size;
-} GROWTH[] = {{19, 128}, {5, 32}};
-
 /* Whether keys[0..n) have pairwise different home slots in a table of mask + 1 (at most 128) slots. */
 static int distinct_homes(const int64_t *keys, Py_ssize_t n, size_t mask) {
     uint64_t seen[128 / 64] = {0}, clash = 0;
@@ -231,11 +235,29 @@ static int distinct_homes(const int64_t *keys, Py_ssize_t n, size_t mask) {
     return !clash;
 }
 
-/* The start of cset_add_absent on an empty set that will grow: when the keys present at one of its resizes have
- * different home slots in the new table, each lands on its home whatever order the resize re-inserts them in, so
- * the smaller tables before it need not be built. Returns how many keys it placed (0: none; -1: no memory). */
+/* The first two growths of a set built key by key from empty: out of the 8-slot table (at the 5th key, into 32
+ * slots) and out of the 32-slot one (at the 19th, into 128), largest first; from fill_limit and growth_minused,
+ * by cpyset_init. The next one (77 keys into 512 slots) almost never has distinct home slots: it is not tried. */
+static struct {
+    Py_ssize_t keys;
+    size_t size;
+} GROWTH[2];
+
+void cpyset_init(void) {
+    size_t mask = CSET_MINSIZE - 1;
+    for (int g = 1; g >= 0; g--) {
+        GROWTH[g].keys = fill_limit(mask);
+        GROWTH[g].size = table_size_over(growth_minused(GROWTH[g].keys));
+        mask = GROWTH[g].size - 1;
+    }
+}
+
+/* The start of cset_add_absent on an empty set that will grow: each growth re-inserts the keys so far in slot
+ * order, and when the keys present at one have different home slots in the new table, each lands on its home
+ * whatever that order, so the smaller tables before it need not be built. Returns how many keys it placed (0:
+ * none; -1: no memory). */
 static Py_ssize_t skip_small_tables(CSet *s, const int64_t *keys, Py_ssize_t n) {
-    for (size_t g = 0; g < sizeof(GROWTH) / sizeof(GROWTH[0]); g++) {
+    for (int g = 0; g < 2; g++) {
         const Py_ssize_t count = GROWTH[g].keys;
         if (count > n || !distinct_homes(keys, count, GROWTH[g].size - 1)) continue;
         if (use_empty_table(s, GROWTH[g].size, -1) < 0) return -1;
@@ -260,7 +282,7 @@ int cset_add_absent(CSet *s, const int64_t *keys, Py_ssize_t n) {
         n -= placed;
     }
     while (n > 0) {
-        const Py_ssize_t until_resize = (Py_ssize_t)((3 * s->mask + 4) / 5) - s->fill;
+        const Py_ssize_t until_resize = fill_limit(s->mask) - s->fill;
         const Py_ssize_t run = until_resize < n ? until_resize : n;
         int64_t *const table = s->keys;
         uint64_t *const bits = s->bits;
@@ -270,8 +292,7 @@ int cset_add_absent(CSet *s, const int64_t *keys, Py_ssize_t n) {
         s->used += run;
         keys += run;
         n -= run;
-        if ((size_t)s->fill * 5 >= s->mask * 3 && table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4) < 0)
-            return -1;
+        if (s->fill >= fill_limit(s->mask) && table_resize(s, growth_minused(s->used)) < 0) return -1;
     }
     return 0;
 }
@@ -339,9 +360,7 @@ int cset_copy(CSet *out, const CSet *a) { return merge(out, a); }
 int cset_become_copy(CSet *s) {
     /* set_copy merges s into an empty 8-slot set, presized to the smallest table over 2 * used from 5 keys on */
     const Py_ssize_t minused = (size_t)s->used * 5 >= (CSET_MINSIZE - 1) * 3 ? s->used * 2 : 0;
-    size_t size = CSET_MINSIZE;
-    while (size <= (size_t)minused) size <<= 1;
-    if (size == s->mask + 1 && s->fill == s->used) return 0; /* the copy's table is s's: the same slots */
+    if (table_size_over(minused) == s->mask + 1 && s->fill == s->used) return 0; /* the copy's table is s's */
     return table_resize(s, minused);                          /* else s's keys in slot order into the copy's */
 }
 
@@ -376,7 +395,7 @@ int cset_difference(CSet *out, const CSet *a, const CSet *b) {
             }
         }
         if ((size_t)(out->fill - out->used) <= out->mask / 4) return 0;
-        return table_resize(out, out->used > 50000 ? out->used * 2 : out->used * 4);
+        return table_resize(out, growth_minused(out->used));
     }
     FOR_EACH_IN(key, a) {
         if (!cset_contains(b, key) && add_key(out, key) < 0) return -1;

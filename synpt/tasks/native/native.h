@@ -297,6 +297,7 @@ PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *opti
 char *put_ids(char *p, const int32_t *ids, int64_t n);
 void format_init(void);
 void setops_init(void);
+void cpyset_init(void); /* cpyset.c: its growth stages, from set_add_entry's rule */
 
 /* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
 /* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */

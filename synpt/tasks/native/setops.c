@@ -14,7 +14,7 @@
 
 enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
 
-/* Which side bits (0..3, see stamps.h) put a key in each operation's result, as a bit per side-bits value. */
+/* Which sides (IN_X | IN_Y, 0..3) put a key in each operation's result, as a bit per sides value. */
 #define IN_X 1u
 #define IN_Y 2u
 static const unsigned RESULT_SIDES[] = {
@@ -37,7 +37,7 @@ typedef struct {
     int local;
     LocalMask in_x, in_y;
     int64_t *first_x, *first_y, *order;
-    int32_t *plain; /* the stamps' first occurrences, before they become keys */
+    int32_t *plain; /* the stamps' first occurrences, before they become keys (rows given from outside) */
     Py_ssize_t kx, ky; /* how many first_x / first_y hold */
 } RowScratch;
 
@@ -47,8 +47,9 @@ static int row_scratch_init(RowScratch *s, int64_t longest, int local) {
     s->local = local;
     const size_t room = (size_t)(longest > 0 ? longest : 1);
     s->first_x = PyMem_RawMalloc(3 * room * sizeof(int64_t));
-    s->plain = PyMem_RawMalloc(room * sizeof(int32_t));
-    if ((!local && stamps_init(&s->marks) < 0) || !s->first_x || !s->plain) return kernel_no_memory();
+    if (!s->first_x) return kernel_no_memory();
+    if (!local && (stamps_init(&s->marks) < 0 || !(s->plain = PyMem_RawMalloc(room * sizeof(int32_t)))))
+        return kernel_no_memory();
     s->first_y = s->first_x + room;
     s->order = s->first_y + room;
     return 0;
@@ -249,11 +250,11 @@ static int add_listed(RowScratch *s, const CSet *it, uint32_t side, uint32_t wan
     return cset_add_absent(result, s->order, k);
 }
 
-/* The stamped row in CPython order: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences,
+/* The row in CPython order: CPython's set methods on `set(x)` and `set(y)`, given their first occurrences,
  * with membership from `sides`. Only the tables an operation iterates are built: union reads both, an
  * intersection the smaller set (y on a tie), a difference its left side, except on CPython's copy-and-discard
  * path (left side over four times the right), which runs the general code. */
-static CSet *stamped_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result) {
+static CSet *keyed_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result) {
     const int64_t *fx = s->first_x, *fy = s->first_y;
     const Py_ssize_t kx = s->kx, ky = s->ky;
     if (op == UNION) { /* set_or: copy x (in place: x is not needed after), one presize, add y's keys x lacks */
@@ -281,16 +282,16 @@ static CSet *stamped_op(int op, RowScratch *s, CSet *sx, CSet *sy, CSet *result)
     return rc < 0 ? NULL : result;
 }
 
-/* The stamped row's result into dst (room for kx + ky); returns its size, or -1. The sorted and first_appearance
+/* The row's result into dst (room for kx + ky); returns its size, or -1. The sorted and first_appearance
  * orders need no table: the result's members in order of first appearance are the first occurrences of x, then
  * those of y that x lacks, each kept when its sides put it in the result. */
-static Py_ssize_t stamped_row(int op, int set_order, RowScratch *s, int32_t *dst) {
+static Py_ssize_t keyed_row(int op, int set_order, RowScratch *s, int32_t *dst) {
     if (set_order == SET_ORDER_CPYTHON) {
         CSet sx, sy, result;
         cset_init(&sx);
         cset_init(&sy);
         cset_init(&result);
-        const CSet *out = stamped_op(op, s, &sx, &sy, &result);
+        const CSet *out = keyed_op(op, s, &sx, &sy, &result);
         const Py_ssize_t n = out ? cset_list(out, dst) : -1;
         cset_free(&sx);
         cset_free(&sy);
@@ -347,20 +348,26 @@ done:
     return rc;
 }
 
+/* Side `side`'s first occurrences of v as keys without a payload (their sides come from the stamps); returns how
+ * many. */
+static Py_ssize_t stamped_keys(RowScratch *s, const int32_t *v, int64_t n, uint32_t side, int64_t *dst) {
+    const Py_ssize_t k = first_occurrences(&s->marks, v, n, side, s->plain);
+    for (Py_ssize_t j = 0; j < k; j++) dst[j] = s->plain[j];
+    return k;
+}
+
 /* One row: `set(x) OP set(y)` in `set_order`. `firsts_known`: the caller (the fused sampler) already filled the
- * row's first occurrences and stamps; otherwise they come from the tokens. */
+ * row's keyed first occurrences and local masks; otherwise they come from the tokens and the stamps. */
 static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
                       RowScratch *s, int firsts_known, RaggedOut *out) {
     if (!firsts_known) {
         if (!stamped(x, nx) || !stamped(y, ny)) return general_row(op, set_order, x, nx, y, ny, out);
         stamps_next_row(&s->marks);
-        s->kx = first_occurrences(&s->marks, x, nx, IN_X, s->plain);
-        for (Py_ssize_t j = 0; j < s->kx; j++) s->first_x[j] = s->plain[j];
-        s->ky = first_occurrences(&s->marks, y, ny, IN_Y, s->plain);
-        for (Py_ssize_t j = 0; j < s->ky; j++) s->first_y[j] = s->plain[j];
+        s->kx = stamped_keys(s, x, nx, IN_X, s->first_x);
+        s->ky = stamped_keys(s, y, ny, IN_Y, s->first_y);
     }
     int32_t *dst = row_room(out, s->kx + s->ky);
-    const Py_ssize_t n = dst ? stamped_row(op, set_order, s, dst) : -1;
+    const Py_ssize_t n = dst ? keyed_row(op, set_order, s, dst) : -1;
     if (n < 0) return -1;
     end_row(out, n);
     return 0;
