@@ -19,9 +19,9 @@ from synpt.data.batching import batches, count_examples
 
 
 def set_examples(count: int, seed: int) -> tuple[list[dict[str, np.ndarray]], str]:
-    """The real Set task stream when synpt.tasks.simple exists, else a stand-in with its length distribution."""
+    """The real Set task stream when synpt.synthetic.simple exists, else a stand-in with its length distribution."""
     try:
-        from synpt.tasks.registry import get_task
+        from synpt.catalog import get_task
 
         stream = get_task("set").examples("train", seed=seed)
         return [next(stream) for _ in range(count)], "synpt.tasks get_task('set') train stream"

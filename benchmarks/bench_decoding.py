@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from synpt.model.config import get_config
+from synpt.model.decoding import predict_batch
 from synpt.model.t5 import T5, init_params
-from synpt.train.decoding import predict_batch
 
 
 def naive_greedy(params, config, encoder_tokens, length: int) -> jax.Array:

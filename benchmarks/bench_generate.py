@@ -29,10 +29,10 @@ from pathlib import Path
 import bench_generate_corpora
 import numpy as np
 
-from synpt.tasks import get_task, task_names
-from synpt.tasks.lime import MODES
-from synpt.tasks.sampling import BLOCK_SIZE
-from synpt.tasks.simple import BINARY_DIVIDER, ORACLES, WORD_DIVIDER
+from synpt.catalog import get_task, task_names
+from synpt.synthetic.lime import MODES
+from synpt.synthetic.sampling import BLOCK_SIZE
+from synpt.synthetic.simple import BINARY_DIVIDER, ORACLES, WORD_DIVIDER
 
 LO, HI = 10, 220
 POOL = list(range(2, 32000))

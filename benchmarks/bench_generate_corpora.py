@@ -23,9 +23,9 @@ import time
 
 import numpy as np
 
+from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.tasks import nesting, nonsense
-from synpt.tasks.registry import get_task
+from synpt.synthetic import nesting, nonsense
 
 
 def rate(count: int, fn) -> float:

@@ -134,7 +134,7 @@ def raw_throughput(preset: str, steps: int) -> None:
 
 
 def set_throughput(preset: str, num_batches: int, batch_size: int) -> None:
-    from synpt.tasks.registry import get_task
+    from synpt.catalog import get_task
 
     config = get_config(preset, dropout_rate=0.0)
     params = init_params(config, 0)

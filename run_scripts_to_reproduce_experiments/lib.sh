@@ -1,7 +1,7 @@
 # Shared library of the table scripts: each script sets its variables and calls one function below.
 #
 # Why one library: the paper's repo had one utils/*.sh per (task, table) with the per-task numbers copied into
-# each; here the numbers live in synpt (synpt/tasks/settings.py), and the scripts differ only in their variables.
+# each; here the numbers live in synpt (synpt/downstream/settings.py), and the scripts differ only in their variables.
 #
 # Conventions (docs/experiments.md):
 #   * every script cds to the repository root, so relative paths (exp_dir, ckpt) are relative to the repo root;

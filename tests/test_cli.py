@@ -3,8 +3,8 @@
 import pytest
 
 from synpt import cli
+from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.tasks import get_task
 
 
 def test_help_lists_every_command(capsys):

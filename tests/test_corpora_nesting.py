@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from synpt.data import span_corruption as sc
+from synpt.catalog import get_task, task_names
 from synpt.errors import SynptError
-from synpt.tasks import nesting
-from synpt.tasks.registry import get_task, task_names
+from synpt.synthetic import nesting
+from synpt.synthetic import span_corruption as sc
 
 
 def sentences(n=3000, seed=0, **options):

@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
+from synpt.catalog import get_task, task_names
 from synpt.errors import SynptError
-from synpt.tasks import corpora, nonsense
-from synpt.tasks.nonsense import TRANSFORMS
-from synpt.tasks.registry import get_task, task_names
+from synpt.synthetic import corpora, nonsense
+from synpt.synthetic.nonsense import TRANSFORMS
 
 BASE = [
     "aaa baa caa daa eaa .",

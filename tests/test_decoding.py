@@ -11,8 +11,8 @@ import pytest
 
 from synpt.errors import SynptError
 from synpt.model.config import get_config
+from synpt.model.decoding import beam_search, brevity_penalty, decode_examples, greedy_decode, predict_batch
 from synpt.model.t5 import T5, init_params
-from synpt.train.decoding import beam_search, brevity_penalty, decode_examples, greedy_decode, predict_batch
 
 EOS = 1
 ALPHA = 0.6

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from synpt.cli import main
+from synpt.cli.data import check_data_dir, render_check
+from synpt.downstream import download as dl
 from synpt.errors import SynptError
-from synpt.tasks import download as dl
-from synpt.tasks.data_commands import check_data_dir, render_check
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,7 +182,7 @@ def test_cli_downloads_the_vocabulary_and_checks_it(server, tmp_path, t5_vocab_p
     code = main(["data", "download", "vocab", "--dest", str(tmp_path), "--vocab-base-url", server.url])
     assert code == 0
     assert (tmp_path / "vocab" / "t5_spiece.model").read_bytes() == t5_vocab_path.read_bytes()
-    from synpt.tasks.vocab import t5_vocabulary
+    from synpt.vocab import t5_vocabulary
 
     assert t5_vocabulary(tmp_path).encode("copy") == [2405]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synpt.catalog import get_task, task_names
+from synpt.downstream import tasks as D
+from synpt.downstream.settings import settings_for
 from synpt.errors import SynptError
-from synpt.tasks import downstream as D
-from synpt.tasks.registry import get_task, task_names
-from synpt.tasks.settings import settings_for
 
 
 def _write_task(root: Path, name: str, lines: dict[str, list[str]]) -> None:
@@ -86,7 +86,7 @@ def test_file_task_tokenizes_with_eos_and_keeps_file_order(data_root):
 
 
 def test_malformed_lines_dropped_and_reported_with_file_and_line(data_root, caplog):
-    with caplog.at_level(logging.WARNING, logger="synpt.tasks.downstream"):
+    with caplog.at_level(logging.WARNING, logger="synpt.downstream.tasks"):
         examples = list(get_task("webqsp").examples("test", data_dir=data_root))
     assert len(examples) == 2
     message = caplog.text

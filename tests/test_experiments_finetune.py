@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from synpt import cli
+from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.experiments.finetune import (
     FinetuneRequest,
@@ -18,7 +19,6 @@ from synpt.experiments.finetune import (
     resolve_settings,
 )
 from synpt.model.config import get_config
-from synpt.tasks.registry import get_task
 
 
 def request(**fields) -> FinetuneRequest:

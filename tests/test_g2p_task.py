@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from synpt.tasks import g2p
-from synpt.tasks.registry import get_task
+from synpt.catalog import get_task
+from synpt.downstream import g2p
 
 
 def test_split_is_a_stable_function_of_the_word():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from synpt import cli
+from synpt.cli.init import load_any_checkpoint
 from synpt.init import SCHEMES, apply_init
-from synpt.init.commands import load_any_checkpoint
 from synpt.init.groups import OUTPUT_LAYER, parse_roles
 from synpt.init.stats import parameter_stats
 from synpt.model.config import get_config

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from synpt.downstream import metrics
 from synpt.errors import SynptError
-from synpt.tasks import metrics
 
 # ------------------------------------------------------------------------------------------ semantic-parsing EM / F1
 

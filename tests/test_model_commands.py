@@ -10,8 +10,8 @@ import torch
 import transformers
 
 from synpt.cli import main
+from synpt.cli.model import read_score_file
 from synpt.errors import SynptError
-from synpt.model.commands import read_score_file
 from synpt.model.config import get_config
 from synpt.model.scoring import score_examples
 from synpt.model.t5 import init_params

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from synpt.data import span_corruption as sc
 from synpt.errors import SynptError
+from synpt.synthetic import span_corruption as sc
 
 
 @pytest.mark.parametrize(("inputs_length", "raw", "targets"), [(512, 568, 114), (256, 284, 58)])

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synpt.catalog import get_task
 from synpt.cli import main
 from synpt.errors import SynptError
-from synpt.tasks import get_task
-from synpt.tasks.files import Chunk, SplitWriter, load_id_pairs, load_lines, parse_id_pair
+from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs, load_lines, parse_id_pair
 
 TRAIN, VALID, NUM = 2000, 300, 2600  # three blocks, 300 lines dropped between train and valid
 
@@ -126,7 +126,7 @@ def test_split_writer_dedups_by_input_keeping_first(tmp_path):
 
 
 def test_interrupted_write_leaves_no_partial_files(tmp_path, monkeypatch):
-    import synpt.tasks.synthetic as synthetic
+    import synpt.synthetic.task as synthetic
 
     calls = []
 
@@ -147,7 +147,7 @@ def test_interrupted_write_leaves_no_partial_files(tmp_path, monkeypatch):
 # -- loader --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("piece_bytes", [12, 1 << 20])
 def test_loader_counts_malformed_lines_and_names_them(tmp_path, monkeypatch, piece_bytes):
-    import synpt.tasks.files as files
+    import synpt.synthetic.files as files
 
     monkeypatch.setattr(files, "_PIECE_BYTES", piece_bytes)  # small pieces: lines cross piece boundaries
     path = tmp_path / "x.txt"

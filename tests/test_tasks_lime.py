@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.tasks import get_task
-from synpt.tasks.lime import CLOSE, COLON, LOWER, MATH, MODES, OPEN, SEP, UPPER
-from synpt.tasks.native import _native
-from synpt.tasks.sampling import Ragged
+from synpt.synthetic.lime import CLOSE, COLON, LOWER, MATH, MODES, OPEN, SEP, UPPER
+from synpt.synthetic.native import _native
+from synpt.synthetic.sampling import Ragged
 
 IS_CPYTHON_311 = platform.python_implementation() == "CPython" and sys.version_info[:2] == (3, 11)
 
@@ -236,7 +236,7 @@ def test_write_dataset_and_symbol_mapping_detection(tmp_path, caplog):
     manifest = task.write_dataset(tmp_path, num_train=30, num_valid=6, seed=0, progress=False)
     assert set(manifest["counts"]) == set(MODES)
     folder = tmp_path / "pretraining_data" / "lime"
-    with caplog.at_level(logging.INFO, logger="synpt.tasks.lime"):
+    with caplog.at_level(logging.INFO, logger="synpt.synthetic.lime"):
         stream = task.with_options(source="files").examples("train", data_dir=tmp_path)
         first = next(stream)
     assert "32000..32006" in caplog.text and first["inputs"][0] == UPPER
@@ -249,7 +249,7 @@ def test_write_dataset_and_symbol_mapping_detection(tmp_path, caplog):
                 text = text.replace(f"{new}", f"{new - 100}")
             path.write_text(text)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="synpt.tasks.lime"):
+    with caplog.at_level(logging.INFO, logger="synpt.synthetic.lime"):
         valid = list(task.examples("validation", data_dir=tmp_path))
     assert "31900..31906" in caplog.text
     assert len(valid) == 18 and valid[0]["inputs"][0] == UPPER - 100

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synpt.tasks import _native, native
-from synpt.tasks.sampling import Ragged
+from synpt.synthetic import _native, native
+from synpt.synthetic.sampling import Ragged
 
 ids = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 small_ids = st.integers(min_value=0, max_value=200_000)
@@ -98,7 +98,7 @@ def test_sampler_seed_and_arguments_are_checked():
 @pytest.mark.parametrize("name", ["union", "lime", "sort"])
 def test_worker_threads_write_the_same_bytes(tmp_path, name):
     """Kernels run without the GIL in worker threads; blocks still land in order, byte-identical to one thread."""
-    from synpt.tasks import get_task
+    from synpt.catalog import get_task
 
     task = get_task(name)
     files = {}

@@ -1,4 +1,4 @@
-"""The C kernels of the binary tasks count, replace, sort, delete and search (synpt/tasks/native/binary.c).
+"""The C kernels of the binary tasks count, replace, sort, delete and search (synpt/synthetic/native/binary.c).
 
 Targets are checked against the per-example oracles on adversarial arguments, the delete/search absence test
 against the reference's Python text expression, and every sampler's distribution against a small per-example
@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synpt.tasks import _native, get_task, native
-from synpt.tasks.sampling import Ragged
-from synpt.tasks.simple import ORACLES, Context, _first_index, accepted, make_pool
+from synpt.catalog import get_task
+from synpt.synthetic import _native, native
+from synpt.synthetic.sampling import Ragged
+from synpt.synthetic.simple import ORACLES, Context, _first_index, accepted, make_pool
 
 CTX = Context(10, 220, make_pool(None))
 TARGETS = ("count", "replace", "sort", "delete", "search")

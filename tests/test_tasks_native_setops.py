@@ -1,4 +1,4 @@
-"""The C set-operation kernels (synpt/tasks/native/setops.c): targets vs the oracles in all three set orders, the
+"""The C set-operation kernels (synpt/synthetic/native/setops.c): targets vs the oracles in all three set orders, the
 CPython 3.11 set emulation vs real sets, and the `two_sets` sampler's distribution vs a reference-style sampler."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from synpt.tasks import _native
-from synpt.tasks.native import SET_ORDER_CODES
-from synpt.tasks.simple import ORACLES
+from synpt.synthetic import _native
+from synpt.synthetic.native import SET_ORDER_CODES
+from synpt.synthetic.simple import ORACLES
 
 OPS = ["union", "intersect", "set_1_minus_2", "set_2_minus_1"]
 ORDERS = list(SET_ORDER_CODES)
@@ -264,8 +264,8 @@ def test_generator_matches_sampler_target_and_assemble(lo, hi, pool):
 
 
 def test_generator_is_what_the_tasks_write():
-    from synpt.tasks import get_task
-    from synpt.tasks.simple import _fill_empty, accepted
+    from synpt.catalog import get_task
+    from synpt.synthetic.simple import _fill_empty, accepted
 
     for name in ("union", "intersect", "set1_minus_set2", "set2_minus_set1"):
         task = get_task(name).with_options(set_order="first_appearance", pool_size=500)

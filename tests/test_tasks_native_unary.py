@@ -1,4 +1,4 @@
-"""The C kernels of the unary tasks deduplicate, set and longest_word (synpt/tasks/native/unary.c).
+"""The C kernels of the unary tasks deduplicate, set and longest_word (synpt/synthetic/native/unary.c).
 
 Targets are checked against the per-example oracles on arbitrary rows (any int32 token, empty rows and words);
 samplers against a pure-Python sampler written the reference's way (reference §2.5, §2.6.1), by comparing
@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synpt.tasks import _native, native
-from synpt.tasks.sampling import Ragged
-from synpt.tasks.simple import ORACLES, WORD_DIVIDER
+from synpt.synthetic import _native, native
+from synpt.synthetic.sampling import Ragged
+from synpt.synthetic.simple import ORACLES, WORD_DIVIDER
 
 N = 20_000
 CTX = SimpleNamespace(set_order="cpython")

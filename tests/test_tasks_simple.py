@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from synpt.catalog import get_task, task_aliases, task_names
 from synpt.errors import SynptError
-from synpt.tasks import get_task, task_aliases, task_names
-from synpt.tasks.files import load_id_pairs
-from synpt.tasks.sampling import BLOCK_SIZE, Ragged
-from synpt.tasks.simple import SimpleTask, _fill_empty, number_ids, simple_task
+from synpt.synthetic.files import load_id_pairs
+from synpt.synthetic.sampling import BLOCK_SIZE, Ragged
+from synpt.synthetic.simple import SimpleTask, _fill_empty, number_ids, simple_task
 
 PAPER_NAMES = [
     "identity", "set", "delete", "sort", "union", "replace", "duplicate", "intersect", "reverse", "deduplicate",
@@ -144,7 +144,7 @@ def test_number_targets():
 def test_number_table_matches_vocab(t5_vocab_path):
     import sentencepiece as spm
 
-    from synpt.tasks.simple import _NUMBER_LISTS
+    from synpt.synthetic.simple import _NUMBER_LISTS
 
     sp = spm.SentencePieceProcessor(model_file=str(t5_vocab_path))
     for n in range(len(_NUMBER_LISTS)):
@@ -239,7 +239,7 @@ def test_manifest_records_options(tmp_path):
 
 def test_user_task_with_custom_binary_sampler():
     def pairs(rng, count, ctx):
-        from synpt.tasks.sampling import ragged_tokens
+        from synpt.synthetic.sampling import ragged_tokens
 
         return ragged_tokens(rng, ctx.pool, np.full(count, 6)), ragged_tokens(rng, ctx.pool, np.full(count, 3))
 

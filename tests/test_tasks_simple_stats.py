@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synpt.tasks import get_task
-from synpt.tasks.sampling import Ragged, block_rng
-from synpt.tasks.simple import _first_index, accepted
+from synpt.catalog import get_task
+from synpt.synthetic.sampling import Ragged, block_rng
+from synpt.synthetic.simple import _first_index, accepted
 
 NUM_BLOCKS = 20  # 20,480 examples per task
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from synpt.cli.train import PRETRAIN_DEFAULTS
 from synpt.errors import SynptError
-from synpt.train.commands import PRETRAIN_DEFAULTS
 from synpt.train.gin_config import parse_gin, train_config_from
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ import jax
 import numpy as np
 import pytest
 
+from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.tasks.registry import get_task
 from synpt.train.checkpoints import load_params
 from synpt.train.trainer import TrainConfig, train
 

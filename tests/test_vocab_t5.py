@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from synpt import vocab as V
 from synpt.cli import main
 from synpt.errors import SynptError
-from synpt.tasks import vocab as V
 
 
 def test_t5_known_ids(t5_vocab_path):

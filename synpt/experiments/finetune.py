@@ -209,7 +209,7 @@ def parse_gin_bindings(bindings: tuple[str, ...]) -> tuple[dict[str, Any], dict[
 
 def resolve_settings(request: FinetuneRequest, task, plan: InitPlan):
     """(task with the run's settings applied, settings, knobs): paper row of the table, scale, flags, gin."""
-    from synpt.tasks.settings import settings_for
+    from synpt.downstream.settings import settings_for
 
     table = request.paper_table or plan.paper_table
     settings = settings_for(task.name, table) if task.name in _paper_tasks() else task.settings
@@ -234,7 +234,7 @@ def resolve_settings(request: FinetuneRequest, task, plan: InitPlan):
 
 
 def _paper_tasks() -> set[str]:
-    from synpt.tasks.settings import PAPER_SETTINGS
+    from synpt.downstream.settings import PAPER_SETTINGS
 
     return set(PAPER_SETTINGS) - {"default"}
 
@@ -348,8 +348,8 @@ class InferenceEval:
             raise SynptError(f"task {task.name}: the {settings.decode_split} split is empty; nothing to decode")
 
     def __call__(self, step: int, params) -> dict[str, float]:
-        from synpt.train.checkpoints import write_json_atomic
-        from synpt.train.decoding import decode_examples
+        from synpt.atomic import write_json_atomic
+        from synpt.model.decoding import decode_examples
 
         ids = decode_examples(
             self.model_config,
@@ -389,11 +389,12 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
 
     import jax
 
+    from synpt.atomic import write_json_atomic
+    from synpt.catalog import get_task
     from synpt.init import apply_init
     from synpt.model.t5 import init_params
     from synpt.paths import resolve_data_dir
-    from synpt.tasks.registry import get_task
-    from synpt.train.checkpoints import checkpoint_steps, load_params, write_json_atomic
+    from synpt.train.checkpoints import checkpoint_steps, load_params
     from synpt.train.trainer import TrainConfig, train
 
     plan = plan_init(request)

@@ -70,8 +70,8 @@ def _pretrain(run_dir: Path, seed: int) -> None:
     """Pre-train the tiny T5 on Set with the paper's pre-training recipe (rsqrt LR, Adafactor, z-loss 0)."""
     import itertools
 
+    from synpt.catalog import get_task
     from synpt.model.config import get_config
-    from synpt.tasks.registry import get_task
     from synpt.train.trainer import TrainConfig, train
 
     task = get_task(PRETRAIN_TASK).with_options(**PRETRAIN_OPTIONS)

@@ -16,8 +16,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from synpt.model.config import T5Config
+from synpt.model.decoding import bucket_length, pad_rows
 from synpt.model.t5 import T5, Params
-from synpt.train.decoding import bucket_length, pad_rows
 
 
 @functools.partial(jax.jit, static_argnames=("config",))

@@ -1,5 +1,5 @@
-"""Tasks: synthetic generators, downstream tasks, vocabularies and metrics, behind one registry."""
+"""The task contract (`Task`, `Example`) and the registry tasks enter; lookup by name is `synpt.catalog`."""
 
-from synpt.tasks.registry import Example, Task, get_task, register_task, task_aliases, task_names
+from synpt.tasks.registry import Example, Task, register_task
 
-__all__ = ["Example", "Task", "get_task", "register_task", "task_aliases", "task_names"]
+__all__ = ["Example", "Task", "register_task"]

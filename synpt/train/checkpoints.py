@@ -23,19 +23,13 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import init_params
 
 STEP_PREFIX = "checkpoint"
 _STEP_DIR = re.compile(rf"^{STEP_PREFIX}_(\d+)$")
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def describe_config(config: T5Config) -> str:

@@ -23,12 +23,13 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from synpt.atomic import write_json_atomic
 from synpt.data.batching import batches, count_examples
 from synpt.errors import SynptError
 from synpt.model.config import T5Config, get_config
 from synpt.model.t5 import T5, init_params
 from synpt.train import partitioning
-from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model, write_json_atomic
+from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model
 from synpt.train.logging import METRICS_FILE, RunLogger, peak_flops_per_second, read_metrics
 from synpt.train.losses import summarize
 from synpt.train.optimizer import adafactor

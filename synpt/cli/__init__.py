@@ -19,21 +19,21 @@ from synpt.errors import SynptError
 
 # name -> (module, one-line summary, accepts gin flags)
 COMMANDS: dict[str, tuple[str, str, bool]] = {
-    "quickstart": ("synpt.experiments.commands", "offline end-to-end demo: pretrain on Set, fine-tune on g2p", False),
-    "generate": ("synpt.tasks.commands", "write synthetic pre-training data in the reference layout", False),
-    "verify": ("synpt.tasks.commands", "recompute every target of a synthetic data file and report mismatches", False),
-    "show": ("synpt.tasks.commands", "print a few examples of a task readably", False),
-    "data": ("synpt.tasks.data_commands", "download or check datasets and the T5 vocabulary", False),
-    "vocab": ("synpt.tasks.data_commands", "build an offline SentencePiece vocabulary", False),
-    "evaluate": ("synpt.tasks.data_commands", "score a predictions file with a task's metrics", False),
-    "train": ("synpt.train.commands", "train from gin files (T5X style)", True),
-    "pretrain": ("synpt.train.commands", "pre-train a T5 on a synthetic task (resumes automatically)", True),
-    "score": ("synpt.model.commands", "teacher-forced log-probabilities of targets given inputs", False),
-    "export-hf": ("synpt.model.commands", "export a run's checkpoint to Hugging Face format", False),
-    "init": ("synpt.init.commands", "write an initial checkpoint with a weight-transfer or statistics scheme", False),
-    "stats": ("synpt.init.commands", "print (and plot) per-parameter statistics of checkpoints", False),
-    "finetune": ("synpt.experiments.commands", "fine-tune on a downstream task with the paper's selection rule", True),
-    "report": ("synpt.experiments.commands", "build the paper's tables and plots from run directories", False),
+    "quickstart": ("synpt.cli.experiments", "offline end-to-end demo: pretrain on Set, fine-tune on g2p", False),
+    "generate": ("synpt.cli.synthetic", "write synthetic pre-training data in the reference layout", False),
+    "verify": ("synpt.cli.synthetic", "recompute every target of a synthetic data file and report mismatches", False),
+    "show": ("synpt.cli.synthetic", "print a few examples of a task readably", False),
+    "data": ("synpt.cli.data", "download or check datasets and the T5 vocabulary", False),
+    "vocab": ("synpt.cli.data", "build an offline SentencePiece vocabulary", False),
+    "evaluate": ("synpt.cli.data", "score a predictions file with a task's metrics", False),
+    "train": ("synpt.cli.train", "train from gin files (T5X style)", True),
+    "pretrain": ("synpt.cli.train", "pre-train a T5 on a synthetic task (resumes automatically)", True),
+    "score": ("synpt.cli.model", "teacher-forced log-probabilities of targets given inputs", False),
+    "export-hf": ("synpt.cli.model", "export a run's checkpoint to Hugging Face format", False),
+    "init": ("synpt.cli.init", "write an initial checkpoint with a weight-transfer or statistics scheme", False),
+    "stats": ("synpt.cli.init", "print (and plot) per-parameter statistics of checkpoints", False),
+    "finetune": ("synpt.cli.experiments", "fine-tune on a downstream task with the paper's selection rule", True),
+    "report": ("synpt.cli.experiments", "build the paper's tables and plots from run directories", False),
 }
 
 

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synpt.downstream import download as dl
+from synpt.downstream.tasks import FILE_TASKS, SPLIT_FILES, get_downstream_task, read_tsv_pairs, user_task_folders
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks import download as dl
-from synpt.tasks.downstream import FILE_TASKS, SPLIT_FILES, get_downstream_task, read_tsv_pairs, user_task_folders
 
 PRETRAINING_LINES_CHECKED = 1000
 
@@ -168,7 +168,7 @@ def _status_line(s: FileStatus) -> str:
 
 def render_check(statuses: list[FileStatus], root: Path) -> str:
     """The human-readable report of `synpt data check`."""
-    from synpt.tasks import g2p
+    from synpt.downstream import g2p
 
     lines = [f"data directory: {root}"]
     missing: dict[str, int] = {}
@@ -216,7 +216,7 @@ def vocab_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def vocab_main(args: argparse.Namespace) -> int:
-    from synpt.tasks.vocab import custom_vocabulary, train_sentencepiece
+    from synpt.vocab import custom_vocabulary, train_sentencepiece
 
     if args.size < 8:
         raise SynptError(f"--size {args.size} is too small; use at least a few hundred pieces")

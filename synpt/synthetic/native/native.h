@@ -1,8 +1,8 @@
-/* Shared pieces of the synthetic-data kernels (`synpt.tasks._native`): random numbers, growable output arrays,
+/* Shared pieces of the synthetic-data kernels (`synpt.synthetic._native`): random numbers, growable output arrays,
  * ragged-array arguments and the calling conventions every kernel follows.
  *
  * Why these conventions: Python passes numpy arrays through the buffer protocol and gets buffer objects back (the
- * output memory itself, see vec_finish), which `synpt/tasks/native.py` wraps with `np.frombuffer` (no copy). So the extension needs no numpy headers, and one
+ * output memory itself, see vec_finish), which `synpt/synthetic/native.py` wraps with `np.frombuffer` (no copy). So the extension needs no numpy headers, and one
  * Python wrapper per *kind* of kernel (sampler, target) serves every task.
  *
  *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2)
@@ -299,7 +299,7 @@ void format_init(void);
 void setops_init(void);
 void cpyset_init(void); /* cpyset.c: its growth stages, from set_add_entry's rule */
 
-/* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/tasks/simple.py ---- */
+/* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/synthetic/simple.py ---- */
 /* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */
 const int32_t *number_ids(int64_t n, Py_ssize_t *len);
 

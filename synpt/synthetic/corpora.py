@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from synpt import __version__
-from synpt.data import span_corruption as sc
+from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks import nesting, nonsense
-from synpt.tasks.files import parse_id_list, text_digest, write_json_atomic
+from synpt.synthetic import nesting, nonsense
+from synpt.synthetic import span_corruption as sc
+from synpt.synthetic.files import parse_id_list, text_digest
+from synpt.synthetic.sampling import block_rng
 from synpt.tasks.registry import Example, register_task
-from synpt.tasks.sampling import block_rng
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ class NonsenseSummaryTask(CorpusTask):
             )
 
     def vocabulary(self, data_dir=None):
-        from synpt.tasks import vocab as vocabularies
+        from synpt import vocab as vocabularies
 
         choice = str(self.options["vocab"])
         if choice == "t5":

@@ -9,7 +9,6 @@ formatted line bytes plus a 64-bit input digest per line, so it does not care wh
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections import deque
@@ -20,9 +19,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from synpt.atomic import temp_path
 from synpt.errors import SynptError
-from synpt.tasks.native import keep_new
-from synpt.tasks.sampling import Ragged
+from synpt.synthetic.native import keep_new
+from synpt.synthetic.sampling import Ragged
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +236,6 @@ class Chunk:
         return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 class SplitWriter:
     """Writes a generated stream as the reference's deduped train/valid split, atomically.
 
@@ -254,7 +250,7 @@ class SplitWriter:
         self.num_train, self.num_valid = num_train, num_valid
         self.train_path.parent.mkdir(parents=True, exist_ok=True)
         self.valid_path.parent.mkdir(parents=True, exist_ok=True)
-        self._train_tmp = _temp_path(self.train_path)
+        self._train_tmp = temp_path(self.train_path)
         self._train_file = open(self._train_tmp, "wb")  # noqa: SIM115 - closed by finish()/abort()
         self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
         self._seen = bytearray()  # the digests kept so far (a C hash set, see keep_new)
@@ -297,7 +293,7 @@ class SplitWriter:
                 "raise --num-examples"
             )
         valid_lines = list(self._tail)[-self.num_valid :] if self.num_valid else []
-        valid_tmp = _temp_path(self.valid_path)
+        valid_tmp = temp_path(self.valid_path)
         with open(valid_tmp, "wb") as handle:
             handle.writelines(valid_lines)
         os.replace(self._train_tmp, self.train_path)
@@ -313,14 +309,5 @@ class SplitWriter:
     def abort(self) -> None:
         """Close and delete the temporary files (the final files are left as they were)."""
         self._train_file.close()
-        for tmp in (self._train_tmp, _temp_path(self.valid_path)):
+        for tmp in (self._train_tmp, temp_path(self.valid_path)):
             tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)

@@ -11,9 +11,9 @@ import argparse
 import itertools
 from typing import Any
 
+from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks.registry import get_task
 from synpt.train.gin_config import parse_gin, train_config_from
 
 SYNTHETIC_FAMILIES = ("simple", "lime", "corpus")

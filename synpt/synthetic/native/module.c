@@ -1,4 +1,4 @@
-/* The module `synpt.tasks._native`: the shared helpers declared in native.h, and the module that gathers the
+/* The module `synpt.synthetic._native`: the shared helpers declared in native.h, and the module that gathers the
  * method tables of the kernel files. */
 #include "native.h"
 
@@ -89,7 +89,7 @@ static PyBufferProcs owned_block_buffer = {.bf_getbuffer = (getbufferproc)owned_
 static PyMappingMethods owned_block_mapping = {.mp_length = (lenfunc)owned_block_length};
 
 static PyTypeObject OwnedBlockType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "synpt.tasks._native.OwnedBlock",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "synpt.synthetic._native.OwnedBlock",
     .tp_basicsize = sizeof(OwnedBlock),
     .tp_dealloc = (destructor)owned_block_dealloc,
     .tp_as_buffer = &owned_block_buffer,
@@ -410,7 +410,7 @@ PyMethodDef synpt_module_methods[] = {
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_native",
-    .m_doc = "Synthetic-data kernels of synpt (see synpt/tasks/native/native.h).",
+    .m_doc = "Synthetic-data kernels of synpt (see synpt/synthetic/native/native.h).",
     .m_size = -1,
 };
 

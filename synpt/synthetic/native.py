@@ -1,4 +1,4 @@
-"""The Python side of the C kernels in `synpt/tasks/native/` (the extension `synpt.tasks._native`).
+"""The Python side of the C kernels in `synpt/synthetic/native/` (the extension `synpt.synthetic._native`).
 
 Why a wrapper: the kernels take numpy arrays through the buffer protocol and return buffers; here they become
 `Ragged` arrays again (no copy), and every kernel of one kind (sampler, target) gets the same Python signature as
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks.sampling import Ragged
+from synpt.synthetic.sampling import Ragged
 
 try:
-    from synpt.tasks import _native
+    from synpt.synthetic import _native
 except ImportError as err:  # pragma: no cover - only without a build
     raise SynptError(
-        "synpt's C extension (synpt.tasks._native) is not built. Install with ./setup.sh or "
+        "synpt's C extension (synpt.synthetic._native) is not built. Install with ./setup.sh or "
         "'pip install -e .' on a machine with a C compiler (Debian/Ubuntu: apt-get install gcc python3-dev). "
         f"Import error: {err}"
     ) from None
@@ -34,7 +34,7 @@ def _warn_if_stale() -> None:
     built = Path(_native.__file__).stat().st_mtime
     if sources and max(p.stat().st_mtime for p in sources) > built:
         warnings.warn(
-            "synpt/tasks/native/ is newer than the built extension; rebuild with "
+            "synpt/synthetic/native/ is newer than the built extension; rebuild with "
             "'.venv/bin/python setup.py build_ext --inplace' (or ./setup.sh)",
             stacklevel=2,
         )

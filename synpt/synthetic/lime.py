@@ -1,6 +1,6 @@
 """LIME (Wu et al. 2021): induct / deduct / abduct over random symbols, and the task `lime` mixing them (§2.9).
 
-A block is one call of the C kernel `lime_generate` (synpt/tasks/native/lime.c): it draws and assembles every
+A block is one call of the C kernel `lime_generate` (synpt/synthetic/native/lime.c): it draws and assembles every
 example, writes the rule variables in CPython's iteration order of `set(pattern_chars)` (quirk 6) through its
 emulation of CPython 3.11's set, and applies the length check with whole-example rejection.
 The task `lime` is the equal-rate mixture of the three modes: global example i is example i // 3 of mode i % 3.
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks.native import _native, as_ragged
+from synpt.synthetic.native import _native, as_ragged
+from synpt.synthetic.sampling import Ragged, make_pool
+from synpt.synthetic.task import SyntheticTask
 from synpt.tasks.registry import register_task
-from synpt.tasks.sampling import Ragged, make_pool
-from synpt.tasks.synthetic import SyntheticTask
 
 log = logging.getLogger(__name__)
 _POOL = make_pool(None)  # LIME always draws its symbols from the whole pool

@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from synpt.downstream import g2p, metrics
+from synpt.downstream.settings import FinetuneSettings, settings_for
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks import g2p, metrics
-from synpt.tasks.registry import Example, register_task
-from synpt.tasks.settings import FinetuneSettings, settings_for
-from synpt.tasks.vocab import EOS_ID, ByteVocabulary, Vocabulary, custom_vocabulary, t5_vocabulary
+from synpt.tasks.registry import Example, register_task, registered_names, registered_task
+from synpt.vocab import EOS_ID, ByteVocabulary, Vocabulary, custom_vocabulary, t5_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def downstream_task_for_folder(name: str, data_dir: str | os.PathLike | None = N
     """A task for the user's folder `DATA_DIR/finetuning_data/<name>/` (default settings, EM/F1), or None.
 
     Why a function rather than registering folders at import: the data directory is only known per call
-    (`--data-dir`), so the registry asks for an unknown name here before it gives up.
+    (`--data-dir`), so `synpt.catalog.get_task` asks for an unknown name here before it gives up.
     """
     if name in FILE_TASKS or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         return None
@@ -469,18 +469,15 @@ def downstream_task_for_folder(name: str, data_dir: str | os.PathLike | None = N
 
 def get_downstream_task(name: str, data_dir: str | os.PathLike | None = None) -> DownstreamTask:
     """A registered downstream task (or alias), else the user's folder `DATA_DIR/finetuning_data/<name>/`."""
-    from synpt.tasks.registry import get_task, task_names
-
-    try:
-        task = get_task(name)
-    except SynptError:
-        task = downstream_task_for_folder(name, data_dir)
-        if task is None:
-            raise SynptError(
-                f"unknown downstream task {name!r}: not one of {', '.join(task_names('downstream'))} and no folder "
-                f"{resolve_data_dir(data_dir) / 'finetuning_data' / name} with train.txt/valid.txt/test.txt"
-            ) from None
-        return task
+    task = registered_task(name) or downstream_task_for_folder(name, data_dir)
+    if task is None:
+        raise SynptError(
+            f"unknown downstream task {name!r}: not one of {', '.join(registered_names('downstream'))} and no folder "
+            f"{resolve_data_dir(data_dir) / 'finetuning_data' / name} with train.txt/valid.txt/test.txt"
+        )
+    if task.family != "downstream":
+        raise SynptError(f"task {name!r} is a {task.family} pre-training task, not a downstream task")
+    return task
     if task.family != "downstream":
         raise SynptError(f"task {name!r} is a {task.family} pre-training task, not a downstream task")
     return task

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks.files import parse_id_pair
-from synpt.tasks.registry import get_task
+from synpt.synthetic.files import parse_id_pair
 
 _MAX_REPORTED = 10
 
@@ -91,7 +91,7 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def generate_main(args) -> int:
     if args.task == "all":
-        from synpt.tasks.simple import BUILTIN_TASKS
+        from synpt.synthetic.simple import BUILTIN_TASKS
 
         names = [*BUILTIN_TASKS, "lime"]
     else:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks.sampling import Ragged
+from synpt.synthetic.sampling import Ragged
 
 OPEN_PROBABILITY = 0.4
 FIRST_ID = 2

@@ -1,7 +1,7 @@
 """The 18 simple synthetic tasks of the paper (reference §2.2-§2.8): their samplers, targets and oracles.
 
 Each task is a sampler (candidate arguments for a whole block, as ragged arrays) and a target function, both C
-kernels (`synpt/tasks/native/`, wrapped by `synpt.tasks.native`), plus a pure-Python *oracle* written the
+kernels (`synpt/synthetic/native/`, wrapped by `synpt.synthetic.native`), plus a pure-Python *oracle* written the
 reference's way (`fn(sample)`, one example at a time). The oracle is the definition; `synpt verify` and the
 property tests check the kernels and the reference's files against it.
 
@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.tasks import native
-from synpt.tasks.registry import register_task
-from synpt.tasks.sampling import (
+from synpt.synthetic import native
+from synpt.synthetic.sampling import (
     POOL_HIGH,
     POOL_LOW,
     Ragged,
@@ -33,7 +32,8 @@ from synpt.tasks.sampling import (
     make_pool,
     stable_task_id,
 )
-from synpt.tasks.synthetic import SyntheticTask
+from synpt.synthetic.task import SyntheticTask
+from synpt.tasks.registry import register_task
 
 ARGS_DIVIDER = 32099  # <extra_id_0>: after the task-name prefix
 WORD_DIVIDER = 32098  # <extra_id_1>: between words (longest_word)
@@ -43,7 +43,7 @@ YES_ID, NO_ID = 4273, 150
 MAX_LENGTH = 4000
 SET_ORDERS = ("cpython", "sorted", "first_appearance")
 
-_NUMBER_LISTS: list[list[int]] = json.loads(resources.files("synpt.tasks").joinpath("number_ids.json").read_text())[
+_NUMBER_LISTS: list[list[int]] = json.loads(resources.files("synpt.synthetic").joinpath("number_ids.json").read_text())[
     "ids"
 ]
 _NUMBER_IDS = Ragged.from_lists(_NUMBER_LISTS)

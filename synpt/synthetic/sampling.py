@@ -1,7 +1,7 @@
 """Ragged arrays, block seeding and the token pool: what the synthetic tasks share around their C kernels.
 
 Why ragged arrays: a block of examples is one flat token array plus per-example lengths, which the C kernels
-(`synpt/tasks/native/`) read and write without a Python object per example, and which numpy code (user-defined
+(`synpt/synthetic/native/`) read and write without a Python object per example, and which numpy code (user-defined
 samplers and targets, batching) handles with a few whole-array calls. Every draw is seeded: the reference is
 unseeded (quirk 4), so only its distributions can be matched, from an explicit per-block generator.
 """
