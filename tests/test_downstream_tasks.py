@@ -15,6 +15,7 @@ from synpt.catalog import get_task, task_names
 from synpt.downstream import tasks as D
 from synpt.downstream.settings import settings_for
 from synpt.errors import SynptError
+from synpt.tasks import SPLITS
 
 
 def _write_task(root: Path, name: str, lines: dict[str, list[str]]) -> None:
@@ -167,7 +168,7 @@ def test_tokenization_is_cached_per_task_and_data_dir(data_root, monkeypatch):
 
 
 def test_user_folder_becomes_a_task_with_default_settings(data_root):
-    _write_task(data_root, "mybench", {s: ["x y\tz", "p\tq"] for s in D.SPLITS})
+    _write_task(data_root, "mybench", {s: ["x y\tz", "p\tq"] for s in SPLITS})
     assert D.user_task_folders(data_root) == ["mybench"]
     task = D.get_downstream_task("mybench", data_root)
     assert task.settings == settings_for("default") and task.scorers == ("em_f1",)
@@ -222,7 +223,7 @@ def test_squad_keeps_all_answers_and_eos_after_trimming(data_root):
 
 def test_real_code_translation(shared_data_dir):
     task = get_task("code_translation")
-    assert [task.num_examples(s, data_dir=shared_data_dir) for s in D.SPLITS] == [10_300, 500, 1000]
+    assert [task.num_examples(s, data_dir=shared_data_dir) for s in SPLITS] == [10_300, 500, 1000]
     examples, references = task.evaluation_set("test", data_dir=shared_data_dir, limit=3)
     first_target = (
         (shared_data_dir / "finetuning_data/code_translation/test.txt").read_text().split("\n")[0].split("\t")[1]

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from synpt.catalog import get_task
 from synpt.cli import main
+from synpt.downstream.tasks import read_tsv_pairs
 from synpt.errors import SynptError
-from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs, load_lines, parse_id_pair
+from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs, parse_id_pair, text_digest
 
 TRAIN, VALID, NUM = 2000, 300, 2600  # three blocks, 300 lines dropped between train and valid
 
@@ -115,10 +116,19 @@ def test_generate_rejects_bad_flags(tmp_path):
 
 
 # -- writer --------------------------------------------------------------------------------------------------------
+def _chunk(lines: list[bytes]) -> Chunk:
+    """A chunk of complete lines, each keyed by the digest of its input (as the task formatters make them)."""
+    return Chunk(
+        b"".join(lines),
+        np.array([len(x) for x in lines], dtype=np.int64),
+        np.array([text_digest(x) for x in lines], dtype=np.uint64),
+    )
+
+
 def test_split_writer_dedups_by_input_keeping_first(tmp_path):
     writer = SplitWriter(tmp_path / "train.txt", tmp_path / "valid.txt", num_train=2, num_valid=2)
-    writer.add(Chunk.from_lines([b"[1]\t[1]\n", b"[2]\t[2]\n", b"[1]\t[9]\n"]))
-    writer.add(Chunk.from_lines([b"[3]\t[3]\n", b"[2]\t[8]\n", b"[4]\t[4]\n", b"[5]\t[5]\n"]))
+    writer.add(_chunk([b"[1]\t[1]\n", b"[2]\t[2]\n", b"[1]\t[9]\n"]))
+    writer.add(_chunk([b"[3]\t[3]\n", b"[2]\t[8]\n", b"[4]\t[4]\n", b"[5]\t[5]\n"]))
     counts = writer.finish()
     assert (tmp_path / "train.txt").read_bytes() == b"[1]\t[1]\n[2]\t[2]\n"
     assert (tmp_path / "valid.txt").read_bytes() == b"[4]\t[4]\n[5]\t[5]\n"
@@ -159,14 +169,8 @@ def test_loader_counts_malformed_lines_and_names_them(tmp_path, monkeypatch, pie
         report.malformed == 2 and report.bad_lines[0].startswith(f"{path}:2:") and f"{path}:3:" in report.bad_lines[1]
     )
 
-    def second_field(line: str) -> str:
-        fields = line.split("\t")
-        if len(fields) != 2:
-            raise ValueError("need two fields")
-        return fields[1]
-
-    records, report = load_lines(path, second_field)
-    assert report.malformed == 1 and len(records) == 3
+    text_pairs = read_tsv_pairs(path)  # the text loader keeps every line with two fields, [5, x] included
+    assert text_pairs.dropped == [2] and len(text_pairs.pairs) == 3
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(SynptError, match="empty"):
         load_id_pairs(tmp_path / "empty.txt")

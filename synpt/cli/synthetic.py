@@ -99,9 +99,9 @@ def generate_main(args) -> int:
     root = resolve_data_dir(args.out)
     for name in names:
         task = _configured(args, name)
-        if not hasattr(task, "write_dataset"):
-            raise SynptError(f"task {name!r} is a downstream task; 'synpt generate' writes synthetic tasks only")
-        sizes = {"num_train": 1_000_000, "num_valid": 10_000, **getattr(task, "default_sizes", {})}
+        if not task.writes_dataset:
+            raise SynptError(f"task {name!r} is a {task.family} task; 'synpt generate' writes synthetic tasks only")
+        sizes = {"num_train": 1_000_000, "num_valid": 10_000, **task.default_sizes}
         start = time.perf_counter()
         manifest = task.write_dataset(
             root,
@@ -152,7 +152,7 @@ def _short(ids: list[int]) -> str:
 
 def verify_main(args) -> int:
     task = get_task(args.task)
-    if not hasattr(task, "oracle_target"):
+    if not task.has_oracle:
         raise SynptError(f"'synpt verify' checks simple tasks (prefix + 32099 + args); {task.name!r} is {task.family}")
     path = Path(args.file)
     if not path.is_file():
@@ -197,7 +197,7 @@ def describe(task, ids: list[int]) -> str:
     if ids and ids[-1] == 1:
         ids = ids[:-1]
     head = ""
-    prefix = list(getattr(task, "prefix", ()))
+    prefix = list(task.prefix)
     if prefix and ids[: len(prefix)] == prefix:
         head, ids = f"<{task.generator_name}> ", ids[len(prefix) :]
     names = {**_SPECIAL, **(_LIME_SYMBOLS if task.family == "lime" else {})}

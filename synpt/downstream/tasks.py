@@ -13,6 +13,7 @@ Tasks registered here: `cnndm_10k`, `code_translation`, `mtop`, `retrosynthesis`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -29,13 +30,13 @@ from synpt.downstream import g2p, metrics
 from synpt.downstream.settings import FinetuneSettings, settings_for
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks.registry import Example, register_task, registered_names, registered_task
+from synpt.tasks import SPLIT_FILES, EpochShuffle, Example, Task, check_shard, check_split, host_indices
+from synpt.tasks.registry import register_task, registered_names, registered_task
 from synpt.vocab import EOS_ID, ByteVocabulary, Vocabulary, custom_vocabulary, t5_vocabulary
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test")
-SPLIT_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
+TRAIN_ORDER = "full shuffle per epoch"
 FILE_TASKS = ("cnndm_10k", "code_translation", "mtop", "retrosynthesis", "webqsp")
 SQUAD_FILES = {"train": "train-v1.1.json", "validation": "dev-v1.1.json"}
 MAX_REPORTED_BAD_LINES = 5
@@ -219,12 +220,13 @@ def _encode_all(vocabulary: Vocabulary, texts: list[str], label: str) -> list[np
     return out
 
 
-class DownstreamTask:
+class DownstreamTask(Task):
     """A fine-tuning task: text from a `Source`, tokenized with its vocabulary, cached per (task, data dir, split).
 
-    `vocab` is "t5" (the paper's vocabulary, from the data dir), "bytes", or a path to a SentencePiece model made by
-    `synpt vocab train` (marked NOT T5 in `vocabulary(...).name`). `eos_after_trim` is SQuAD's rule (quirk 17):
-    examples are cut to `settings.input_length - 1` / `target_length - 1` before EOS, so batching never cuts EOS.
+    Options: `vocab` is "t5" (the paper's vocabulary, from the data dir), "bytes", or a path to a SentencePiece
+    model made by `synpt vocab train` (marked NOT T5 in `vocabulary(...).name`). `eos_after_trim` is SQuAD's rule
+    (quirk 17): examples are cut to `settings.input_length - 1` / `target_length - 1` before EOS, so batching never
+    cuts EOS. `train_order` records how training walks the data (one order: a full shuffle per epoch).
     """
 
     family = "downstream"
@@ -244,37 +246,39 @@ class DownstreamTask:
         self.source = source
         self.settings = settings
         self.scorers = tuple(scorers)
-        self.vocab = vocab
-        self.eos_after_trim = eos_after_trim
         self.description = description
+        super().__init__({"vocab": vocab, "eos_after_trim": eos_after_trim, "train_order": TRAIN_ORDER})
+
+    @property
+    def vocab(self) -> str:
+        return self.options["vocab"]
+
+    @property
+    def eos_after_trim(self) -> bool:
+        return self.options["eos_after_trim"]
 
     # -- configuration -------------------------------------------------------------------------------------------
 
+    def _check_option(self, key: str, value: Any) -> Any:
+        if key == "vocab":
+            value = str(value)
+            if value not in ("t5", "bytes") and not Path(value).is_file():
+                raise SynptError(f"vocabulary {value!r}: use 't5', 'bytes' or an existing SentencePiece .model file")
+        if key == "eos_after_trim" and not isinstance(value, bool):
+            raise SynptError(f"task {self.name!r}: eos_after_trim must be True or False, got {value!r}")
+        if key == "train_order" and value != TRAIN_ORDER:
+            raise SynptError(f"task {self.name!r}: the only train_order is {TRAIN_ORDER!r}, got {value!r}")
+        return super()._check_option(key, value)
+
     def with_settings(self, **changes: Any) -> DownstreamTask:
         """A copy with some settings changed (e.g. shorter lengths for a small run); the cache is shared."""
-        return self._copy(settings=self.settings.replace(**changes))
+        configured = copy.copy(self)
+        configured.settings = self.settings.replace(**changes)
+        return configured
 
     def with_vocabulary(self, vocab: str | os.PathLike) -> DownstreamTask:
         """A copy that tokenizes with "t5", "bytes" or a SentencePiece model file from `synpt vocab train`."""
-        vocab = str(vocab)
-        if vocab not in ("t5", "bytes") and not Path(vocab).is_file():
-            raise SynptError(f"vocabulary {vocab!r}: use 't5', 'bytes' or an existing SentencePiece .model file")
-        return self._copy(vocab=vocab)
-
-    def _copy(self, **changes: Any) -> DownstreamTask:
-        fields = dict(
-            settings=self.settings,
-            scorers=self.scorers,
-            vocab=self.vocab,
-            eos_after_trim=self.eos_after_trim,
-            description=self.description,
-        )
-        return DownstreamTask(self.name, self.source, **(fields | changes))
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """What a run should record about this task besides its settings."""
-        return {"vocab": self.vocab, "eos_after_trim": self.eos_after_trim, "train_order": "full shuffle per epoch"}
+        return self.with_options(vocab=vocab)
 
     def vocabulary(self, data_dir: str | os.PathLike | None = None) -> Vocabulary:
         if self.vocab == "t5":
@@ -286,8 +290,7 @@ class DownstreamTask:
     # -- data ----------------------------------------------------------------------------------------------------
 
     def _tokenized(self, split: str, data_dir: str | os.PathLike | None) -> _Tokenized:
-        if split not in SPLITS:
-            raise SynptError(f"task {self.name}: unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        check_split(self.name, split)
         root = resolve_data_dir(data_dir)
         vocabulary = self.vocabulary(root)
         vocab_id = self.vocab if self.vocab in ("t5", "bytes") else str(Path(self.vocab).resolve())
@@ -335,27 +338,17 @@ class DownstreamTask:
         Global example i of train is epoch i // N, position i % N of that epoch's permutation, so it depends only
         on (task, data, seed, i); host `shard_index` of `shard_count` gets the i >= start with i % count == index.
         """
-        if shard_count < 1 or not 0 <= shard_index < shard_count:
-            raise SynptError(f"shard_index must be in [0, shard_count), got {shard_index} of {shard_count}")
-        if start < 0:
-            raise SynptError(f"start must be >= 0, got {start}")
+        check_shard(start, shard_index, shard_count)
         data = self._tokenized(split, data_dir)
         n = len(data.inputs)
         lengths = (self.settings.input_length, self.settings.target_length)
-        first = start + (shard_index - start) % shard_count
         if split != "train":
-            for i in range(first, n, shard_count):
+            for i in host_indices(start, shard_index, shard_count, stop=n):
                 yield self._example(data, i, *lengths)
             return
-        return_epoch, order = -1, np.arange(0)
-        i = first
-        while True:
-            epoch, position = divmod(i, n)
-            if epoch != return_epoch:
-                order = np.random.default_rng([seed, epoch]).permutation(n)
-                return_epoch = epoch
-            yield self._example(data, int(order[position]), *lengths)
-            i += shard_count
+        epochs = EpochShuffle(n, (seed,))
+        for i in host_indices(start, shard_index, shard_count):
+            yield self._example(data, epochs.row(i), *lengths)
 
     def evaluation_set(
         self,
@@ -475,9 +468,6 @@ def get_downstream_task(name: str, data_dir: str | os.PathLike | None = None) ->
             f"unknown downstream task {name!r}: not one of {', '.join(registered_names('downstream'))} and no folder "
             f"{resolve_data_dir(data_dir) / 'finetuning_data' / name} with train.txt/valid.txt/test.txt"
         )
-    if task.family != "downstream":
-        raise SynptError(f"task {name!r} is a {task.family} pre-training task, not a downstream task")
-    return task
     if task.family != "downstream":
         raise SynptError(f"task {name!r} is a {task.family} pre-training task, not a downstream task")
     return task

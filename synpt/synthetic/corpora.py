@@ -16,12 +16,11 @@ independently drawn sentence blocks, so the same holds; file streams cycle throu
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import sys
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,77 +31,39 @@ from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 from synpt.synthetic import nesting, nonsense
 from synpt.synthetic import span_corruption as sc
-from synpt.synthetic.files import parse_id_list, text_digest
+from synpt.synthetic.files import (
+    Chunk,
+    SplitWriter,
+    check_workers,
+    ordered_map,
+    parse_id_list,
+    text_digest,
+    write_chunks,
+)
 from synpt.synthetic.sampling import block_rng
-from synpt.tasks.registry import Example, register_task
+from synpt.tasks import SPLIT_FILES, Example, Task, check_shard, check_split, host_indices, host_slice, register_task
+from synpt.vocab import EOS_ID
 
 log = logging.getLogger(__name__)
 
-EOS_ID = 1
-SPLITS = ("train", "validation", "test")
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
-SPLIT_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
-SOURCES = ("stream", "files")
 NESTING_CHUNKS_PER_BLOCK = 64
 _WRITE_BATCH = 2048
 
 
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise SynptError(f"task option {name}={value!r}: choose one of {', '.join(map(str, choices))}")
+class CorpusTask(Task):
+    """Shared machinery: options, file locations, split handling, `write_dataset` (see module docstring).
 
-
-def _atomic_write_lines(path: Path, lines: Iterable[str]) -> int:
-    """Write lines to `path` via a temporary file and rename, so an interrupted run never leaves a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for line in lines:
-            f.write(line)
-            f.write("\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
-
-
-def _progress(iterable, *, total: int, desc: str, enabled: bool):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, unit="ex", file=sys.stderr, smoothing=0.1)
-
-
-class CorpusTask:
-    """Shared machinery: options, file locations, split handling, `write_dataset` (see module docstring)."""
+    Subclasses declare `name`, `default_options` and `default_sizes`; `CorpusTask(**options)` configures one.
+    """
 
     family = "corpus"
-    name = ""
-    default_options: dict = {}
-    default_sizes: dict = {}
+    writes_dataset = True
     generated_eval_size = 0  # examples in a generated validation/test split
+    dedup = False  # whether write_dataset drops lines whose input repeats an earlier one
 
-    def __init__(self, **options):
-        unknown = sorted(set(options) - set(self.default_options))
-        if unknown:
-            raise SynptError(
-                f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; valid options: "
-                f"{', '.join(sorted(self.default_options))}"
-            )
-        self.options = {**self.default_options, **options}
-        _check_choice("source", self.options["source"], SOURCES)
-        self._validate()
-
-    def _validate(self) -> None:
-        """Subclasses check their own options."""
-
-    def with_options(self, **options) -> CorpusTask:
-        """A configured copy; unknown options raise `SynptError` listing the valid ones."""
-        return type(self)(**{**self.options, **options})
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.options})"
+    def _configure(self) -> None:
+        """Subclasses check their own options and derive what they need from them."""
 
     # -- files -----------------------------------------------------------------------------------------------------
     def folder(self, data_dir: str | os.PathLike | None) -> Path:
@@ -110,9 +71,6 @@ class CorpusTask:
 
     def split_file(self, split: str, data_dir) -> Path:
         return self.folder(data_dir) / SPLIT_FILES[split]
-
-    def _check_split(self, split: str) -> None:
-        _check_choice("split", split, SPLITS)
 
     def _use_file(self, split: str, data_dir) -> Path | None:
         """The file to read for `split`, or None to generate.
@@ -192,8 +150,7 @@ class CorpusTask:
         for flag, value in (("num_train", num_train), ("num_valid", num_valid)):
             if value < 0:
                 raise SynptError(f"--{flag.replace('_', '-')}={value}: must be >= 0")
-        if workers < 1:
-            raise SynptError(f"--workers={workers}: must be >= 1")
+        check_workers(workers)
         if num_examples is not None and num_examples != num_train + num_valid:
             raise SynptError(
                 f"--num-examples does not apply to {self.name!r}: its train and valid files come from separate "
@@ -202,11 +159,14 @@ class CorpusTask:
         folder = Path(data_root) / "pretraining_data" / self.name
         counts = {}
         for split, count in (("train", num_train), ("validation", num_valid)):
-            lines = self._generate_lines(split, count, seed, workers)
-            counts[SPLIT_FILES[split]] = self._write_unique(
-                folder / SPLIT_FILES[split],
-                _progress(lines, total=count, desc=f"{self.name} {split}", enabled=progress),
-            )
+            writer = SplitWriter(folder / SPLIT_FILES[split], None, num_train=None, dedup=self.dedup)
+            make = functools.partial(_format_batch, type(self), self.options, split, seed, count, _WRITE_BATCH)
+            chunks = ordered_map(make, -(-count // _WRITE_BATCH), workers, processes=True)
+            written = write_chunks(writer, chunks, total=count, desc=f"{self.name} {split}", progress=progress)
+            counts[SPLIT_FILES[split]] = {
+                "lines": written["train"],
+                "duplicates_dropped": written["duplicates_removed"],
+            }
         manifest = {
             "task": self.name,
             "family": self.family,
@@ -223,26 +183,24 @@ class CorpusTask:
 
     dedup_note = ""
 
-    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
-        raise NotImplementedError
-
-    def _generate_lines(self, split: str, count: int, seed: int, workers: int) -> Iterator[str]:
-        """`count` lines of the split's stream, made in batches (in parallel processes when workers > 1)."""
-        batches = [(self.options, split, seed, a, min(a + _WRITE_BATCH, count)) for a in range(0, count, _WRITE_BATCH)]
-        if workers == 1:
-            for batch in batches:
-                yield from _lines_of_batch(type(self), *batch)
-            return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for lines in pool.map(_lines_of_batch, [type(self)] * len(batches), *zip(*batches, strict=True)):
-                yield from lines
-
     def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
         raise NotImplementedError
 
 
-def _lines_of_batch(cls, options: dict, split: str, seed: int, begin: int, end: int) -> list[str]:
-    return cls(**options).lines(split, seed, begin, end)
+def _format_batch(cls, options: dict, split: str, seed: int, count: int, batch_size: int, batch: int) -> Chunk:
+    """Lines `batch * batch_size` .. (at most `count`) of a split's stream as a chunk; run in a worker process.
+
+    The dedup key of a line is the digest of its text before the first tab (the article of a nonsense document).
+    """
+    task = cls(**options)
+    begin = batch * batch_size
+    lines = [line.encode() for line in task.lines(split, seed, begin, min(begin + batch_size, count))]
+    digests = [text_digest(line) for line in lines] if task.dedup else [0] * len(lines)
+    return Chunk(
+        b"".join(line + b"\n" for line in lines),
+        np.array([len(line) + 1 for line in lines], dtype=np.int64),
+        np.array(digests, dtype=np.uint64),
+    )
 
 
 # -- nonsense summary ----------------------------------------------------------------------------------------------
@@ -255,10 +213,11 @@ class NonsenseSummaryTask(CorpusTask):
     default_options = {"source": "stream", "vocab": "t5"}
     default_sizes = {"num_train": 100_000, "num_valid": 5_000}
     generated_eval_size = 5_000
+    dedup = True
     dedup_note = "by article (first occurrence wins)"
     VOCABS = ("t5", "bytes")
 
-    def _validate(self) -> None:
+    def _configure(self) -> None:
         vocab = str(self.options["vocab"])
         if vocab not in self.VOCABS and not vocab.endswith(".model"):
             raise SynptError(
@@ -285,40 +244,19 @@ class NonsenseSummaryTask(CorpusTask):
             )
         ]
 
-    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
-        seen: set[int] = set()
-        kept = dropped = 0
-
-        def unique() -> Iterator[str]:
-            nonlocal kept, dropped
-            for line in lines:
-                key = text_digest(line.encode())
-                if key in seen:
-                    dropped += 1
-                    continue
-                seen.add(key)
-                kept += 1
-                yield line
-
-        _atomic_write_lines(path, unique())
-        return {"lines": kept, "duplicates_dropped": dropped}
-
     def _texts(self, split, *, seed, data_dir, start, shard_index, shard_count) -> Iterator[tuple[str, str]]:
         path = self._use_file(split, data_dir)
         if path is not None:
-            for index, (_, line) in enumerate(self._cycle_lines(path, endless=split == "train")):
-                if index < start or index % shard_count != shard_index:
-                    continue
+            lines = self._cycle_lines(path, endless=split == "train")
+            for _, line in host_slice(lines, start, shard_index, shard_count):
                 fields = line.split("\t")
                 if len(fields) == 2:  # seqio drops lines without exactly two fields
                     yield fields[0], fields[1]
             return
         stream = SPLIT_STREAMS[split]
         stop = None if split == "train" else self.generated_eval_size
-        index = start + (shard_index - start) % shard_count
-        while stop is None or index < stop:
+        for index in host_indices(start, shard_index, shard_count, stop):
             yield nonsense.make_example(nonsense.example_rng(seed, stream, index))
-            index += shard_count
 
     def examples(
         self,
@@ -331,7 +269,8 @@ class NonsenseSummaryTask(CorpusTask):
         shard_count: int = 1,
     ) -> Iterator[Example]:
         """Tokenized (article, summary) pairs with EOS appended to both; see the Task contract."""
-        self._check_split(split)
+        check_split(self.name, split)
+        check_shard(start, shard_index, shard_count)
         vocab = self.vocabulary(data_dir)
         texts = self._texts(
             split, seed=seed, data_dir=data_dir, start=start, shard_index=shard_index, shard_count=shard_count
@@ -373,7 +312,7 @@ class NestingLanguageTask(CorpusTask):
     generated_eval_size = 10_000  # sentences in a generated validation/test split (about 420 examples)
     dedup_note = "none: repeated short sentences are part of the language's distribution"
 
-    def _validate(self) -> None:
+    def _configure(self) -> None:
         self.language = nesting.NestingLanguage(
             vocab_size=int(self.options["vocab_size"]), frequency=self.options["frequency"]
         )
@@ -406,9 +345,6 @@ class NestingLanguageTask(CorpusTask):
                         return
                     yield row
             block += 1
-
-    def _write_unique(self, path: Path, lines: Iterable[str]) -> dict:
-        return {"lines": _atomic_write_lines(path, lines), "duplicates_dropped": 0}
 
     def _file_sentences(self, path: Path, endless: bool) -> Iterator[np.ndarray]:
         for number, line in self._cycle_lines(path, endless):
@@ -445,22 +381,24 @@ class NestingLanguageTask(CorpusTask):
         shard_count: int = 1,
     ) -> Iterator[Example]:
         """Span-corrupted examples (inputs <= inputs_length, targets <= 114 for 512, EOS appended)."""
-        self._check_split(split)
+        check_split(self.name, split)
+        check_shard(start, shard_index, shard_count)
         stream = SPLIT_STREAMS[split]
         path = self._use_file(split, data_dir)
         if path is None and split == "train":
             first_block = start // NESTING_CHUNKS_PER_BLOCK
-            for block, chunks in enumerate(self._train_chunks(seed, first_block), first_block):
-                examples = sc.corrupt_chunks(
+            examples = (
+                example
+                for block, chunks in enumerate(self._train_chunks(seed, first_block), first_block)
+                for example in sc.corrupt_chunks(
                     chunks,
                     block_rng(seed, self.name, block, "train-noise"),
                     inputs_length=self.lengths.inputs_length,
                     targets_length=self.lengths.targets_length,
                 )
-                for offset, example in enumerate(examples):
-                    index = block * NESTING_CHUNKS_PER_BLOCK + offset
-                    if index >= start and index % shard_count == shard_index:
-                        yield example
+            )
+            first_index = first_block * NESTING_CHUNKS_PER_BLOCK
+            yield from host_slice(examples, start, shard_index, shard_count, first_index=first_index)
             return
         if path is None:
             sentences = (

@@ -1,9 +1,11 @@
-"""Reference-format data files: `[ids]<TAB>[ids]` lines, atomic split writing with dedup, and tolerant loading.
+"""Reference-format data files: `[ids]<TAB>[ids]` lines, THE dataset writer (atomic, dedup), tolerant loading.
 
 Why here and generic: the simple tasks, LIME and the corpus tasks (nonsense summary, nesting language) all write
 the reference layout (dedup by input keeping the first, train = first N, valid = last M, §2.12) and all load it the
-way seqio does (lines without exactly two tab-separated fields are dropped, §2.13). The writer takes already
-formatted line bytes plus a 64-bit input digest per line, so it does not care what a line contains.
+way seqio does (lines without exactly two tab-separated fields are dropped, §2.13). Every task writes through the
+same three pieces: `ordered_map` makes formatted `Chunk`s in order (in worker threads or processes), `SplitWriter`
+dedups them and writes the files atomically, and `write_chunks` runs the two with a progress bar. The writer takes
+already formatted line bytes plus a 64-bit input digest per line, so it does not care what a line contains.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import hashlib
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -75,28 +78,6 @@ def _check_file(path: Path, what: str) -> None:
         raise SynptError(f"{path}: {what} file not found; generate it with 'synpt generate' or fix --data-dir")
     if path.stat().st_size == 0:
         raise SynptError(f"{path}: {what} file is empty; regenerate it with 'synpt generate'")
-
-
-def load_lines(path: Path, parse_line: Callable[[str], T], *, what: str = "data") -> tuple[list[T], LoadReport]:
-    """Parse every line of `path` with `parse_line`; lines it rejects (ValueError) are counted and skipped.
-
-    Raises SynptError when the file is missing or empty, or when no line parses.
-    """
-    path = Path(path)
-    _check_file(path, what)
-    report = LoadReport(path)
-    records: list[T] = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for lineno, line in enumerate(handle, 1):
-            report.lines += 1
-            try:
-                records.append(parse_line(line))
-            except ValueError as err:
-                report.note_bad(lineno, str(err))
-    if not records:
-        raise SynptError(f"{path}: no valid line among {report.lines}; first problems: {'; '.join(report.bad_lines)}")
-    report.log()
-    return records, report
 
 
 _PIECE_BYTES = 16 << 20
@@ -221,35 +202,81 @@ class Chunk:
     line_lengths: np.ndarray
     digests: np.ndarray
 
-    @staticmethod
-    def from_lines(lines: Iterable[bytes]) -> Chunk:
-        """Build a chunk from complete lines (each ending with a newline); digests come from `text_digest`."""
-        lines = list(lines)
-        return Chunk(
-            b"".join(lines),
-            np.array([len(x) for x in lines], dtype=np.int64),
-            np.array([text_digest(x) for x in lines], dtype=np.uint64),
-        )
-
     def lines(self) -> list[bytes]:
         ends = np.cumsum(self.line_lengths).tolist()
         return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-class SplitWriter:
-    """Writes a generated stream as the reference's deduped train/valid split, atomically.
+def check_workers(workers: int) -> None:
+    if workers < 1:
+        raise SynptError(f"--workers must be at least 1, got {workers}")
 
-    Lines are deduplicated by input digest (the first occurrence wins), the first `num_train` kept lines go to
-    `train_path` and the last `num_valid` kept lines to `valid_path` (lines in between are dropped, as the
-    reference does). Both files are written to temporary names and renamed only by `finish()`, so an interrupted
-    run (Ctrl-C) never leaves a half-written train.txt/valid.txt; `abort()` removes the temporary files.
+
+def ordered_map(make: Callable[[int], T], count: int, workers: int = 1, *, processes: bool = False) -> Iterator[T]:
+    """`make(0)`, `make(1)`, ..., `make(count - 1)` in order; with workers > 1 made ahead by a pool.
+
+    Threads suit work that releases the GIL (the C kernels and the formatter: no copies between processes, and no
+    fork of a process that may have imported JAX); processes suit pure-Python work (the corpus generators) and need
+    a picklable `make`. At most 2 x workers calls are in flight, so memory stays flat.
+    """
+    check_workers(workers)
+    if workers == 1:
+        for index in range(count):
+            yield make(index)
+        return
+    pool = ProcessPoolExecutor(workers) if processes else ThreadPoolExecutor(workers, thread_name_prefix="synpt-write")
+    with pool:
+        in_flight: deque = deque()
+        for index in range(count):
+            in_flight.append(pool.submit(make, index))
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def write_chunks(writer: SplitWriter, chunks: Iterable[Chunk], *, total: int, desc: str, progress: bool) -> dict:
+    """Feed `chunks` to `writer` with a progress bar; `finish()`'s counts, or on any error the files removed."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="ex", unit_scale=True, desc=desc, disable=not progress)
+    try:
+        for chunk in chunks:
+            writer.add(chunk)
+            bar.update(len(chunk.line_lengths))
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+
+
+class SplitWriter:
+    """Writes a generated stream as the reference's train/valid split, atomically.
+
+    Lines are deduplicated by input digest (the first occurrence wins; `dedup=False` keeps every line), the first
+    `num_train` kept lines go to `train_path` (every kept line when `num_train` is None: a file that is the whole
+    stream) and the last `num_valid` kept lines to `valid_path` (lines in between are dropped, as the reference
+    does). Files are written to temporary names and renamed only by `finish()`, so an interrupted run (Ctrl-C)
+    never leaves a half-written train.txt/valid.txt; `abort()` removes the temporary files.
     """
 
-    def __init__(self, train_path: Path, valid_path: Path, *, num_train: int, num_valid: int):
-        self.train_path, self.valid_path = Path(train_path), Path(valid_path)
-        self.num_train, self.num_valid = num_train, num_valid
-        self.train_path.parent.mkdir(parents=True, exist_ok=True)
-        self.valid_path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        train_path: Path,
+        valid_path: Path | None,
+        *,
+        num_train: int | None,
+        num_valid: int = 0,
+        dedup: bool = True,
+    ):
+        self.train_path = Path(train_path)
+        self.valid_path = None if valid_path is None else Path(valid_path)
+        self.num_train, self.num_valid, self.dedup = num_train, num_valid, dedup
+        for path in (self.train_path, self.valid_path):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
         self._train_tmp = temp_path(self.train_path)
         self._train_file = open(self._train_tmp, "wb")  # noqa: SIM115 - closed by finish()/abort()
         self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
@@ -262,13 +289,13 @@ class SplitWriter:
         """Add the lines of one chunk, in order."""
         self.generated += len(chunk.line_lengths)
         data, lengths = chunk.data, chunk.line_lengths
-        keep = keep_new(self._seen, chunk.digests)
+        keep = keep_new(self._seen, chunk.digests) if self.dedup else None
         if keep is not None:  # some line repeats an earlier input: drop it
             kept_lines = [line for line, k in zip(chunk.lines(), keep.tolist(), strict=True) if k]
             data, lengths = b"".join(kept_lines), lengths[keep]
         n = len(lengths)
         self.kept += n
-        to_train = min(n, self.num_train - self.written_train)
+        to_train = n if self.num_train is None else min(n, self.num_train - self.written_train)
         if to_train > 0:
             cut = int(lengths[:to_train].sum())
             self._train_file.write(data[:cut])
@@ -281,7 +308,7 @@ class SplitWriter:
     @property
     def complete(self) -> bool:
         """True once enough kept lines exist for both splits (more lines only move the valid tail)."""
-        return self.kept >= self.num_train + self.num_valid
+        return self.num_train is None or self.kept >= self.num_train + self.num_valid
 
     def finish(self) -> dict:
         """Rename the temporary files into place and return the split counts."""
@@ -293,11 +320,13 @@ class SplitWriter:
                 "raise --num-examples"
             )
         valid_lines = list(self._tail)[-self.num_valid :] if self.num_valid else []
-        valid_tmp = temp_path(self.valid_path)
-        with open(valid_tmp, "wb") as handle:
-            handle.writelines(valid_lines)
+        if self.valid_path is not None:
+            valid_tmp = temp_path(self.valid_path)
+            with open(valid_tmp, "wb") as handle:
+                handle.writelines(valid_lines)
         os.replace(self._train_tmp, self.train_path)
-        os.replace(valid_tmp, self.valid_path)
+        if self.valid_path is not None:
+            os.replace(valid_tmp, self.valid_path)
         return {
             "generated": self.generated,
             "duplicates_removed": self.generated - self.kept,
@@ -309,5 +338,6 @@ class SplitWriter:
     def abort(self) -> None:
         """Close and delete the temporary files (the final files are left as they were)."""
         self._train_file.close()
-        for tmp in (self._train_tmp, temp_path(self.valid_path)):
-            tmp.unlink(missing_ok=True)
+        for path in (self.train_path, self.valid_path):
+            if path is not None:
+                temp_path(path).unlink(missing_ok=True)

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from synpt.errors import SynptError
+from synpt.tasks import host_slice
+from synpt.vocab import EOS_ID
 
-EOS_ID = 1
 NOISE_DENSITY = 0.15
 MEAN_NOISE_SPAN_LENGTH = 3.0
 FIRST_SENTINEL = 32099  # <extra_id_0> of the T5 vocabulary; the next spans use 32098, 32097, ...
@@ -306,9 +307,7 @@ def span_corruption_examples(
 
     windows = (window(i, s) for i, s in enumerate(sequences))
     chunks = concatenate_and_split(windows, chunk_length=lengths.raw_length, group_size=group_size)
-    for index, chunk in enumerate(chunks):
-        if index < start or index % shard_count != shard_index:
-            continue
+    for index, chunk in host_slice(enumerate(chunks), start, shard_index, shard_count):
         (example,) = corrupt_chunks(
             chunk,
             noise_rng(seed, index, stream),

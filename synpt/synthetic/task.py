@@ -11,13 +11,9 @@ then the round-robin mixture of the parts: global example i is example i // P of
 
 from __future__ import annotations
 
-import copy
-import functools
 import logging
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,55 +22,35 @@ from synpt import __version__
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs
+from synpt.synthetic.files import Chunk, SplitWriter, check_workers, load_id_pairs, ordered_map, write_chunks
 from synpt.synthetic.native import format_pairs
 from synpt.synthetic.sampling import BLOCK_SIZE, Ragged, block_rng, concat, stable_task_id
-from synpt.tasks.registry import Example
+from synpt.tasks import EpochShuffle, Example, Task, check_shard, check_split, host_indices
+from synpt.vocab import EOS_ID
 
 log = logging.getLogger(__name__)
 
-EOS_ID = 1
 VALIDATION_STREAM_SIZE = 10_000
 """Examples in the generated validation stream (the reference's valid.txt size)."""
-SPLITS = ("train", "validation", "test")
 
 
 def with_eos(seqs: Ragged) -> Ragged:
     return concat(seqs, Ragged.constant(EOS_ID, len(seqs)))
 
 
-class SyntheticTask:
-    """Base class of generated tasks; subclasses define `parts`, `_part_files` and `_generate`."""
+class SyntheticTask(Task):
+    """Base class of generated tasks; subclasses define `parts`, `_part_files` and `_generate`.
+
+    Options are `common_options` (a class attribute of each family) plus the task's `extra_options`.
+    """
 
     family = "simple"
     common_options: dict = {"source": "stream"}
+    writes_dataset = True
 
     def __init__(self, name: str, extra_options: dict | None = None):
         self.name = name
-        self._defaults = {**self.common_options, **(extra_options or {})}
-        self.options = dict(self._defaults)
-
-    # -- options ---------------------------------------------------------------------------------------------
-    def with_options(self, **options) -> SyntheticTask:
-        """A copy configured with `options`; unknown names or bad values raise SynptError."""
-        unknown = sorted(set(options) - set(self._defaults))
-        if unknown:
-            raise SynptError(
-                f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; "
-                f"valid: {', '.join(sorted(self._defaults))}"
-            )
-        configured = copy.copy(self)
-        configured.options = {**self.options, **{k: self._check_option(k, v) for k, v in options.items()}}
-        return configured
-
-    def _check_option(self, key: str, value):
-        if key == "source" and value not in ("stream", "files"):
-            raise SynptError(f"task {self.name!r}: source must be 'stream' or 'files', got {value!r}")
-        return value
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.options.items() if v != self._defaults[k]}
-        return f"{type(self).__name__}({self.name!r}{', ' if changed else ''}{changed or ''})"
+        super().__init__({**self.common_options, **(extra_options or {})})
 
     # -- to be defined by subclasses ----------------------------------------------------------------------------
     @property
@@ -118,22 +94,17 @@ class SyntheticTask:
         shard_index: int = 0,
         shard_count: int = 1,
     ) -> Iterator[Example]:
-        """Examples with EOS appended; see `synpt.tasks.registry.Task` for the contract."""
-        if split not in SPLITS:
-            raise SynptError(f"task {self.name!r}: unknown split {split!r}; valid: {', '.join(SPLITS)}")
-        if not 0 <= shard_index < shard_count:
-            raise SynptError(f"shard_index must be in [0, shard_count), got {shard_index} of {shard_count}")
+        """Examples with EOS appended; see `synpt.tasks.Task` for the contract."""
+        check_split(self.name, split)
+        check_shard(start, shard_index, shard_count)
         sources = self._sources(split, seed, data_dir)
         num_parts = len(sources)
-        first = start + (shard_index - start) % shard_count
-        limit = None if split == "train" else sum(len(s) for s in sources)
-        index = first
-        while limit is None or index < limit:
+        stop = None if split == "train" else sum(len(s) for s in sources)
+        for index in host_indices(start, shard_index, shard_count, stop):
             source = sources[index % num_parts]
             local = index // num_parts
-            if limit is None or local < len(source):
+            if split == "train" or local < len(source):
                 yield source.example(local)
-            index += shard_count
 
     def _sources(self, split: str, seed: int, data_dir) -> list:
         root = resolve_data_dir(data_dir)
@@ -171,20 +142,16 @@ class SyntheticTask:
         num_examples = num_train + num_valid if num_examples is None else num_examples
         if num_examples < num_train + num_valid:
             raise SynptError(f"--num-examples {num_examples} is less than --train {num_train} + --valid {num_valid}")
-        if workers < 1:
-            raise SynptError(f"--workers must be at least 1, got {workers}")
+        check_workers(workers)
         data_root = Path(data_root)
         counts = {}
         for part in self.parts:
             train_path, valid_path = self._part_files(data_root, part)
             writer = SplitWriter(train_path, valid_path, num_train=num_train, num_valid=num_valid)
-            try:
-                for chunk in _generate_chunks(self, part, seed, num_examples, workers, progress):
-                    writer.add(chunk)
-                counts[part] = writer.finish()
-            except BaseException:
-                writer.abort()
-                raise
+            chunks = _generate_chunks(self, part, seed, num_examples, workers)
+            counts[part] = write_chunks(
+                writer, chunks, total=num_examples, desc=f"{self.name}/{part}", progress=progress
+            )
         manifest = {
             "task": self.name,
             "family": self.family,
@@ -228,20 +195,16 @@ class _FileSource:
 
     def __init__(self, inputs: Ragged, targets: Ragged, epochs_seed: tuple[int, int] | None):
         self.inputs, self.targets = with_eos(inputs), with_eos(targets)
-        self.epochs_seed = epochs_seed
+        self._epochs = None
+        if epochs_seed is not None:
+            self._epochs = EpochShuffle(len(inputs), (*epochs_seed, stable_task_id("epoch")))
 
     def __len__(self) -> int:
         return len(self.inputs)
 
-    @lru_cache(maxsize=2)  # noqa: B019 - one source object per stream; caches the current epoch's order
-    def _order(self, epoch: int) -> np.ndarray:
-        rng = np.random.default_rng(np.random.SeedSequence([*self.epochs_seed, stable_task_id("epoch"), epoch]))
-        return rng.permutation(len(self.inputs))
-
     def example(self, index: int) -> Example:
-        if self.epochs_seed is not None:
-            epoch, index = divmod(index, len(self.inputs))
-            index = int(self._order(epoch)[index])
+        if self._epochs is not None:
+            index = self._epochs.row(index)
         return _row_example(self.inputs, self.targets, index)
 
 
@@ -258,43 +221,20 @@ def _format_block(task: SyntheticTask, part: str, seed: int, num_examples: int, 
     return Chunk(*format_pairs(inputs, targets, buffer))
 
 
-def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int, progress: bool):
+def _generate_chunks(task: SyntheticTask, part: str, seed: int, num_examples: int, workers: int) -> Iterator[Chunk]:
     """Formatted blocks in order; with workers > 1 they are made by threads (same bytes either way).
 
-    Why threads: the C kernels and the formatter release the GIL, so threads run them in parallel without copying
-    every formatted block between processes, and without forking a process that may have imported JAX. At most
-    2 x workers blocks are in flight, each formatted into a text buffer that is reused once the consumer has taken
-    the block (the next `next()`), so memory stays flat and is not requested from the OS block after block.
+    Each block is formatted into a text buffer that is reused once the consumer has taken the block (the next
+    `next()`): at most 2 x workers blocks are in flight and one is being consumed, so 2 x workers + 1 buffers
+    suffice, and memory is not requested from the OS block after block.
     """
-    from tqdm import tqdm
-
-    make = functools.partial(_format_block, task, part, seed, num_examples)
-    num_blocks = -(-num_examples // BLOCK_SIZE)
-    bar = tqdm(total=num_examples, unit="ex", unit_scale=True, desc=f"{task.name}/{part}", disable=not progress)
     buffers = deque(bytearray() for _ in range(2 * workers + 1))
 
-    def deliver(chunk: Chunk, buffer: bytearray):
-        bar.update(len(chunk.line_lengths))
+    def make(block: int) -> tuple[Chunk, bytearray]:
+        buffer = buffers.popleft()
+        return _format_block(task, part, seed, num_examples, block, buffer), buffer
+
+    for chunk, buffer in ordered_map(make, -(-num_examples // BLOCK_SIZE), workers):
         yield chunk
         chunk.data.release()  # the consumer is done with the block: its buffer can be reused
         buffers.append(buffer)
-
-    try:
-        if workers == 1:
-            for block in range(num_blocks):
-                buffer = buffers.popleft()
-                yield from deliver(make(block, buffer), buffer)
-            return
-        with ThreadPoolExecutor(workers, thread_name_prefix="synpt-generate") as pool:
-            in_flight: deque = deque()
-            for block in range(num_blocks):
-                buffer = buffers.popleft()
-                in_flight.append((pool.submit(make, block, buffer), buffer))
-                if len(in_flight) >= 2 * workers:
-                    future, used = in_flight.popleft()
-                    yield from deliver(future.result(), used)
-            while in_flight:
-                future, used = in_flight.popleft()
-                yield from deliver(future.result(), used)
-    finally:
-        bar.close()

@@ -1,5 +1,23 @@
-"""The task contract (`Task`, `Example`) and the registry tasks enter; lookup by name is `synpt.catalog`."""
+"""The task contract (`Task`, `Example`, `SPLITS`), host sharding and epoch order, and the registry tasks enter.
 
-from synpt.tasks.registry import Example, Task, register_task
+Lookup by name across every family (and users' folders) is `synpt.catalog`.
+"""
 
-__all__ = ["Example", "Task", "register_task"]
+from synpt.tasks.registry import register_task
+from synpt.tasks.sharding import EpochShuffle, check_shard, epoch_order, host_indices, host_slice
+from synpt.tasks.task import FAMILIES, SPLIT_FILES, SPLITS, Example, Task, check_split
+
+__all__ = [
+    "FAMILIES",
+    "SPLITS",
+    "SPLIT_FILES",
+    "EpochShuffle",
+    "Example",
+    "Task",
+    "check_shard",
+    "check_split",
+    "epoch_order",
+    "host_indices",
+    "host_slice",
+    "register_task",
+]

@@ -4,48 +4,15 @@ Why here, below both families: a task module registers its tasks when it is impo
 downwards. Looking a name up across every family (and users' folders) is `synpt.catalog.get_task`, which sits above
 both families and imports them.
 
-The contract every task meets is `Task` below; see docs/architecture.md for the example format.
+The contract every task meets is `synpt.tasks.task.Task`; see docs/architecture.md for the example format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-
 from synpt.errors import SynptError
+from synpt.tasks.task import FAMILIES, Example, Task
 
-Example = dict[str, np.ndarray]
-"""One example: {"inputs": int32[n], "targets": int32[m]}, EOS (id 1) already appended to both sides."""
-
-FAMILIES = ("simple", "lime", "corpus", "downstream")
-
-@runtime_checkable
-class Task(Protocol):
-    """What the data pipeline needs from a task.
-
-    `examples("train", ...)` is an endless, deterministic stream: example number `i` (global index) depends only on
-    (task, seed, i), so a run can resume at any position (`start`) and hosts can take disjoint slices
-    (`shard_index`, `shard_count`: host k gets the global indices i >= start with i % shard_count == k).
-    Other splits ("validation", "test") are finite and in file order, unshuffled.
-    """
-
-    name: str
-    family: str
-
-    def examples(
-        self,
-        split: str,
-        *,
-        seed: int = 0,
-        data_dir: Path | None = None,
-        start: int = 0,
-        shard_index: int = 0,
-        shard_count: int = 1,
-    ) -> Iterator[Example]: ...
-
+__all__ = ["Example", "Task", "register_task", "registered_aliases", "registered_names", "registered_task"]
 
 _TASKS: dict[str, Task] = {}
 _ALIASES: dict[str, str] = {}
@@ -56,6 +23,8 @@ def register_task(task: Task, *, aliases: tuple[str, ...] = ()) -> Task:
 
     Registering a name twice is an error (it would silently shadow a task).
     """
+    if not isinstance(task, Task):
+        raise SynptError(f"{task!r} is not a synpt.tasks.Task; derive task classes from it")
     if task.family not in FAMILIES:
         raise SynptError(f"task {task.name!r}: family must be one of {', '.join(FAMILIES)}, got {task.family!r}")
     for name in (task.name, *aliases):
