@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synpt.downstream import download as dl
-from synpt.downstream.tasks import FILE_TASKS, SPLIT_FILES, get_downstream_task, read_tsv_pairs, user_task_folders
+from synpt.downstream.tasks import FILE_TASKS, get_downstream_task, read_tsv_pairs, user_task_folders
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
+from synpt.tasks import SPLIT_FILES
 
 PRETRAINING_LINES_CHECKED = 1000
 

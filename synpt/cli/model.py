@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from synpt.errors import SynptError
-
-EOS_ID = 1
+from synpt.vocab import EOS_ID
 
 
 def export_hf_arguments(parser: argparse.ArgumentParser) -> None:

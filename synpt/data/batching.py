@@ -19,9 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from synpt.errors import SynptError
-
-Example = dict[str, np.ndarray]
-"""{"inputs": int32[n], "targets": int32[m]}, EOS (id 1) already appended (docs/architecture.md)."""
+from synpt.tasks import Example
 
 Batch = dict[str, np.ndarray]
 """int32 arrays with T5X feature names; see `batches`."""

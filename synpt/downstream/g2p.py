@@ -16,8 +16,9 @@ import functools
 import hashlib
 import re
 
-SPLIT_OF_BUCKET = (("train", 90), ("validation", 95), ("test", 100))  # hash bucket (0..99) upper bounds
-SPLITS = tuple(name for name, _ in SPLIT_OF_BUCKET)
+from synpt.tasks import SPLITS
+
+SPLIT_OF_BUCKET = tuple(zip(SPLITS, (90, 95, 100), strict=True))  # hash bucket (0..99) upper bounds per split
 _WORD = re.compile(r"[a-z]+")
 
 

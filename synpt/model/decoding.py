@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import T5, Params
+from synpt.vocab import EOS_ID
 
 NEG_INF = -1.0e7
-EOS_ID = 1
 START_ID = 0
 
 TokensToLogits = Callable[[jax.Array, Any], tuple[jax.Array, Any]]

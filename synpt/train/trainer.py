@@ -28,6 +28,7 @@ from synpt.data.batching import batches, count_examples
 from synpt.errors import SynptError
 from synpt.model.config import T5Config, get_config
 from synpt.model.t5 import T5, init_params
+from synpt.tasks import Example
 from synpt.train import partitioning
 from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model
 from synpt.train.logging import METRICS_FILE, RunLogger, peak_flops_per_second, read_metrics
@@ -36,7 +37,6 @@ from synpt.train.optimizer import adafactor
 from synpt.train.schedules import SCHEDULES, make_schedule
 from synpt.train.step import make_eval_step, make_train_step
 
-Example = dict[str, np.ndarray]
 PADDINGS = ("bucket", "pack", "fixed")
 
 
