@@ -30,7 +30,7 @@ from synpt.downstream import g2p, metrics
 from synpt.downstream.settings import FinetuneSettings, settings_for
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.tasks import SPLIT_FILES, EpochShuffle, Example, Task, check_shard, check_split, host_indices
+from synpt.tasks import SPLIT_FILES, EpochShuffle, Example, Shard, Task, check_split
 from synpt.tasks.registry import register_task, registered_names, registered_task
 from synpt.vocab import EOS_ID, ByteVocabulary, Vocabulary, custom_vocabulary, t5_vocabulary
 
@@ -323,31 +323,21 @@ class DownstreamTask(Task):
             "targets": self._with_eos(data.targets[index], target_length),
         }
 
-    def examples(
-        self,
-        split: str,
-        *,
-        seed: int = 0,
-        data_dir: str | os.PathLike | None = None,
-        start: int = 0,
-        shard_index: int = 0,
-        shard_count: int = 1,
-    ) -> Iterator[Example]:
+    def _examples(self, split: str, seed: int, data_dir, shard: Shard) -> Iterator[Example]:
         """Examples of `split` with EOS; "train" is endless, each epoch a full shuffle seeded by (seed, epoch).
 
         Global example i of train is epoch i // N, position i % N of that epoch's permutation, so it depends only
         on (task, data, seed, i); host `shard_index` of `shard_count` gets the i >= start with i % count == index.
         """
-        check_shard(start, shard_index, shard_count)
         data = self._tokenized(split, data_dir)
         n = len(data.inputs)
         lengths = (self.settings.input_length, self.settings.target_length)
         if split != "train":
-            for i in host_indices(start, shard_index, shard_count, stop=n):
+            for i in shard.indices(stop=n):
                 yield self._example(data, i, *lengths)
             return
         epochs = EpochShuffle(n, (seed,))
-        for i in host_indices(start, shard_index, shard_count):
+        for i in shard.indices():
             yield self._example(data, epochs.row(i), *lengths)
 
     def evaluation_set(

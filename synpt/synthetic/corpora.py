@@ -31,17 +31,9 @@ from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 from synpt.synthetic import nesting, nonsense
 from synpt.synthetic import span_corruption as sc
-from synpt.synthetic.files import (
-    Chunk,
-    SplitWriter,
-    check_workers,
-    ordered_map,
-    parse_id_list,
-    text_digest,
-    write_chunks,
-)
+from synpt.synthetic.files import Chunk, SplitWriter, ordered_map, parse_id_list, text_digest, write_chunks
 from synpt.synthetic.sampling import block_rng
-from synpt.tasks import SPLIT_FILES, Example, Task, check_shard, check_split, host_indices, host_slice, register_task
+from synpt.tasks import SPLIT_FILES, Example, Shard, Task, register_task
 from synpt.vocab import EOS_ID
 
 log = logging.getLogger(__name__)
@@ -129,34 +121,21 @@ class CorpusTask(Task):
         """The options that change the generated data (recorded in the manifest)."""
         return {k: v for k, v in self.options.items() if k not in ("source", "vocab")}
 
-    def write_dataset(
-        self,
-        data_root: str | os.PathLike,
-        *,
-        num_train: int,
-        num_valid: int,
-        seed: int,
-        workers: int = 1,
-        progress: bool = True,
-        num_examples: int | None = None,
-    ) -> dict:
-        """Write `train.txt` / `valid.txt` in the reference layout under `data_root` and return the manifest.
+    def _write_dataset(self, root: Path, sizes: tuple, seed: int, workers: int, progress: bool) -> dict:
+        """Write `train.txt` / `valid.txt` in the reference layout under `root` and return the manifest.
 
         train = the first `num_train` lines of the train stream, valid = the first `num_valid` of the validation
         stream (a disjoint seed stream, so the validation file equals the generated validation split). Files are
         written atomically; `manifest.json` records what was generated. The output does not depend on `workers`.
         `num_examples` exists for the simple tasks' single-stream split and must be None or num_train + num_valid.
         """
-        for flag, value in (("num_train", num_train), ("num_valid", num_valid)):
-            if value < 0:
-                raise SynptError(f"--{flag.replace('_', '-')}={value}: must be >= 0")
-        check_workers(workers)
+        num_train, num_valid, num_examples = sizes
         if num_examples is not None and num_examples != num_train + num_valid:
             raise SynptError(
                 f"--num-examples does not apply to {self.name!r}: its train and valid files come from separate "
                 "streams; leave it out"
             )
-        folder = Path(data_root) / "pretraining_data" / self.name
+        folder = root / "pretraining_data" / self.name
         counts = {}
         for split, count in (("train", num_train), ("validation", num_valid)):
             writer = SplitWriter(folder / SPLIT_FILES[split], None, num_train=None, dedup=self.dedup)
@@ -244,37 +223,23 @@ class NonsenseSummaryTask(CorpusTask):
             )
         ]
 
-    def _texts(self, split, *, seed, data_dir, start, shard_index, shard_count) -> Iterator[tuple[str, str]]:
+    def _texts(self, split: str, seed: int, data_dir, shard: Shard) -> Iterator[tuple[str, str]]:
         path = self._use_file(split, data_dir)
         if path is not None:
-            lines = self._cycle_lines(path, endless=split == "train")
-            for _, line in host_slice(lines, start, shard_index, shard_count):
+            for _, line in shard.select(self._cycle_lines(path, endless=split == "train")):
                 fields = line.split("\t")
                 if len(fields) == 2:  # seqio drops lines without exactly two fields
                     yield fields[0], fields[1]
             return
         stream = SPLIT_STREAMS[split]
         stop = None if split == "train" else self.generated_eval_size
-        for index in host_indices(start, shard_index, shard_count, stop):
+        for index in shard.indices(stop):
             yield nonsense.make_example(nonsense.example_rng(seed, stream, index))
 
-    def examples(
-        self,
-        split: str,
-        *,
-        seed: int = 0,
-        data_dir: Path | None = None,
-        start: int = 0,
-        shard_index: int = 0,
-        shard_count: int = 1,
-    ) -> Iterator[Example]:
+    def _examples(self, split: str, seed: int, data_dir, shard: Shard) -> Iterator[Example]:
         """Tokenized (article, summary) pairs with EOS appended to both; see the Task contract."""
-        check_split(self.name, split)
-        check_shard(start, shard_index, shard_count)
         vocab = self.vocabulary(data_dir)
-        texts = self._texts(
-            split, seed=seed, data_dir=data_dir, start=start, shard_index=shard_index, shard_count=shard_count
-        )
+        texts = self._texts(split, seed, data_dir, shard)
         batch: list[tuple[str, str]] = []
         for pair in texts:
             batch.append(pair)
@@ -370,23 +335,12 @@ class NestingLanguageTask(CorpusTask):
             yield np.concatenate(parts)[:needed].reshape(NESTING_CHUNKS_PER_BLOCK, raw)
             block += 1
 
-    def examples(
-        self,
-        split: str,
-        *,
-        seed: int = 0,
-        data_dir: Path | None = None,
-        start: int = 0,
-        shard_index: int = 0,
-        shard_count: int = 1,
-    ) -> Iterator[Example]:
+    def _examples(self, split: str, seed: int, data_dir, shard: Shard) -> Iterator[Example]:
         """Span-corrupted examples (inputs <= inputs_length, targets <= 114 for 512, EOS appended)."""
-        check_split(self.name, split)
-        check_shard(start, shard_index, shard_count)
         stream = SPLIT_STREAMS[split]
         path = self._use_file(split, data_dir)
         if path is None and split == "train":
-            first_block = start // NESTING_CHUNKS_PER_BLOCK
+            first_block = shard.start // NESTING_CHUNKS_PER_BLOCK
             examples = (
                 example
                 for block, chunks in enumerate(self._train_chunks(seed, first_block), first_block)
@@ -397,8 +351,7 @@ class NestingLanguageTask(CorpusTask):
                     targets_length=self.lengths.targets_length,
                 )
             )
-            first_index = first_block * NESTING_CHUNKS_PER_BLOCK
-            yield from host_slice(examples, start, shard_index, shard_count, first_index=first_index)
+            yield from shard.select(examples, first_index=first_block * NESTING_CHUNKS_PER_BLOCK)
             return
         if path is None:
             sentences = (
@@ -408,9 +361,9 @@ class NestingLanguageTask(CorpusTask):
             sentences = self._file_sentences(path, endless=split == "train")
         yield from sc.span_corruption_examples(
             sentences,
-            start=start,
-            shard_index=shard_index,
-            shard_count=shard_count,
+            start=shard.start,
+            shard_index=shard.index,
+            shard_count=shard.count,
             seed=seed,
             stream=stream,
             inputs_length=self.lengths.inputs_length,

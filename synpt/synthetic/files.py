@@ -207,11 +207,6 @@ class Chunk:
         return [self.data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def check_workers(workers: int) -> None:
-    if workers < 1:
-        raise SynptError(f"--workers must be at least 1, got {workers}")
-
-
 def ordered_map(make: Callable[[int], T], count: int, workers: int = 1, *, processes: bool = False) -> Iterator[T]:
     """`make(0)`, `make(1)`, ..., `make(count - 1)` in order; with workers > 1 made ahead by a pool.
 
@@ -219,7 +214,6 @@ def ordered_map(make: Callable[[int], T], count: int, workers: int = 1, *, proce
     fork of a process that may have imported JAX); processes suit pure-Python work (the corpus generators) and need
     a picklable `make`. At most 2 x workers calls are in flight, so memory stays flat.
     """
-    check_workers(workers)
     if workers == 1:
         for index in range(count):
             yield make(index)

@@ -22,10 +22,10 @@ from synpt import __version__
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.synthetic.files import Chunk, SplitWriter, check_workers, load_id_pairs, ordered_map, write_chunks
+from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs, ordered_map, write_chunks
 from synpt.synthetic.native import format_pairs
 from synpt.synthetic.sampling import BLOCK_SIZE, Ragged, block_rng, concat, stable_task_id
-from synpt.tasks import EpochShuffle, Example, Task, check_shard, check_split, host_indices
+from synpt.tasks import EpochShuffle, Example, Shard, Task
 from synpt.vocab import EOS_ID
 
 log = logging.getLogger(__name__)
@@ -84,23 +84,12 @@ class SyntheticTask(Task):
             yield self.generate_block(block, seed=seed, split=split, part=part)
             block += 1
 
-    def examples(
-        self,
-        split: str,
-        *,
-        seed: int = 0,
-        data_dir: Path | None = None,
-        start: int = 0,
-        shard_index: int = 0,
-        shard_count: int = 1,
-    ) -> Iterator[Example]:
-        """Examples with EOS appended; see `synpt.tasks.Task` for the contract."""
-        check_split(self.name, split)
-        check_shard(start, shard_index, shard_count)
+    def _examples(self, split: str, seed: int, data_dir, shard: Shard) -> Iterator[Example]:
+        """Examples with EOS appended: the parts' streams (or files) interleaved round-robin."""
         sources = self._sources(split, seed, data_dir)
         num_parts = len(sources)
         stop = None if split == "train" else sum(len(s) for s in sources)
-        for index in host_indices(start, shard_index, shard_count, stop):
+        for index in shard.indices(stop):
             source = sources[index % num_parts]
             local = index // num_parts
             if split == "train" or local < len(source):
@@ -124,29 +113,18 @@ class SyntheticTask(Task):
         return sources
 
     # -- writing ------------------------------------------------------------------------------------------------
-    def write_dataset(
-        self,
-        data_root: Path,
-        *,
-        num_train: int,
-        num_valid: int,
-        seed: int,
-        workers: int = 1,
-        progress: bool = True,
-        num_examples: int | None = None,
-    ) -> dict:
+    def _write_dataset(self, root: Path, sizes: tuple, seed: int, workers: int, progress: bool) -> dict:
         """Generate `num_examples` (default train + valid) per part, dedup, split, write atomically; the manifest.
 
         The output is byte-identical for any `workers` (blocks are independent and written in order).
         """
+        num_train, num_valid, num_examples = sizes
         num_examples = num_train + num_valid if num_examples is None else num_examples
         if num_examples < num_train + num_valid:
             raise SynptError(f"--num-examples {num_examples} is less than --train {num_train} + --valid {num_valid}")
-        check_workers(workers)
-        data_root = Path(data_root)
         counts = {}
         for part in self.parts:
-            train_path, valid_path = self._part_files(data_root, part)
+            train_path, valid_path = self._part_files(root, part)
             writer = SplitWriter(train_path, valid_path, num_train=num_train, num_valid=num_valid)
             chunks = _generate_chunks(self, part, seed, num_examples, workers)
             counts[part] = write_chunks(
@@ -164,7 +142,7 @@ class SyntheticTask(Task):
             "counts": counts,
             "synpt_version": __version__,
         }
-        write_json_atomic(self.manifest_path(data_root), manifest)
+        write_json_atomic(self.manifest_path(root), manifest)
         return manifest
 
     def manifest_path(self, data_root: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -50,6 +51,24 @@ def host_slice(
     check_shard(start, shard_index, shard_count)
     first = first_host_index(max(start, first_index), shard_index, shard_count)
     return itertools.islice(items, first - first_index, None, shard_count)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The slice of a stream one host reads: global indices i >= start with i % count == index (checked)."""
+
+    start: int = 0
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self):
+        check_shard(self.start, self.index, self.count)
+
+    def indices(self, stop: int | None = None) -> Iterator[int]:
+        return host_indices(self.start, self.index, self.count, stop)
+
+    def select(self, items: Iterable[T], *, first_index: int = 0) -> Iterator[T]:
+        return host_slice(items, self.start, self.index, self.count, first_index=first_index)
 
 
 def epoch_order(seed_key: Sequence[int], epoch: int, n: int) -> np.ndarray:

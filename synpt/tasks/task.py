@@ -12,7 +12,8 @@ attributes instead of probing with `hasattr`/`getattr`:
 * `writes_dataset` — True when `write_dataset(...)` writes the task's files (`synpt generate`);
 * `has_oracle` — True when `oracle_target(inputs)` recomputes a target (`synpt verify`);
 * `prefix` — the task-name ids that start every input (`synpt show`), () when none;
-* `examples(split, *, seed, data_dir, start, shard_index, shard_count)` — see `Task.examples`.
+* `examples(split, *, seed, data_dir, start, shard_index, shard_count)` — see `Task.examples`; a subclass
+  implements `_examples(split, seed, data_dir, shard)` and reads its host's slice from `shard` (a `Shard`).
 
 Which indices a host reads and how a training epoch is shuffled is `synpt.tasks.sharding`, shared by every task.
 """
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from synpt.errors import SynptError
+from synpt.tasks.sharding import Shard
 
 Example = dict[str, np.ndarray]
 """One example: {"inputs": int32[n], "targets": int32[m]}, EOS (`synpt.vocab.EOS_ID`) already appended to both."""
@@ -116,7 +118,14 @@ class Task:
         shard_index: int = 0,
         shard_count: int = 1,
     ) -> Iterator[Example]:
-        """Examples of `split` with EOS appended (see the class docstring for the stream contract)."""
+        """Examples of `split` with EOS appended (see the class docstring for the stream contract).
+
+        The split and the shard are checked here, before any file is read.
+        """
+        check_split(self.name, split)
+        return self._examples(split, seed, data_dir, Shard(start, shard_index, shard_count))
+
+    def _examples(self, split: str, seed: int, data_dir: str | Path | None, shard: Shard) -> Iterator[Example]:
         raise NotImplementedError
 
     def write_dataset(
@@ -130,8 +139,25 @@ class Task:
         progress: bool = True,
         num_examples: int | None = None,
     ) -> dict:
-        """Write the task's train/valid files under `data_root` and return the manifest (when `writes_dataset`)."""
-        raise SynptError(f"task {self.name!r} is a {self.family} task; 'synpt generate' writes synthetic tasks only")
+        """Write the task's train/valid files under `data_root` and return the manifest (when `writes_dataset`).
+
+        `num_examples` is how many examples are generated before dedup where the task draws both files from one
+        stream (default num_train + num_valid). The output does not depend on `workers`.
+        """
+        if not self.writes_dataset:
+            raise SynptError(
+                f"task {self.name!r} is a {self.family} task; 'synpt generate' writes synthetic tasks only"
+            )
+        for flag, value in (("train", num_train), ("valid", num_valid)):
+            if value < 0:
+                raise SynptError(f"--{flag}={value}: must be >= 0")
+        if workers < 1:
+            raise SynptError(f"--workers must be at least 1, got {workers}")
+        return self._write_dataset(Path(data_root), (num_train, num_valid, num_examples), seed, workers, progress)
+
+    def _write_dataset(self, root: Path, sizes: tuple, seed: int, workers: int, progress: bool) -> dict:
+        """`write_dataset` after its checks; `sizes` is (num_train, num_valid, num_examples or None)."""
+        raise NotImplementedError
 
     def oracle_target(self, ids: list[int]) -> list[int]:
         """The target of an input line (no EOS), recomputed one example at a time (when `has_oracle`)."""
