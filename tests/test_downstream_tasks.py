@@ -179,6 +179,31 @@ def test_user_folder_becomes_a_task_with_default_settings(data_root):
         D.get_downstream_task("nothere", data_root)
 
 
+def test_user_folder_resolves_under_the_data_dir_given_to_the_lookup(tmp_path, monkeypatch):
+    """`synpt finetune --task mybench --data-dir DIR` must find DIR/finetuning_data/mybench like `data check` does."""
+    root = tmp_path / "mine"
+    _write_task(root, "mybench", {s: ["x y\tz", "p\tq"] for s in SPLITS})
+    monkeypatch.setenv("SYNPT_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SynptError, match="unknown task 'mybench'"):
+        get_task("mybench")  # not under $SYNPT_DATA_DIR
+    for task in (get_task("mybench", root), get_task("mybench", str(root)), D.get_downstream_task("mybench", root)):
+        assert task.name == "mybench" and task.family == "downstream" and task.settings == settings_for("default")
+        task = task.with_options(vocab="bytes")  # no T5 model in this data dir
+        assert len(list(task.examples("test", data_dir=root))) == 2
+
+
+def test_downstream_options_are_the_one_options_system():
+    task = get_task("g2p")
+    assert task.options == {"vocab": "bytes", "eos_after_trim": False, "train_order": "full shuffle per epoch"}
+    assert get_task("squad").options["eos_after_trim"] is True
+    with pytest.raises(SynptError, match="valid options: eos_after_trim, train_order, vocab"):
+        task.with_options(length_range=(1, 2))
+    with pytest.raises(SynptError, match="vocabulary 'gpt2'"):
+        task.with_options(vocab="gpt2")
+    assert task.with_vocabulary("t5").options["vocab"] == "t5" and task.options["vocab"] == "bytes"
+
+
 # ----------------------------------------------------------------------------------------------------------- SQuAD
 
 

@@ -229,3 +229,46 @@ def test_vectorized_loader_equals_line_by_line_parser(rows, where, junk):
             return
         inputs, targets, report = load_id_pairs(path)
         assert list(zip(inputs.tolists(), targets.tolists(), strict=True)) == [tuple(p) for p in expected]
+
+
+# -- the task contract ---------------------------------------------------------------------------------------------
+def test_every_task_declares_the_contract():
+    from synpt.catalog import task_names
+    from synpt.tasks import Task
+
+    for name in task_names():
+        task = get_task(name)
+        assert isinstance(task, Task) and isinstance(task.options, dict) and isinstance(task.default_sizes, dict)
+        assert task.writes_dataset == (task.family != "downstream")
+        assert task.has_oracle == (task.family == "simple")
+        assert (task.settings is None) == (task.family != "downstream")
+        assert isinstance(task.prefix, tuple) and bool(task.prefix) == (task.family == "simple")
+    with pytest.raises(SynptError, match="writes synthetic tasks only"):
+        get_task("g2p").write_dataset("unused", num_train=1, num_valid=1, seed=0)
+    with pytest.raises(SynptError, match="no oracle"):
+        get_task("lime").oracle_target([1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(0, 40),
+    count=st.integers(1, 5),
+    data=st.data(),
+    first_block=st.integers(0, 3),
+)
+def test_host_slice_and_indices_read_the_same_global_indices(start, count, data, first_block):
+    from synpt.tasks import host_indices, host_slice
+
+    index = data.draw(st.integers(0, count - 1))
+    expected = [i for i in range(60) if i >= start and i % count == index]
+    assert list(host_indices(start, index, count, stop=60)) == expected
+    first = min(first_block * 8, start)  # a stream may begin at a block boundary at or before `start`
+    assert list(host_slice(range(first, 60), start, index, count, first_index=first)) == expected
+
+
+def test_epoch_order_is_the_seed_sequence_of_the_key_and_epoch():
+    from synpt.tasks import EpochShuffle, epoch_order
+
+    assert epoch_order((3,), 2, 10).tolist() == np.random.default_rng([3, 2]).permutation(10).tolist()
+    shuffle = EpochShuffle(10, (3,))
+    assert [shuffle.row(i) for i in range(20, 30)] == epoch_order((3,), 2, 10).tolist()
