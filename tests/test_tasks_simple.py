@@ -179,7 +179,7 @@ def test_validation_stream_is_finite_and_disjoint():
 
 # -- options ----------------------------------------------------------------------------------------------------
 def test_unknown_and_bad_options_raise_listing_valid_ones():
-    with pytest.raises(SynptError, match="valid: .*length_range"):
+    with pytest.raises(SynptError, match="valid options: .*length_range"):
         get_task("identity").with_options(set_order="sorted")
     with pytest.raises(SynptError, match="length_range"):
         get_task("identity").with_options(length_range="5")

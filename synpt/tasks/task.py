@@ -90,7 +90,7 @@ class Task:
             current = ", ".join(f"{k}={v!r}" for k, v in sorted(self.options.items()))
             raise SynptError(
                 f"task {self.name!r}: unknown option(s) {', '.join(unknown)}; valid options: "
-                f"{', '.join(sorted(self.default_options))} (now, all valid: {current})"
+                f"{', '.join(sorted(self.default_options))} (current: {current})"
             )
         return {**self.options, **{k: self._check_option(k, v) for k, v in options.items()}}
 
