@@ -68,36 +68,6 @@ def sampler(name: str):
     return sample
 
 
-SET_OPERATIONS = ("union", "intersect", "set_1_minus_2", "set_2_minus_1")
-
-
-def fused_set_operation(name: str, head: np.ndarray, divider: int, empty: int):
-    """The set-operation task `name` (one of SET_OPERATIONS) as one fused kernel,
-    `(rng, count, ctx) -> (inputs, targets)`: the samples of `sampler("two_sets")` for the same `rng`, as model
-    inputs `head + x + [divider] + y`, and `target(name)` of each, `[empty]` where it is empty. Why one kernel:
-    the sampler draws local-pool indices, which give the first occurrences a separate target recomputes."""
-    head = np.ascontiguousarray(head, dtype=np.int32)
-    code = SET_OPERATIONS.index(name)
-
-    def generate(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged]:
-        iv, il, tv, tl = _native.set_operation_generate(
-            rng.bytes(32),
-            int(count),
-            int(ctx.lo),
-            int(ctx.hi),
-            ctx.pool,
-            head,
-            int(divider),
-            int(empty),
-            code,
-            SET_ORDER_CODES[ctx.set_order],
-        )
-        return as_ragged(iv, il), as_ragged(tv, tl)
-
-    generate.__name__ = generate.__qualname__ = f"fused_{name}"
-    return generate
-
-
 def target(name: str):
     """The target `target_<name>` as `(a, b, ctx) -> Ragged` (b is None for unary tasks)."""
     kernel = getattr(_native, f"target_{name}")

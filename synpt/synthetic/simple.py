@@ -70,10 +70,6 @@ Sample = tuple[Ragged, "Ragged | None"]
 Sampler = Callable[[np.random.Generator, int, Context], Sample]
 VectorTarget = Callable[[Ragged, "Ragged | None", Context], Ragged]
 Oracle = Callable[..., list]
-FusedKernel = Callable[[np.random.Generator, int, Context], tuple[Ragged, Ragged]]
-"""A whole task in one kernel, `(rng, count, ctx) -> (inputs, targets)`, giving exactly what the task's sampler,
-target and `assemble_inputs` give for the same rng (so the sampler must never reject); see
-`native.fused_set_operation`."""
 
 
 def accepted(rng: np.random.Generator, count: int, ctx: Context, sampler: Sampler) -> Sample:
@@ -295,14 +291,12 @@ class SimpleTask(SyntheticTask):
         target: VectorTarget,
         oracle: Callable,
         extra_options: dict | None = None,
-        fused: FusedKernel | None = None,
     ):
         super().__init__(name, extra_options)
         self.generator_name = generator_name
         self.prefix = tuple(int(p) for p in prefix)
         self.binary = binary
         self._sampler, self._target, self._oracle = sampler, target, oracle
-        self._fused = fused
         self._pools: dict[tuple[int, int], np.ndarray] = {}  # (seed, pool_size) -> pool; shared by copies
 
     @property
@@ -344,8 +338,6 @@ class SimpleTask(SyntheticTask):
 
     def _generate(self, rng, count, part, seed):
         ctx = self.context(seed)
-        if self._fused is not None:  # the same rows as below: its sampler never rejects
-            return self._fused(rng, count, ctx)
         arg1, arg2 = accepted(rng, count, ctx, self._sampler)
         if self.binary and arg2 is None:
             raise SynptError(f"task {self.name!r}: a binary task needs a sampler returning two arguments")
@@ -485,11 +477,6 @@ for _name, _generator, _prefix, _sampler, _target, _extra in _BUILTINS:
             _target,
             ORACLES[_generator],
             _extra,
-            fused=native.fused_set_operation(
-                _generator, np.array([*_prefix, ARGS_DIVIDER]), BINARY_DIVIDER, EMPTY_TARGET
-            )
-            if _generator in native.SET_OPERATIONS
-            else None,
         ),
         aliases=(_generator,) if _generator != _name else (),
     )

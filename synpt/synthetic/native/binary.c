@@ -64,7 +64,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *wor
         return 0;
     }
     memcpy(sorted, row, n * sizeof(int32_t));
-    sort_i32(sorted, n);
+    qsort(sorted, (size_t)n, sizeof(int32_t), compare_i32);
     int64_t distinct = 1;
     for (int64_t j = 1; j < n; j++) distinct += sorted[j] != sorted[j - 1];
     int64_t k = rng_below(r, (uint32_t)distinct), j = 0;

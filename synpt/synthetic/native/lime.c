@@ -31,7 +31,8 @@ typedef struct {
 /* One example's parts before the mode assembles them. */
 typedef struct {
     int32_t symbols[NUM_SYMBOLS]; /* upper | lower | math; lower and math adjacent, as lower + math */
-    int32_t used[MAX_CHARS];      /* the used variables, in CPython set order */
+    int32_t used[32];             /* the used variables, in CPython set order (room for cset_list: the 32-slot
+                                   * table of at most MAX_CHARS keys) */
     int32_t num_used;
     Piece pattern, result, subst_str;
 } Example;

@@ -419,8 +419,6 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyObject *module = PyModule_Create(&native_module);
     if (!module) return NULL;
     format_init();
-    setops_init();
-    cpyset_init();
     PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods,
                              synpt_binary_methods, synpt_setops_methods, synpt_lime_methods};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {

@@ -48,19 +48,19 @@ static inline uint64_t rng_next(Rng *r) {
     return result;
 }
 
-/* Uniform integer in [0, n), 1 <= n < 2^32, exactly unbiased (Lemire's multiply-shift with rejection). */
-static inline uint32_t rng_below(Rng *r, uint32_t n) {
-    uint64_t m = (rng_next(r) >> 32) * (uint64_t)n;
-    uint32_t low = (uint32_t)m;
-    if (low < n) {
+/* Lemire's multiply-shift: a uniform integer in [0, n), 1 <= n < 2^32, from a 32-bit random word, exactly unbiased:
+ * a word in the biased low zone is replaced by the upper half of the next 64-bit output until one is not. */
+static inline uint32_t below_from(Rng *r, uint32_t word, uint32_t n) {
+    uint64_t m = (uint64_t)word * n;
+    if ((uint32_t)m < n) {
         const uint32_t threshold = (uint32_t)(-n) % n;
-        while (low < threshold) {
-            m = (rng_next(r) >> 32) * (uint64_t)n;
-            low = (uint32_t)m;
-        }
+        while ((uint32_t)m < threshold) m = (rng_next(r) >> 32) * (uint64_t)n;
     }
     return (uint32_t)(m >> 32);
 }
+
+/* Uniform integer in [0, n) from the upper half of the next output. */
+static inline uint32_t rng_below(Rng *r, uint32_t n) { return below_from(r, (uint32_t)(rng_next(r) >> 32), n); }
 
 /* Uniform integer in [lo, hi] inclusive (like Python's random.randint); needs hi - lo < 2^32 - 1. */
 static inline int64_t rng_between(Rng *r, int64_t lo, int64_t hi) {
@@ -136,37 +136,20 @@ static inline void end_row(RaggedOut *o, int64_t n) {
 PyObject *ragged_out_finish(RaggedOut *o); /* (values, lengths) as vec_finish buffers */
 void ragged_out_clear(RaggedOut *o);
 
-static inline int compare_i32(const void *p, const void *q) {
+static inline int compare_i32(const void *p, const void *q) { /* for qsort: ascending int32 */
     int32_t a = *(const int32_t *)p, b = *(const int32_t *)q;
     return (a > b) - (a < b);
-}
-
-/* Ascending. The kernels' rows are short (<= ~220 ids for the paper's lengths); up to 128 an inlined insertion sort
- * beats qsort's indirect comparisons, longer rows keep qsort's O(n log n). */
-static inline void sort_i32(int32_t *v, Py_ssize_t n) {
-    if (n > 128) {
-        qsort(v, (size_t)n, sizeof(int32_t), compare_i32);
-        return;
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const int32_t key = v[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && v[j - 1] > key; j--) v[j] = v[j - 1];
-        v[j] = key;
-    }
 }
 
 /* Partial Fisher-Yates: v[0..k) becomes a uniform ordered k-subset of v[0..n) (k <= n), with k draws. The rest of
  * v keeps the other entries, so the array can be reused for the next draw without being reset. */
 static inline void partial_shuffle(Rng *r, int32_t *v, int64_t n, int64_t k) {
-    Rng rng = *r;
     for (int64_t j = 0; j < k; j++) {
-        const int64_t pick = j + rng_below(&rng, (uint32_t)(n - j));
+        const int64_t pick = j + rng_below(r, (uint32_t)(n - j));
         const int32_t t = v[j];
         v[j] = v[pick];
         v[pick] = t;
     }
-    *r = rng;
 }
 
 /* A work buffer that grows to the largest request of one kernel call (kernels keep no global mutable state). */
@@ -215,44 +198,30 @@ void sampler_args_release(SamplerArgs *a);
 /* One uniform draw with replacement from the pool. */
 static inline int32_t draw_token(SamplerArgs *a) { return a->pool[rng_below(&a->rng, a->pool_size)]; }
 
-/* Lemire's bounded draw from a given 32-bit random word; a rejected word is replaced from the stream. */
-static inline uint32_t below_from(Rng *r, uint32_t word, uint32_t n) {
-    uint64_t m = (uint64_t)word * n;
-    if ((uint32_t)m < n) {
-        const uint32_t threshold = (uint32_t)(-n) % n;
-        while ((uint32_t)m < threshold) m = (rng_next(r) >> 32) * (uint64_t)n;
-    }
-    return (uint32_t)(m >> 32);
-}
-
-/* Loops that draw work on a local copy of the generator (`Rng rng = *r; ... *r = rng;`). Why: the state words
- * are 64-bit integers, which the loop's int64 stores may alias as far as the compiler knows, so through a pointer
- * the state goes to memory and back on every draw; a local copy stays in registers. */
-
-/* `n` uniform draws with replacement from the pool into dst: two draws per 64-bit random word (both halves of
- * xoshiro256** are full-quality), which halves the generator's share of the hottest loop. */
-static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) {
-    Rng rng = a->rng;
+/* `n` uniform draws with replacement from src[0..size) into dst. Two draws per 64-bit output, its upper half then its
+ * lower half (both halves of xoshiro256** are full quality); an odd last draw takes the upper half of a fresh
+ * output. This pairing is part of the random stream: it decides which tokens every generated file holds. */
+static inline void draw_from(Rng *r, const int32_t *src, uint32_t size, int32_t *dst, int64_t n) {
     int64_t j = 0;
     for (; j + 2 <= n; j += 2) {
-        const uint64_t word = rng_next(&rng);
-        dst[j] = a->pool[below_from(&rng, (uint32_t)(word >> 32), a->pool_size)];
-        dst[j + 1] = a->pool[below_from(&rng, (uint32_t)word, a->pool_size)];
+        const uint64_t word = rng_next(r);
+        dst[j] = src[below_from(r, (uint32_t)(word >> 32), size)];
+        dst[j + 1] = src[below_from(r, (uint32_t)word, size)];
     }
-    if (j < n) dst[j] = a->pool[rng_below(&rng, a->pool_size)];
-    a->rng = rng;
+    if (j < n) dst[j] = src[rng_below(r, size)];
 }
+
+/* `n` uniform draws with replacement from the pool (draw_from). */
+static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) { draw_from(&a->rng, a->pool, a->pool_size, dst, n); }
 
 /* Fisher-Yates: a uniform permutation of v[0..n), like random.shuffle. */
 static inline void shuffle_ids(Rng *r, int32_t *v, int64_t n) {
-    Rng rng = *r;
     for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = rng_below(&rng, (uint32_t)(i + 1));
+        const int64_t j = rng_below(r, (uint32_t)(i + 1));
         const int32_t t = v[i];
         v[i] = v[j];
         v[j] = t;
     }
-    *r = rng;
 }
 
 /* The (v1, l1, v2, l2) result of a sampler; `arg2` NULL for a unary sampler. Clears both on return. */
@@ -278,8 +247,8 @@ typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
 PyObject *run_target(PyObject *args, TargetKernel kernel, int binary); /* binary: arg2 is required */
 
-/* A generator kernel (LIME, the set operations) samples and writes whole examples in one pass: model inputs and
- * their targets, `a->count` rows each (fewer only where the kernel documents it). `options` are its own parameters.
+/* A generator kernel (LIME) samples and writes whole examples in one pass: model inputs and their targets,
+ * `a->count` rows each (fewer only where the kernel documents it). `options` are its own parameters.
  * run_generator runs it without the GIL, releases `a`, and returns (iv, il, tv, tl); the capacities are a first
  * guess of the values all rows need. */
 typedef int (*GeneratorKernel)(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets);
@@ -296,8 +265,6 @@ PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *opti
  * id plus 8 of slack (format.c; its table is built when the module loads). */
 char *put_ids(char *p, const int32_t *ids, int64_t n);
 void format_init(void);
-void setops_init(void);
-void cpyset_init(void); /* cpyset.c: its growth stages, from set_add_entry's rule */
 
 /* ---- the T5 ids of the numbers 0..N (length and count targets), registered once by synpt/synthetic/simple.py ---- */
 /* The ids of str(n), or NULL (after kernel_fail) when n is outside the registered table. */

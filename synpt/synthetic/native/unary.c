@@ -2,7 +2,6 @@
  * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and their targets. One example at a
  * time, in the order the reference builds it. */
 #include "cpyset.h"
-#include "stamps.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
 static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
@@ -160,28 +159,17 @@ static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
 
 /* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
 static int set_kernel(const TargetArgs *t, RaggedOut *out) {
-    const RaggedIn *a = &t->a;
-    RowStamps seen;
-    int rc = stamps_init(&seen);
-    for (Py_ssize_t r = 0; r < a->count && rc == 0; r++) {
-        const int32_t *row = RAGGED_ROW(a, r);
-        const int64_t n = a->lengths[r];
+    for (Py_ssize_t r = 0; r < t->a.count; r++) {
+        const int64_t n = t->a.lengths[r];
         int32_t *dst = row_room(out, n);
-        Py_ssize_t k = -1;
-        if (dst && stamped(row, n)) {
-            stamps_next_row(&seen);
-            k = first_occurrences(&seen, row, n, 1, dst);
-        } else if (dst) { /* ids outside the stamp table: an emulated set remembers what was seen */
-            CSet seen;
-            cset_init(&seen);
-            k = cset_add_new(&seen, row, n, NULL, dst);
-            cset_free(&seen);
-        }
-        if (k < 0) rc = -1;
-        else end_row(out, k);
+        CSet seen;
+        cset_init(&seen);
+        const Py_ssize_t k = dst ? cset_add_new(&seen, RAGGED_ROW(&t->a, r), n, NULL, dst) : -1;
+        cset_free(&seen);
+        if (k < 0) return -1;
+        end_row(out, k);
     }
-    stamps_free(&seen);
-    return rc;
+    return 0;
 }
 
 /* longest_word: the row split at WORD_DIVIDER (empty words allowed, an empty row is one empty word); the first
