@@ -102,8 +102,8 @@ def format_pairs(
 
 
 def digests(seqs: Ragged) -> np.ndarray:
-    """The 64-bit digest `format_pairs` gives each row."""
-    return np.frombuffer(_native.digests(*ragged_args(seqs)), dtype=np.uint64)
+    """The 64-bit digest `format_pairs` gives each row (a digest of the inputs only)."""
+    return format_pairs(seqs, seqs)[2]
 
 
 def keep_new(seen: bytearray, digests: np.ndarray) -> np.ndarray | None:
@@ -111,8 +111,3 @@ def keep_new(seen: bytearray, digests: np.ndarray) -> np.ndarray | None:
     every call) and return None when all were new, else a bool mask that is true at the first occurrences."""
     keep = _native.dedup(seen, np.ascontiguousarray(digests, dtype=np.uint64))
     return None if keep is None else np.frombuffer(keep, dtype=bool)
-
-
-def set_number_ids(numbers: Ragged) -> None:
-    """Register the T5 ids of str(n) (row n) for the length and count targets."""
-    _native.set_number_ids(*ragged_args(numbers))

@@ -1,7 +1,7 @@
 /* Binary tasks (reference §2.6.2) except the set operations (setops.c): the samplers of count, replace and sort,
  * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
- * `balanced`), and the targets count, replace, sort, delete and search. One example at a time, drawn the way the
- * reference draws it. */
+ * `balanced`), and the targets sort, delete and search (count and replace are whole-array numpy in simple.py).
+ * One example at a time, drawn the way the reference draws it. */
 #include "native.h"
 
 /* ---- small helpers ----------------------------------------------------------------------------------------- */
@@ -173,16 +173,8 @@ static int text_find(const char *hay, size_t h, const char *needle, size_t n) {
 }
 
 /* Whether str(query)[1:-1] is a substring of str(seq) (the brackets of str(seq) can never be part of a match, so
- * the seq is formatted without them). 1, 0, or -1 after kernel_fail.
- * Shortcut: with q >= 3 the text holds ", b, " for b = query[1], and in the seq's text a substring between two
- * ", " separators is exactly one whole element, so b must be an element of the seq; with a large pool it almost
- * never is, and the text is only built for those few rows (and for q <= 2). */
+ * the seq is formatted without them). 1, 0, or -1 after kernel_no_memory. */
 static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, int64_t q, Scratch *text) {
-    if (q >= 3) {
-        int64_t j = 0;
-        while (j < s && seq[j] != query[1]) j++;
-        if (j == s) return 0;
-    }
     char *buf = scratch_get(text, (size_t)(s + q) * MAX_ITEM_TEXT + 16);
     if (!buf) return -1;
     size_t h = format_list(buf, seq, s);
@@ -237,25 +229,9 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     return 0;
 }
 
-/* The branch samplers `query_present` / `query_absent`: `count` examples of one branch, no length rejection. */
 enum { ABSENT, PRESENT };
 
-static int branch_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, int branch) {
-    int rc = branch == ABSENT ? check_absent_range(a) : 0;
-    for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++)
-        rc = branch == PRESENT ? present_one(a, seqs, queries) : absent_one(a, seqs, queries);
-    return rc;
-}
-
-static int query_present_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    return branch_kernel(a, seqs, queries, PRESENT);
-}
-
-static int query_absent_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    return branch_kernel(a, seqs, queries, ABSENT);
-}
-
-/* ---- delete/search in one kernel (what simple.py uses; the branch samplers above stay for tests) ----------- */
+/* ---- delete/search ----------------------------------------------------------------------------------------- */
 /* Each example: branch A with probability p_present, else B, then the reference's whole-example length rejection
  * (§2.4): an arg part outside [lo, hi] is dropped and the example redrawn, the branch choice included, or, with
  * `balanced`, the branch kept (Python's per-branch `accepted`). Per-example rejection is the distribution of
@@ -304,57 +280,12 @@ static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
 SAMPLER(count)
 SAMPLER(replace)
 SAMPLER(sort)
-SAMPLER(query_present)
-SAMPLER(query_absent)
 SAMPLER(delete)
 SAMPLER(search)
 SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
-/* Every row of arg2 must hold at least `need` tokens (the oracle would raise an IndexError). */
-static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
-    for (Py_ssize_t r = 0; r < t->b.count; r++) {
-        if (t->b.lengths[r] < need) {
-            kernel_fail(PyExc_ValueError, "%s: row %zd of the second argument has %lld tokens, needs %lld", task,
-                         r, (long long)t->b.lengths[r], (long long)need);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* count: the T5 ids of how often arg2[0] occurs in arg1. */
-static int count_target(const TargetArgs *t, RaggedOut *out) {
-    if (check_arg2(t, "count", 1) < 0) return -1;
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = RAGGED_ROW(&t->a, r), q = RAGGED_ROW(&t->b, r)[0];
-        int64_t hits = 0;
-        for (int64_t j = 0; j < t->a.lengths[r]; j++) hits += row[j] == q;
-        Py_ssize_t len;
-        const int32_t *ids = number_ids(hits, &len);
-        int32_t *dst = ids ? row_room(out, len) : NULL;
-        if (!dst) return -1;
-        memcpy(dst, ids, len * sizeof(int32_t));
-        end_row(out, len);
-    }
-    return 0;
-}
-
-/* replace: arg1 with every arg2[0] replaced by arg2[1]. */
-static int replace_target(const TargetArgs *t, RaggedOut *out) {
-    if (check_arg2(t, "replace", 2) < 0) return -1;
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = RAGGED_ROW(&t->a, r), *pair = RAGGED_ROW(&t->b, r), key = pair[0], value = pair[1];
-        const int64_t n = t->a.lengths[r];
-        int32_t *dst = row_room(out, n);
-        if (!dst) return -1;
-        for (int64_t j = 0; j < n; j++) dst[j] = row[j] == key ? value : row[j];
-        end_row(out, n);
-    }
-    return 0;
-}
-
 /* sort: arg1 stably sorted by each token's LAST index in the order arg2. A counting sort: an open-addressing
  * table maps every order token to its last index, the seq's tokens are counted per index, and every token is
  * scattered to the next free place of its index's block (equal tokens are indistinguishable, so any placement
@@ -486,8 +417,6 @@ static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
 }
 
 #define TARGET(name) TARGET_FUNCTION(name, name##_target, 1)
-TARGET(count)
-TARGET(replace)
 TARGET(sort)
 TARGET(delete)
 TARGET(search)
@@ -497,14 +426,10 @@ PyMethodDef synpt_binary_methods[] = {
     {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
     {"sample_replace", sample_replace, METH_VARARGS, "replace: tokens; arg2 = [key from the tokens, fresh value]"},
     {"sample_sort", sample_sort, METH_VARARGS, "sort: shuffled runs over an order; arg2 = the order"},
-    {"sample_query_present", sample_query_present, METH_VARARGS, "delete/search branch A: the query planted"},
-    {"sample_query_absent", sample_query_absent, METH_VARARGS, "delete/search branch B: the query absent (text)"},
     {"sample_delete", sample_delete, METH_VARARGS, "delete: branch A (p 0.75) or B, length rejection included"},
     {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
     {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
     {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
-    {"target_count", target_count, METH_VARARGS, "the T5 ids of how often arg2[0] occurs in arg1"},
-    {"target_replace", target_replace, METH_VARARGS, "arg1 with every arg2[0] replaced by arg2[1]"},
     {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
     {"target_delete", target_delete, METH_VARARGS, "arg1 without the first occurrence of arg2"},
     {"target_search", target_search, METH_VARARGS, "[4273] if arg2 occurs in arg1, else [150]"},

@@ -118,7 +118,7 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
         memcpy(p - 2, "]\t[", 3);
         p = put_ids(p + 1, tg.values + tg.offsets[r], tg.lengths[r]);
         memcpy(p - 2, "]\n", 2);
-        vec_push_i64(&line_lengths, p - start);
+        VEC_I64(&line_lengths)[line_lengths.len++] = p - start;
         VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);
     }
     Py_END_ALLOW_THREADS
@@ -131,25 +131,6 @@ done:
     vec_clear(&digests);
     ragged_release(&in);
     ragged_release(&tg);
-    return result;
-}
-
-/* digests(values, lengths) -> uint64 buffer: the digest format_pairs gives each row, without formatting. */
-static PyObject *digests(PyObject *self, PyObject *args) {
-    PyObject *values, *lengths;
-    if (!PyArg_ParseTuple(args, "OO", &values, &lengths)) return NULL;
-    RaggedIn in;
-    if (ragged_in(values, lengths, &in) < 0) return NULL;
-    Vec out;
-    PyObject *result = NULL;
-    if (vec_init(&out, 8, in.count) < 0) {
-        raise_kernel_error();
-    } else {
-        for (Py_ssize_t r = 0; r < in.count; r++)
-            VEC_I64(&out)[out.len++] = (int64_t)digest_ids(in.values + in.offsets[r], in.lengths[r]);
-        result = vec_finish(&out);
-    }
-    ragged_release(&in);
     return result;
 }
 
@@ -184,7 +165,7 @@ static PyObject *assemble(PyObject *self, PyObject *args) {
                 memcpy(dst, b.values + b.offsets[r], b.lengths[r] * 4);
                 dst += b.lengths[r];
             }
-            vec_push_i64(&out.lengths, dst - start);
+            VEC_I64(&out.lengths)[out.lengths.len++] = dst - start;
         }
         out.values.len = dst - VEC_I32(&out.values);
         result = ragged_out_finish(&out);
@@ -289,7 +270,6 @@ PyMethodDef synpt_format_methods[] = {
     {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
     {"format_pairs", format_pairs, METH_VARARGS,
      "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
-    {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 buffer, one digest per row"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
     {NULL, NULL, 0, NULL},
 };

@@ -131,8 +131,7 @@ static int32_t *put_piece(int32_t *dst, const Piece *p) {
 
 /* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
  * REJECTION_ROUNDS * (count + count / 8 + 8) candidates in a row were all rejected before the first one kept. */
-static int lime_kernel(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets) {
-    const int mode = *(const int *)options;
+static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets) {
     const Py_ssize_t give_up = REJECTION_ROUNDS * (a->count + a->count / 8 + 8);
     Py_ssize_t kept = 0, tried = 0;
     Example e;
@@ -176,14 +175,14 @@ static PyObject *lime_generate(PyObject *self, PyObject *args) {
         return NULL;
     }
     SamplerArgs a;
-    if (sampler_args_from(seed, count, lo, hi, pool, &a) < 0) return NULL;
+    if (sampler_args(seed, count, lo, hi, pool, &a) < 0) return NULL;
     if (a.pool_size < NUM_SYMBOLS) {
         PyErr_Format(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
                      a.pool_size);
         sampler_args_release(&a);
         return NULL;
     }
-    return run_generator(&a, lime_kernel, &mode, a.count * 150, a.count * 60);
+    return run_generator(&a, lime_kernel, mode);
 }
 
 PyMethodDef synpt_lime_methods[] = {
