@@ -286,73 +286,35 @@ SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
 /* ---- targets ----------------------------------------------------------------------------------------------- */
-/* sort: arg1 stably sorted by each token's LAST index in the order arg2. A counting sort: an open-addressing
- * table maps every order token to its last index, the seq's tokens are counted per index, and every token is
- * scattered to the next free place of its index's block (equal tokens are indistinguishable, so any placement
- * within a block is the stable sort). No branch depends on the counts, which keeps the loops fast. */
-typedef struct {
-    int32_t key, index; /* index -1: empty slot */
-} Slot;
-
-static inline uint32_t slot_of(int32_t key, int bits) { return ((uint32_t)key * 0x9E3779B1u) >> (32 - bits); }
-
-/* Work arrays of one row: the table, the block start of every order index, the order index of every seq token. */
-typedef struct {
-    Scratch table, starts, index_of;
-} SortWork;
-
-static int sort_row(const int32_t *seq, int64_t n, const int32_t *order, int64_t m, int32_t *dst, SortWork *w,
-                    Py_ssize_t row) {
-    int bits = 1;
-    while (((int64_t)1 << bits) < 8 * m) bits++; /* at most 1/8 full: few probes, few mispredictions */
-    const uint32_t mask = (1u << bits) - 1;
-    Slot *table = scratch_get(&w->table, ((size_t)1 << bits) * sizeof(Slot));
-    int64_t *starts = table ? scratch_get(&w->starts, m * sizeof(int64_t)) : NULL;
-    int32_t *index_of = starts ? scratch_get(&w->index_of, n * sizeof(int32_t)) : NULL;
-    if (!index_of) return -1;
-    memset(table, 0xff, ((size_t)1 << bits) * sizeof(Slot));
-    memset(starts, 0, m * sizeof(int64_t));
-    for (int64_t j = 0; j < m; j++) {
-        uint32_t h = slot_of(order[j], bits);
-        while (table[h].index >= 0 && table[h].key != order[j]) h = (h + 1) & mask;
-        table[h].key = order[j];
-        table[h].index = (int32_t)j; /* a later duplicate overwrites: the last index counts */
-    }
-    for (int64_t j = 0; j < n; j++) {
-        uint32_t h = slot_of(seq[j], bits);
-        while (table[h].index >= 0 && table[h].key != seq[j]) h = (h + 1) & mask;
-        if (table[h].index < 0) {
-            kernel_fail(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order", row,
-                         (int)seq[j]);
-            return -1;
-        }
-        index_of[j] = table[h].index;
-        starts[index_of[j]]++;
-    }
-    int64_t sum = 0; /* counts -> block starts */
-    for (int64_t j = 0; j < m; j++) {
-        int64_t count = starts[j];
-        starts[j] = sum;
-        sum += count;
-    }
-    for (int64_t j = 0; j < n; j++) dst[starts[index_of[j]]++] = seq[j];
-    return 0;
-}
-
+/* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
+ * the result is, for every order position whose token does not occur again later, that token as often as arg1
+ * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */
 static int sort_target(const TargetArgs *t, RaggedOut *out) {
-    SortWork work;
-    memset(&work, 0, sizeof(work));
-    int rc = 0;
-    for (Py_ssize_t r = 0; rc == 0 && r < t->a.count; r++) {
-        const int64_t n = t->a.lengths[r];
+    for (Py_ssize_t r = 0; r < t->a.count; r++) {
+        const int32_t *seq = RAGGED_ROW(&t->a, r), *order = RAGGED_ROW(&t->b, r);
+        const int64_t n = t->a.lengths[r], m = t->b.lengths[r];
         int32_t *dst = row_room(out, n);
-        rc = dst ? sort_row(RAGGED_ROW(&t->a, r), n, RAGGED_ROW(&t->b, r), t->b.lengths[r], dst, &work, r) : -1;
-        if (rc == 0) end_row(out, n);
+        if (!dst) return -1;
+        int64_t k = 0;
+        for (int64_t i = 0; i < m; i++) {
+            int later = 0;
+            for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
+            if (later) continue;
+            for (int64_t j = 0; j < n; j++) {
+                if (seq[j] == order[i]) dst[k++] = order[i];
+            }
+        }
+        for (int64_t j = 0; k < n && j < n; j++) { /* some token was not placed: name it */
+            int64_t i = 0;
+            while (i < m && order[i] != seq[j]) i++;
+            if (i == m) {
+                return kernel_fail(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order",
+                                   r, (int)seq[j]);
+            }
+        }
+        end_row(out, n);
     }
-    scratch_free(&work.table);
-    scratch_free(&work.starts);
-    scratch_free(&work.index_of);
-    return rc;
+    return 0;
 }
 
 /* The start of the first contiguous occurrence of query in seq, or -1 (also for an empty query). */

@@ -179,86 +179,61 @@ release_head:
 }
 
 /* dedup(table, digests) -> None when every digest is new, else a bytes mask (1 = first occurrence, keep).
- * `table` is a bytearray the caller creates empty (bytearray()) and passes on every call: two header words (the
- * count and whether digest 0 was seen), then an open-addressing hash set of the other digests (0 = empty slot).
- * Why not a Python set: converting 1024 digests to ints and three set passes per block cost more than
+ * `table` is a bytearray the caller creates empty and passes on every call: an open-addressing hash set of the
+ * digests seen so far, kept under half full, with two header words (how many it holds, whether digest 0 was
+ * seen, as 0 marks an empty slot). Why not a Python set: converting the digests to ints cost more than
  * formatting the block. */
-#define DEDUP_HEADER 2
-
-static int dedup_grow(PyObject *table, Py_ssize_t size, Py_ssize_t slots, Py_ssize_t need) {
-    Py_ssize_t grown = 1024;
-    while (grown < 2 * need) grown *= 2; /* keep the load under one half */
-    uint64_t header[DEDUP_HEADER] = {0, 0}, *old = NULL;
-    if (size) {
-        memcpy(header, PyByteArray_AS_STRING(table), sizeof(header));
-        old = PyMem_Malloc(slots * 8);
-        if (!old) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        memcpy(old, PyByteArray_AS_STRING(table) + sizeof(header), slots * 8);
-    }
-    if (PyByteArray_Resize(table, (grown + DEDUP_HEADER) * 8) < 0) {
-        PyMem_Free(old);
-        return -1;
-    }
-    uint64_t *fresh = (uint64_t *)PyByteArray_AS_STRING(table);
-    memset(fresh, 0, (grown + DEDUP_HEADER) * 8);
-    memcpy(fresh, header, sizeof(header));
-    fresh += DEDUP_HEADER;
-    for (Py_ssize_t i = 0; i < slots; i++) {
-        if (!old[i]) continue;
-        size_t j = (size_t)(fmix64(old[i]) & (grown - 1));
-        while (fresh[j]) j = (j + 1) & (grown - 1);
-        fresh[j] = old[i];
-    }
-    PyMem_Free(old);
-    return 0;
-}
+enum { COUNT, ZERO_SEEN, HEADER };
 
 static PyObject *dedup(PyObject *self, PyObject *args) {
-    PyObject *table;
+    PyObject *table, *result = NULL;
     Py_buffer view;
     if (!PyArg_ParseTuple(args, "Yy*", &table, &view)) return NULL;
-    PyObject *result = NULL;
     const uint64_t *digests = view.buf;
-    const Py_ssize_t n = view.len / 8, size = PyByteArray_GET_SIZE(table);
-    Py_ssize_t slots = size ? size / 8 - DEDUP_HEADER : 0;
-    const uint64_t count = size ? ((uint64_t *)PyByteArray_AS_STRING(table))[0] : 0;
-    if (size % 8 || slots < 0 || (slots & (slots - 1)) || (size && (slots == 0 || count >= (uint64_t)slots))) {
+    const Py_ssize_t n = view.len / 8, size = PyByteArray_GET_SIZE(table) / 8;
+    uint64_t *old = size ? (uint64_t *)PyByteArray_AS_STRING(table) : NULL;
+    Py_ssize_t slots = size - HEADER;
+    if (size && (PyByteArray_GET_SIZE(table) % 8 || slots <= 0 || (slots & (slots - 1)) || old[COUNT] >= (uint64_t)slots)) {
         PyErr_SetString(PyExc_ValueError, "dedup: the table must be the bytearray a previous call left (or empty)");
         goto done;
     }
-    if (2 * (Py_ssize_t)(count + n) > slots) {
-        if (dedup_grow(table, size, slots, (Py_ssize_t)count + n) < 0) goto done;
-        slots = PyByteArray_GET_SIZE(table) / 8 - DEDUP_HEADER;
+    const Py_ssize_t count = size ? (Py_ssize_t)old[COUNT] : 0;
+    if (2 * (count + n) > slots) { /* grow: a new table, the old digests re-inserted */
+        Py_ssize_t grown = 1024;
+        while (grown < 2 * (count + n)) grown *= 2;
+        uint64_t *fresh = PyMem_Calloc(grown + HEADER, 8);
+        if (!fresh) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (size) memcpy(fresh, old, HEADER * 8);
+        for (Py_ssize_t i = 0; i < slots; i++) {
+            if (!old[HEADER + i]) continue;
+            size_t j = (size_t)(fmix64(old[HEADER + i]) & (grown - 1));
+            while (fresh[HEADER + j]) j = (j + 1) & (grown - 1);
+            fresh[HEADER + j] = old[HEADER + i];
+        }
+        const int failed = PyByteArray_Resize(table, (grown + HEADER) * 8);
+        if (!failed) memcpy(PyByteArray_AS_STRING(table), fresh, (grown + HEADER) * 8);
+        PyMem_Free(fresh);
+        if (failed) goto done;
+        slots = grown;
     }
-    uint64_t *header = (uint64_t *)PyByteArray_AS_STRING(table), *set = header + DEDUP_HEADER;
-    char *mask = NULL;
+    uint64_t *header = (uint64_t *)PyByteArray_AS_STRING(table), *set = header + HEADER;
+    char *keep = NULL;
     for (Py_ssize_t k = 0; k < n; k++) {
         const uint64_t d = digests[k];
-        int fresh;
-        if (d == 0) {
-            fresh = !header[1];
-            header[1] = 1;
-        } else {
-            size_t j = (size_t)(fmix64(d) & (slots - 1));
-            while (set[j] && set[j] != d) j = (j + 1) & (slots - 1);
-            fresh = !set[j];
-            if (fresh) {
-                set[j] = d;
-                header[0]++;
-            }
+        size_t j = (size_t)(fmix64(d) & (slots - 1));
+        while (d && set[j] && set[j] != d) j = (j + 1) & (slots - 1);
+        const int seen = d ? set[j] == d : header[ZERO_SEEN] != 0;
+        if (d) set[j] = d;
+        else header[ZERO_SEEN] = 1;
+        header[COUNT] += !seen && d;
+        if (seen && !result) { /* the first repeat: from here on, record which lines to keep */
+            if (!(result = PyBytes_FromStringAndSize(NULL, n))) goto done;
+            keep = memset(PyBytes_AS_STRING(result), 1, n);
         }
-        if (!fresh) {
-            if (!result) { /* the first duplicate: from here on, record which lines to keep */
-                result = PyBytes_FromStringAndSize(NULL, n);
-                if (!result) goto done;
-                mask = PyBytes_AS_STRING(result);
-                memset(mask, 1, n);
-            }
-            mask[k] = 0;
-        }
+        if (seen) keep[k] = 0;
     }
     if (!result) result = Py_NewRef(Py_None);
 done:

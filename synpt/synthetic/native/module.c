@@ -65,48 +65,11 @@ void vec_clear(Vec *v) {
     v->data = NULL;
 }
 
-/* A kernel's output handed to Python without a copy: a writable buffer over the Vec's memory, freed with the
- * object (len() is its size in bytes, as for a bytearray). Why: copying every block's output into a bytearray cost
- * more than a tenth of some kernels. */
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    Py_ssize_t size;
-} OwnedBlock;
-
-static void owned_block_dealloc(OwnedBlock *self) {
-    PyMem_RawFree(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int owned_block_getbuffer(OwnedBlock *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->size, 0, flags);
-}
-
-static Py_ssize_t owned_block_length(OwnedBlock *self) { return self->size; }
-
-static PyBufferProcs owned_block_buffer = {.bf_getbuffer = (getbufferproc)owned_block_getbuffer};
-static PyMappingMethods owned_block_mapping = {.mp_length = (lenfunc)owned_block_length};
-static PyTypeObject OwnedBlockType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "synpt.synthetic._native.OwnedBlock",
-    .tp_basicsize = sizeof(OwnedBlock),
-    .tp_dealloc = (destructor)owned_block_dealloc,
-    .tp_as_buffer = &owned_block_buffer,
-    .tp_as_mapping = &owned_block_mapping,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The memory of one kernel output array (a writable buffer; wrap it with numpy.frombuffer).",
-};
-
+/* The items as a bytearray (numpy wraps it without copying again); frees the Vec. */
 PyObject *vec_finish(Vec *v) {
-    OwnedBlock *block = PyObject_New(OwnedBlock, &OwnedBlockType);
-    if (!block) {
-        vec_clear(v);
-        return NULL;
-    }
-    block->data = v->data;
-    block->size = v->len * v->itemsize;
-    v->data = NULL;
-    return (PyObject *)block;
+    PyObject *array = PyByteArray_FromStringAndSize(v->data, v->len * v->itemsize);
+    vec_clear(v);
+    return array;
 }
 
 int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap) {
@@ -299,7 +262,6 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&OwnedBlockType) < 0) return NULL;
     PyObject *module = PyModule_Create(&native_module);
     if (!module) return NULL;
     format_init();

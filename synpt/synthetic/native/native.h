@@ -7,7 +7,7 @@
  *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl)
  *             the target of every sample; v2/l2 are None for unary tasks. set_order: SET_ORDER_* below.
  *
- * Arrays come in through the buffer protocol and go out as buffer objects that numpy wraps without a copy, so the
+ * Arrays come in through the buffer protocol and go out as bytearrays, which numpy wraps without a copy, so the
  * extension needs no numpy headers. Kernels (the per-example loops) run with the GIL released, so
  * `synpt generate --workers K` threads make blocks in parallel: a kernel never touches Python objects, allocates
  * with PyMem_Raw*, and reports a failure with kernel_fail() / kernel_no_memory(); the driver raises it once it
@@ -113,7 +113,7 @@ typedef struct {
 
 int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap);
 int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items; `data` may move */
-PyObject *vec_finish(Vec *v);              /* with the GIL: a buffer object that owns the items (no copy) */
+PyObject *vec_finish(Vec *v);              /* with the GIL: the items as a bytearray; frees the Vec */
 void vec_clear(Vec *v);                    /* free (error paths); safe to call twice */
 
 #define VEC_I32(v) ((int32_t *)(v)->data)
