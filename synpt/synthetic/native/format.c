@@ -178,71 +178,7 @@ release_head:
     return result;
 }
 
-/* dedup(table, digests) -> None when every digest is new, else a bytes mask (1 = first occurrence, keep).
- * `table` is a bytearray the caller creates empty and passes on every call: an open-addressing hash set of the
- * digests seen so far, kept under half full, with two header words (how many it holds, whether digest 0 was
- * seen, as 0 marks an empty slot). Why not a Python set: converting the digests to ints cost more than
- * formatting the block. */
-enum { COUNT, ZERO_SEEN, HEADER };
-
-static PyObject *dedup(PyObject *self, PyObject *args) {
-    PyObject *table, *result = NULL;
-    Py_buffer view;
-    if (!PyArg_ParseTuple(args, "Yy*", &table, &view)) return NULL;
-    const uint64_t *digests = view.buf;
-    const Py_ssize_t n = view.len / 8, size = PyByteArray_GET_SIZE(table) / 8;
-    uint64_t *old = size ? (uint64_t *)PyByteArray_AS_STRING(table) : NULL;
-    Py_ssize_t slots = size - HEADER;
-    if (size && (PyByteArray_GET_SIZE(table) % 8 || slots <= 0 || (slots & (slots - 1)) || old[COUNT] >= (uint64_t)slots)) {
-        PyErr_SetString(PyExc_ValueError, "dedup: the table must be the bytearray a previous call left (or empty)");
-        goto done;
-    }
-    const Py_ssize_t count = size ? (Py_ssize_t)old[COUNT] : 0;
-    if (2 * (count + n) > slots) { /* grow: a new table, the old digests re-inserted */
-        Py_ssize_t grown = 1024;
-        while (grown < 2 * (count + n)) grown *= 2;
-        uint64_t *fresh = PyMem_Calloc(grown + HEADER, 8);
-        if (!fresh) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        if (size) memcpy(fresh, old, HEADER * 8);
-        for (Py_ssize_t i = 0; i < slots; i++) {
-            if (!old[HEADER + i]) continue;
-            size_t j = (size_t)(fmix64(old[HEADER + i]) & (grown - 1));
-            while (fresh[HEADER + j]) j = (j + 1) & (grown - 1);
-            fresh[HEADER + j] = old[HEADER + i];
-        }
-        const int failed = PyByteArray_Resize(table, (grown + HEADER) * 8);
-        if (!failed) memcpy(PyByteArray_AS_STRING(table), fresh, (grown + HEADER) * 8);
-        PyMem_Free(fresh);
-        if (failed) goto done;
-        slots = grown;
-    }
-    uint64_t *header = (uint64_t *)PyByteArray_AS_STRING(table), *set = header + HEADER;
-    char *keep = NULL;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        const uint64_t d = digests[k];
-        size_t j = (size_t)(fmix64(d) & (slots - 1));
-        while (d && set[j] && set[j] != d) j = (j + 1) & (slots - 1);
-        const int seen = d ? set[j] == d : header[ZERO_SEEN] != 0;
-        if (d) set[j] = d;
-        else header[ZERO_SEEN] = 1;
-        header[COUNT] += !seen && d;
-        if (seen && !result) { /* the first repeat: from here on, record which lines to keep */
-            if (!(result = PyBytes_FromStringAndSize(NULL, n))) goto done;
-            keep = memset(PyBytes_AS_STRING(result), 1, n);
-        }
-        if (seen) keep[k] = 0;
-    }
-    if (!result) result = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&view);
-    return result;
-}
-
 PyMethodDef synpt_format_methods[] = {
-    {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
     {"format_pairs", format_pairs, METH_VARARGS,
      "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
