@@ -2,18 +2,16 @@
  * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
  * `balanced`), and the targets sort, delete and search (count and replace are whole-array numpy in simple.py).
  * One example at a time, drawn the way the reference draws it. */
+#define _GNU_SOURCE /* memmem */
 #include "native.h"
 
 /* ---- small helpers ----------------------------------------------------------------------------------------- */
 
 /* A U{lo..hi} bound pair that the length_range cannot satisfy would make rng_between undefined; numpy raised. */
 static int check_range(const char *what, int64_t lo, int64_t hi) {
-    if (lo > hi || hi - lo >= (int64_t)UINT32_MAX) {
-        kernel_fail(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}", what,
-                     (long long)lo, (long long)hi);
-        return -1;
-    }
-    return 0;
+    if (lo <= hi && hi - lo < (int64_t)UINT32_MAX) return 0;
+    return kernel_fail(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}",
+                       what, (long long)lo, (long long)hi);
 }
 
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
@@ -51,7 +49,7 @@ static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
  * Rejection: a uniform position whose token occurs m times is kept with probability 1/m, so every distinct token
  * is equally likely; with a big pool the first try almost always succeeds. After a few failures (a small pool)
  * the exact sort-and-pick fallback takes over; a mixture of uniform choices is still uniform. */
-static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *work, int *error) {
+static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Vec *work, int *error) {
     for (int attempt = 0; attempt < 8; attempt++) {
         const int32_t t = row[rng_below(r, (uint32_t)n)];
         uint32_t m = 0;
@@ -160,40 +158,19 @@ static size_t format_list(char *dst, const int32_t *v, int64_t n) {
     return n ? (size_t)(put_ids(dst, v, n) - dst) - 2 : 0; /* without the last ", " */
 }
 
-static int text_find(const char *hay, size_t h, const char *needle, size_t n) {
-    if (n == 0) return 1;
-    if (n > h) return 0;
-    const char *last = hay + (h - n);
-    for (const char *p = hay; p <= last; p++) {
-        p = memchr(p, needle[0], (size_t)(last - p) + 1);
-        if (!p) return 0;
-        if (memcmp(p, needle, n) == 0) return 1;
-    }
-    return 0;
-}
-
 /* Whether str(query)[1:-1] is a substring of str(seq) (the brackets of str(seq) can never be part of a match, so
  * the seq is formatted without them). 1, 0, or -1 after kernel_no_memory. */
-static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, int64_t q, Scratch *text) {
+static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, int64_t q, Vec *text) {
     char *buf = scratch_get(text, (size_t)(s + q) * MAX_ITEM_TEXT + 16);
     if (!buf) return -1;
-    size_t h = format_list(buf, seq, s);
-    size_t n = format_list(buf + h, query, q);
-    return text_find(buf, h, buf + h, n);
+    const size_t h = format_list(buf, seq, s), n = format_list(buf + h, query, q);
+    return n == 0 || memmem(buf, h, buf + h, n) != NULL;
 }
 
 /* ---- delete/search branch B: the query absent --------------------------------------------------------------- */
 /* More redraws than this for one example mean the pool (or length range) practically cannot give an absent query,
  * e.g. a single-token pool; numpy looped forever there. */
 #define MAX_ABSENT_REDRAWS (1 << 20)
-
-static int check_absent_range(const SamplerArgs *a) {
-    if (a->lo < 1) { /* an empty query is in every seq: the redraw loop would never end */
-        kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more");
-        return -1;
-    }
-    return 0;
-}
 
 /* One example: with probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no
  * test); else s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
@@ -244,7 +221,8 @@ static void drop_last_row(RaggedOut *o) {
 }
 
 static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
-    int rc = check_absent_range(a);
+    /* an empty query is in every seq: the absent branch's redraws would never end */
+    int rc = a->lo < 1 ? kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more") : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
         int branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         for (long redraws = 0;; redraws++) {
@@ -269,12 +247,8 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
 
 static int delete_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 0); }
 static int search_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 0); }
-static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
-    return query_kernel(a, s, q, 0.75, 1);
-}
-static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
-    return query_kernel(a, s, q, 0.5, 1);
-}
+static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 1); }
+static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 1); }
 
 #define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 1)
 SAMPLER(count)
@@ -325,56 +299,47 @@ static int64_t first_index(const int32_t *seq, int64_t n, const int32_t *query, 
     return -1;
 }
 
-/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty). */
-static int delete_target(const TargetArgs *t, RaggedOut *out) {
+/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty).
+ * search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
+enum { YES_ID = 4273, NO_ID = 150 };
+
+static int find_query(const TargetArgs *t, RaggedOut *out, int search) {
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         const int32_t *seq = RAGGED_ROW(&t->a, r);
         const int64_t n = t->a.lengths[r], q = t->b.lengths[r];
-        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = at < 0 ? n : n - q;
+        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = search ? 1 : at < 0 ? n : n - q;
         int32_t *dst = row_room(out, kept);
         if (!dst) return -1;
-        if (at < 0) {
-            memcpy(dst, seq, n * sizeof(int32_t));
+        if (search) {
+            dst[0] = at >= 0 ? YES_ID : NO_ID;
         } else {
-            memcpy(dst, seq, at * sizeof(int32_t));
-            memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
+            memcpy(dst, seq, (at < 0 ? n : at) * sizeof(int32_t));
+            if (at >= 0) memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
         }
         end_row(out, kept);
     }
     return 0;
 }
 
-enum { YES_ID = 4273, NO_ID = 150 };
-
-/* search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
-static int search_target(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        int32_t *dst = row_room(out, 1);
-        if (!dst) return -1;
-        const int64_t at = first_index(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r]);
-        dst[0] = at >= 0 ? YES_ID : NO_ID;
-        end_row(out, 1);
-    }
-    return 0;
-}
+static int delete_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 0); }
+static int search_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 1); }
 
 /* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
-static int text_contains_rows(const TargetArgs *t, RaggedOut *out, Scratch *text) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int hit =
-            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], text);
-        int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
-        if (!dst) return -1;
-        dst[0] = hit;
-        end_row(out, 1);
-    }
-    return 0;
-}
-
 static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
-    Scratch text = {0};
-    int rc = text_contains_rows(t, out, &text);
-    scratch_free(&text);
+    Vec text = {0};
+    int rc = 0;
+    for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
+        const int hit =
+            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], &text);
+        int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
+        if (!dst) {
+            rc = -1;
+        } else {
+            *dst = hit;
+            end_row(out, 1);
+        }
+    }
+    vec_clear(&text);
     return rc;
 }
 

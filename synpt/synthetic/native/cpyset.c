@@ -12,12 +12,9 @@ static inline size_t set_hash(int64_t key) { return (size_t)(key == -1 ? -2 : ke
 
 static inline int is_active(int64_t key) { return key > CSET_DUMMY; } /* neither CSET_EMPTY nor CSET_DUMMY */
 
-/* Iterating a set (CPython's set_next) visits the active keys in slot order. Here that is two steps: the active
- * keys are copied into an array first, then a plain loop visits the array. Why: whether a slot is taken is a coin
- * toss, which a branch in the visiting loop would mispredict every other slot; the copy below has no branch.
- *
- * table_keys: the active keys of table[0..mask] into keys (room for mask + 1; keys may be the table itself, whose
- * front it then overwrites); returns how many. */
+/* Iterating a set (set_next) visits the active keys in slot order. Here the active keys are first copied into an
+ * array (keys: room for mask + 1; may be the table itself, which it then overwrites) by a loop without a branch,
+ * as whether a slot is taken is a coin toss that a branch would mispredict every other slot. Returns how many. */
 static Py_ssize_t table_keys(const int64_t *table, size_t mask, int64_t *keys) {
     Py_ssize_t n = 0;
     for (size_t i = 0; i <= mask; i++) {
@@ -30,11 +27,8 @@ static Py_ssize_t table_keys(const int64_t *table, size_t mask, int64_t *keys) {
 /* The active keys of s in a new array (free it with PyMem_RawFree), their count in *n; NULL if out of memory. */
 static int64_t *set_keys(const CSet *s, Py_ssize_t *n) {
     int64_t *keys = PyMem_RawMalloc((s->mask + 1) * sizeof(int64_t));
-    if (!keys) {
-        kernel_no_memory();
-        return NULL;
-    }
-    *n = table_keys(s->table, s->mask, keys);
+    if (keys) *n = table_keys(s->table, s->mask, keys);
+    else kernel_no_memory();
     return keys;
 }
 
@@ -130,8 +124,6 @@ found_unused_or_dummy:
     return set_table_resize(so, so->used > 50000 ? so->used * 2 : so->used * 4);
 }
 
-int cset_add(CSet *s, int64_t key) { return set_add_entry(s, key); }
-
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n) {
     for (Py_ssize_t j = 0; j < n; j++) {
         if (set_add_entry(s, keys[j]) < 0) return -1;
@@ -154,8 +146,6 @@ static inline int64_t *set_lookkey(const CSet *so, int64_t key) {
         i = (i * 5 + 1 + perturb) & mask;
     }
 }
-
-int cset_contains(const CSet *s, int64_t key) { return *set_lookkey(s, key) == key; }
 
 /* set_merge(so, other): `so.update(other)` for a set `other`; set_copy is a merge into an empty set. */
 static int set_merge(CSet *so, const CSet *other) {
@@ -265,37 +255,24 @@ static PyObject *cpython_set_order(PyObject *self, PyObject *args) {
     cset_init(&a);
     cset_init(&b);
     cset_init(&out);
+    int (*apply[])(CSet *, const CSet *, const CSet *) = {NULL, cset_union, cset_intersection, cset_difference};
     int32_t *keys = NULL;
     if (op < 0 || op > 3 || x.len % 4 || y.len % 4) {
         PyErr_SetString(PyExc_ValueError, "op must be 0..3 and x, y int32 arrays");
-        goto done;
-    }
-    if (cset_from_list(&a, x.buf, x.len / 4) < 0 || cset_from_list(&b, y.buf, y.len / 4) < 0) {
+    } else if (cset_from_list(&a, x.buf, x.len / 4) < 0 || cset_from_list(&b, y.buf, y.len / 4) < 0 ||
+               (op > 0 && apply[op](&out, &a, &b) < 0)) {
         raise_kernel_error();
-        goto done;
-    }
-    const CSet *shown = &a;
-    if (op > 0) {
-        int (*apply[])(CSet *, const CSet *, const CSet *) = {cset_union, cset_intersection, cset_difference};
-        if (apply[op - 1](&out, &a, &b) < 0) {
-            raise_kernel_error();
-            goto done;
+    } else {
+        const CSet *shown = op > 0 ? &out : &a;
+        keys = PyMem_Malloc((shown->mask + 1) * sizeof(int32_t));
+        const Py_ssize_t n = keys ? cset_list(shown, keys) : 0;
+        result = keys ? PyList_New(n) : PyErr_NoMemory();
+        for (Py_ssize_t i = 0; result && i < n; i++) {
+            PyObject *item = PyLong_FromLong(keys[i]);
+            if (item) PyList_SET_ITEM(result, i, item);
+            else Py_CLEAR(result);
         }
-        shown = &out;
     }
-    keys = PyMem_Malloc((shown->mask + 1) * sizeof(int32_t));
-    if (!keys) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t n = cset_list(shown, keys);
-    result = PyList_New(n);
-    for (Py_ssize_t i = 0; result && i < n; i++) {
-        PyObject *item = PyLong_FromLong(keys[i]);
-        if (!item) Py_CLEAR(result);
-        else PyList_SET_ITEM(result, i, item);
-    }
-done:
     PyMem_Free(keys);
     cset_free(&a);
     cset_free(&b);

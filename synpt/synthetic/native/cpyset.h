@@ -28,9 +28,7 @@ typedef struct {
 /* The functions that can fail return -1 after kernel_no_memory (they run without the GIL). */
 void cset_init(CSet *s);                                        /* set() */
 void cset_free(CSet *s);                                        /* frees a grown table; then s is set() again */
-int cset_add(CSet *s, int64_t key);                             /* s.add(key) */
 int cset_from_list(CSet *s, const int32_t *keys, Py_ssize_t n); /* s = set(keys), s empty */
-int cset_contains(const CSet *s, int64_t key);                  /* key in s */
 int cset_union(CSet *out, const CSet *a, const CSet *b);        /* out = a | b   (out empty) */
 int cset_intersection(CSet *out, const CSet *a, const CSet *b); /* out = a & b   (out empty) */
 int cset_difference(CSet *out, const CSet *a, const CSet *b);   /* out = a - b   (out empty) */

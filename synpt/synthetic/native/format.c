@@ -76,57 +76,56 @@ static uint64_t digest_ids(const int32_t *v, Py_ssize_t n) {
     return fmix64(h1 ^ rotl64(fmix64(h2), 17));
 }
 
-/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64 buffer, digests: uint64 buffer)
+/* Parses two ragged arguments; the second must have as many rows as the first, or (may_lack) be None. */
+static int two_ragged(PyObject *v1, PyObject *l1, PyObject *v2, PyObject *l2, RaggedIn *a, RaggedIn *b, int may_lack) {
+    if (ragged_in(v1, l1, a) < 0) return -1;
+    if (ragged_in(v2, l2, b) < 0) {
+        ragged_release(a);
+        return -1;
+    }
+    if (a->present && (b->present ? b->count == a->count : may_lack)) return 0;
+    PyErr_SetString(PyExc_ValueError, "needs two ragged arrays with as many rows");
+    ragged_release(a);
+    ragged_release(b);
+    return -1;
+}
+
+/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64, digests: uint64)
  * The text goes into `buffer`, a bytearray grown as needed and never shrunk. Why a caller-owned buffer: a fresh
- * multi-megabyte object per block is fresh memory from the OS each time, and its page faults cost more than the
- * formatting itself; a reused buffer is faulted in once. */
+ * multi-megabyte object per block is fresh memory from the OS each time, whose page faults cost more than the
+ * formatting; a reused buffer is faulted in once. */
 static PyObject *format_pairs(PyObject *self, PyObject *args) {
-    PyObject *buffer, *iv, *il, *tv, *tl;
+    PyObject *buffer, *iv, *il, *tv, *tl, *result = NULL;
+    RaggedIn in = {0}, tg = {0};
     if (!PyArg_ParseTuple(args, "YOOOO", &buffer, &iv, &il, &tv, &tl)) return NULL;
-    RaggedIn in, tg;
-    if (ragged_in(iv, il, &in) < 0) return NULL;
-    if (ragged_in(tv, tl, &tg) < 0) {
-        ragged_release(&in);
-        return NULL;
-    }
-    PyObject *result = NULL;
-    Vec line_lengths = {0}, digests = {0};
-    if (!in.present || !tg.present || in.count != tg.count) {
-        PyErr_SetString(PyExc_ValueError, "format_pairs needs inputs and targets with as many rows");
-        goto done;
-    }
-    for (Py_ssize_t r = 0; r < in.count; r++) {
-        if (in.lengths[r] == 0 || tg.lengths[r] == 0) {
+    if (two_ragged(iv, il, tv, tl, &in, &tg, 0) < 0) return NULL;
+    Vec line_lengths = {.itemsize = 8}, digests = {.itemsize = 8};
+    for (Py_ssize_t r = 0; r < in.count && !PyErr_Occurred(); r++) {
+        if (in.lengths[r] == 0 || tg.lengths[r] == 0)
             PyErr_Format(PyExc_ValueError, "format_pairs needs non-empty inputs and targets (row %zd)", r);
-            goto done;
-        }
     }
-    Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
-    if (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0) goto done;
-    if (vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) {
+    const Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
+    if (PyErr_Occurred() || (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0)) {
+        /* the error is set */
+    } else if (vec_reserve(&line_lengths, in.count) < 0 || vec_reserve(&digests, in.count) < 0) {
         raise_kernel_error();
-        goto done;
+    } else {
+        char *base = PyByteArray_AS_STRING(buffer), *p = base;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < in.count; r++) {
+            char *start = p;
+            *p++ = '[';
+            p = put_ids(p, RAGGED_ROW(&in, r), in.lengths[r]);
+            memcpy(p - 2, "]\t[", 3);
+            p = put_ids(p + 1, RAGGED_ROW(&tg, r), tg.lengths[r]);
+            memcpy(p - 2, "]\n", 2);
+            VEC_I64(&line_lengths)[r] = p - start;
+            VEC_I64(&digests)[r] = (int64_t)digest_ids(RAGGED_ROW(&in, r), in.lengths[r]);
+        }
+        Py_END_ALLOW_THREADS
+        line_lengths.len = digests.len = in.count;
+        result = Py_BuildValue("(nNN)", (Py_ssize_t)(p - base), vec_finish(&line_lengths), vec_finish(&digests));
     }
-    char *base = PyByteArray_AS_STRING(buffer), *p = base;
-    Py_BEGIN_ALLOW_THREADS /* nothing below touches Python until the loop ends */
-    for (Py_ssize_t r = 0; r < in.count; r++) {
-        char *start = p;
-        const int32_t *row = in.values + in.offsets[r];
-        const int64_t n = in.lengths[r];
-        *p++ = '[';
-        p = put_ids(p, row, n);
-        memcpy(p - 2, "]\t[", 3);
-        p = put_ids(p + 1, tg.values + tg.offsets[r], tg.lengths[r]);
-        memcpy(p - 2, "]\n", 2);
-        VEC_I64(&line_lengths)[line_lengths.len++] = p - start;
-        VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);
-    }
-    Py_END_ALLOW_THREADS
-    PyObject *lengths_array = vec_finish(&line_lengths);
-    PyObject *digests_array = lengths_array ? vec_finish(&digests) : NULL;
-    if (digests_array) result = Py_BuildValue("(nNN)", (Py_ssize_t)(p - base), lengths_array, digests_array);
-    else Py_XDECREF(lengths_array);
-done:
     vec_clear(&line_lengths);
     vec_clear(&digests);
     ragged_release(&in);
@@ -137,43 +136,36 @@ done:
 /* assemble(head, v1, l1, v2, l2, divider) -> (values, lengths): row r = head + arg1[r] (+ [divider] + arg2[r]).
  * `head` is an int32 array (the task-name prefix and the 32099 divider). */
 static PyObject *assemble(PyObject *self, PyObject *args) {
-    PyObject *v1, *l1, *v2, *l2;
+    PyObject *v1, *l1, *v2, *l2, *result = NULL;
     Py_buffer head;
     int divider;
+    RaggedIn a = {0}, b = {0};
     if (!PyArg_ParseTuple(args, "y*OOOOi", &head, &v1, &l1, &v2, &l2, &divider)) return NULL;
-    const int32_t *head_ids = head.buf;
     const Py_ssize_t head_len = head.len / 4;
-    PyObject *result = NULL;
-    RaggedIn a, b;
-    if (ragged_in(v1, l1, &a) < 0) goto release_head;
-    if (ragged_in(v2, l2, &b) < 0) goto release_a;
-    RaggedOut out;
-    if (!a.present || (b.present && b.count != a.count)) {
-        PyErr_SetString(PyExc_ValueError, "assemble needs arg1, and arg2 (when given) with as many rows");
-    } else if (ragged_out_init(&out, a.count, a.total + b.total + (head_len + 1) * a.count) < 0) {
+    RaggedOut out = RAGGED_OUT;
+    if (two_ragged(v1, l1, v2, l2, &a, &b, 1) < 0) {
+        /* the error is set */
+    } else if (vec_reserve(&out.values, a.total + b.total + (head_len + 1) * a.count) < 0 ||
+               vec_reserve(&out.lengths, a.count) < 0) {
         raise_kernel_error();
     } else {
-        int32_t *dst = VEC_I32(&out.values);
         for (Py_ssize_t r = 0; r < a.count; r++) {
-            int32_t *start = dst;
-            memcpy(dst, head_ids, head_len * 4);
-            dst += head_len;
-            memcpy(dst, a.values + a.offsets[r], a.lengths[r] * 4);
-            dst += a.lengths[r];
+            int32_t *row = VEC_I32(&out.values) + out.values.len, *p = row + head_len;
+            memcpy(row, head.buf, head_len * 4);
+            memcpy(p, RAGGED_ROW(&a, r), a.lengths[r] * 4);
+            p += a.lengths[r];
             if (b.present) {
-                *dst++ = divider;
-                memcpy(dst, b.values + b.offsets[r], b.lengths[r] * 4);
-                dst += b.lengths[r];
+                *p++ = divider;
+                memcpy(p, RAGGED_ROW(&b, r), b.lengths[r] * 4);
+                p += b.lengths[r];
             }
-            VEC_I64(&out.lengths)[out.lengths.len++] = dst - start;
+            end_row(&out, p - row);
         }
-        out.values.len = dst - VEC_I32(&out.values);
         result = ragged_out_finish(&out);
     }
-    ragged_release(&b);
-release_a:
+    ragged_out_clear(&out);
     ragged_release(&a);
-release_head:
+    ragged_release(&b);
     PyBuffer_Release(&head);
     return result;
 }

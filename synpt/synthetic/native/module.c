@@ -1,5 +1,4 @@
-/* The module `synpt.synthetic._native`: the shared helpers of native.h and the module that gathers the method
- * tables of the kernel files. */
+/* The module `synpt.synthetic._native`: the shared helpers of native.h and the kernel drivers. */
 #include "native.h"
 
 #include <stdarg.h>
@@ -15,7 +14,7 @@ int rng_seed(Rng *r, PyObject *seed) {
     return ok ? 0 : -1;
 }
 
-/* ---- failures inside kernels ------------------------------------------------------------------------------- */
+/* ---- failures inside kernels: recorded per thread, raised by the driver ------------------------------------ */
 static _Thread_local struct {
     PyObject *type; /* NULL: nothing recorded */
     char message[512];
@@ -33,26 +32,16 @@ int kernel_fail(PyObject *type, const char *format, ...) {
 int kernel_no_memory(void) { return kernel_fail(PyExc_MemoryError, "out of memory in a synpt data kernel"); }
 
 PyObject *raise_kernel_error(void) {
-    if (!PyErr_Occurred()) {
-        if (pending.type) PyErr_SetString(pending.type, pending.message);
-        else PyErr_SetString(PyExc_SystemError, "a synpt data kernel failed without saying why");
-    }
+    if (!PyErr_Occurred()) PyErr_SetString(pending.type ? pending.type : PyExc_SystemError, pending.message);
     pending.type = NULL;
     return NULL;
 }
 
-/* ---- output arrays ----------------------------------------------------------------------------------------- */
-int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap) {
-    v->itemsize = itemsize;
-    v->len = 0;
-    v->cap = cap > 16 ? cap : 16;
-    v->data = PyMem_RawMalloc((size_t)(v->cap * itemsize));
-    return v->data ? 0 : kernel_no_memory();
-}
-
+/* ---- arrays ------------------------------------------------------------------------------------------------ */
 int vec_reserve(Vec *v, Py_ssize_t extra) {
-    if (v->len + extra <= v->cap) return 0;
-    const Py_ssize_t cap = v->cap * 2 > v->len + extra ? v->cap * 2 : v->len + extra;
+    if (v->data && v->len + extra <= v->cap) return 0;
+    Py_ssize_t cap = v->cap ? v->cap * 2 : 1024; /* data is never NULL after a success */
+    if (cap < v->len + extra) cap = v->len + extra;
     char *data = PyMem_RawRealloc(v->data, (size_t)(cap * v->itemsize));
     if (!data) return kernel_no_memory();
     v->data = data;
@@ -63,22 +52,13 @@ int vec_reserve(Vec *v, Py_ssize_t extra) {
 void vec_clear(Vec *v) {
     PyMem_RawFree(v->data);
     v->data = NULL;
+    v->len = v->cap = 0;
 }
 
-/* The items as a bytearray (numpy wraps it without copying again); frees the Vec. */
 PyObject *vec_finish(Vec *v) {
     PyObject *array = PyByteArray_FromStringAndSize(v->data, v->len * v->itemsize);
     vec_clear(v);
     return array;
-}
-
-int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap) {
-    o->lengths.data = NULL;
-    if (vec_init(&o->values, 4, values_cap) < 0 || vec_init(&o->lengths, 8, rows) < 0) {
-        ragged_out_clear(o);
-        return -1;
-    }
-    return 0;
 }
 
 PyObject *ragged_out_finish(RaggedOut *o) {
@@ -89,23 +69,16 @@ PyObject *ragged_out_finish(RaggedOut *o) {
     return NULL;
 }
 
-void ragged_out_clear(RaggedOut *o) {
-    vec_clear(&o->values);
-    vec_clear(&o->lengths);
-}
-
-/* ---- ragged arguments -------------------------------------------------------------------------------------- */
+/* A contiguous array of `itemsize`-byte integers. */
 static int get_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
     const char *format = view->format ? view->format : "B";
     if (*format == '<' || *format == '=' || *format == '@') format++;
-    if (view->itemsize != itemsize || *format == '\0' || !strchr("bhilq", *format)) {
-        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array, got format '%s' of %zd-byte items",
-                     what, itemsize * 8, view->format ? view->format : "B", view->itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
+    if (view->itemsize == itemsize && *format && strchr("bhilq", *format)) return 0;
+    PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array, got format '%s' of %zd-byte items", what,
+                 itemsize * 8, view->format ? view->format : "B", view->itemsize);
+    PyBuffer_Release(view);
+    return -1;
 }
 
 int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r) {
@@ -121,27 +94,18 @@ int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r) {
     r->lengths = r->lview.buf;
     r->count = r->lview.len / 8;
     r->total = r->vview.len / 4;
-    if (!(r->offsets = PyMem_Malloc((r->count + 1) * sizeof(int64_t)))) {
-        ragged_release(r);
-        PyErr_NoMemory();
-        return -1;
-    }
+    if (!(r->offsets = PyMem_Malloc((r->count + 1) * sizeof(int64_t)))) PyErr_NoMemory();
     int64_t sum = 0;
-    for (Py_ssize_t i = 0; i < r->count; i++) {
-        if (r->lengths[i] < 0) {
-            ragged_release(r);
-            PyErr_Format(PyExc_ValueError, "row %zd has a negative length", i);
-            return -1;
-        }
+    for (Py_ssize_t i = 0; r->offsets && i < r->count && !PyErr_Occurred(); i++) {
+        if (r->lengths[i] < 0) PyErr_Format(PyExc_ValueError, "row %zd has a negative length", i);
         r->offsets[i] = sum;
         sum += r->lengths[i];
     }
-    if (sum != r->total) {
+    if (!PyErr_Occurred() && sum != r->total)
         PyErr_Format(PyExc_ValueError, "lengths sum to %lld but there are %zd values", (long long)sum, r->total);
-        ragged_release(r);
-        return -1;
-    }
-    return 0;
+    if (!PyErr_Occurred()) return 0;
+    ragged_release(r);
+    return -1;
 }
 
 void ragged_release(RaggedIn *r) {
@@ -164,45 +128,37 @@ int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, P
     if (rng_seed(&a->rng, seed) < 0 || get_view(pool, &a->pool_view, 4, "pool") < 0) return -1;
     a->pool = a->pool_view.buf;
     a->pool_size = (uint32_t)(a->pool_view.len / 4);
-    if (a->pool_view.len == 0 || a->pool_view.len / 4 >= (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
-        sampler_args_release(a);
-        return -1;
-    }
-    return 0;
+    if (a->pool_view.len > 0 && a->pool_view.len / 4 < (Py_ssize_t)UINT32_MAX) return 0;
+    PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
+    sampler_args_release(a);
+    return -1;
 }
 
 void sampler_args_release(SamplerArgs *a) {
     if (a->pool_view.obj) PyBuffer_Release(&a->pool_view);
-    scratch_free(&a->work);
+    vec_clear(&a->work);
 }
 
-/* Runs a sampler (generator == NULL) or a generator without the GIL, with room for two ragged outputs (`second`
- * 0: one), and returns them as (v1, l1, v2, l2), (None, None) standing for a missing second. Releases `a`. */
-static PyObject *run_kernel(SamplerArgs *a, SamplerKernel sampler, GeneratorKernel generator, int mode, int second) {
-    RaggedOut one, two;
+/* Runs a sampler, or (with `generator`) a generator, without the GIL and returns its outputs as
+ * (v1, l1, v2, l2), (None, None) standing for the missing arg2 of a unary sampler. Releases `a`. */
+static PyObject *run_kernel(SamplerArgs *a, SamplerKernel sampler, GeneratorKernel generator, int mode, int two) {
+    RaggedOut one = RAGGED_OUT, other = RAGGED_OUT;
     PyObject *result = NULL;
-    const Py_ssize_t cap = a->count * ((a->lo + a->hi) / 2 + 1);
-    if (ragged_out_init(&one, a->count, cap) < 0 || (second && ragged_out_init(&two, a->count, cap) < 0)) {
-        ragged_out_clear(&one);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = generator ? generator(a, mode, &one, &other) : sampler(a, &one, two ? &other : NULL);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
         raise_kernel_error();
     } else {
-        int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = generator ? generator(a, mode, &one, &two) : sampler(a, &one, second ? &two : NULL);
-        Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&one);
-            if (second) ragged_out_clear(&two);
-            raise_kernel_error();
-        } else {
-            PyObject *first = ragged_out_finish(&one);
-            PyObject *rest = second ? ragged_out_finish(&two) : Py_BuildValue("(OO)", Py_None, Py_None);
-            if (first && rest) result = PySequence_Concat(first, rest);
-            Py_XDECREF(first);
-            Py_XDECREF(rest);
-        }
+        PyObject *first = ragged_out_finish(&one);
+        PyObject *second = two ? ragged_out_finish(&other) : Py_BuildValue("(OO)", Py_None, Py_None);
+        if (first && second) result = PySequence_Concat(first, second);
+        Py_XDECREF(first);
+        Py_XDECREF(second);
     }
+    ragged_out_clear(&one);
+    ragged_out_clear(&other);
     sampler_args_release(a);
     return result;
 }
@@ -223,37 +179,29 @@ PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
     PyObject *v1, *l1, *v2, *l2, *result = NULL;
     TargetArgs t = {0};
     if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t.set_order)) return NULL;
-    if (t.set_order < SET_ORDER_CPYTHON || t.set_order > SET_ORDER_FIRST_APPEARANCE) {
+    if (t.set_order < SET_ORDER_CPYTHON || t.set_order > SET_ORDER_FIRST_APPEARANCE)
         return PyErr_Format(PyExc_ValueError, "unknown set order code %d", t.set_order);
-    }
     if (ragged_in(v1, l1, &t.a) < 0) return NULL;
-    RaggedOut out;
+    RaggedOut out = RAGGED_OUT;
+    int rc;
     if (ragged_in(v2, l2, &t.b) < 0) {
         /* the error is set */
     } else if (!t.a.present || (t.b.present && t.b.count != t.a.count)) {
         PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
     } else if (binary && !t.b.present) {
         PyErr_SetString(PyExc_ValueError, "this task's target needs two arguments, got arg2 None");
-    } else if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) < 0) {
-        raise_kernel_error();
     } else {
-        int rc;
         Py_BEGIN_ALLOW_THREADS
         rc = kernel(&t, &out);
         Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&out);
-            raise_kernel_error();
-        } else {
-            result = ragged_out_finish(&out);
-        }
+        result = rc < 0 ? raise_kernel_error() : ragged_out_finish(&out);
     }
+    ragged_out_clear(&out);
     ragged_release(&t.a);
     ragged_release(&t.b);
     return result;
 }
 
-/* ---- the module -------------------------------------------------------------------------------------------- */
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_native",

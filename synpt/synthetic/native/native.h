@@ -105,28 +105,30 @@ int kernel_no_memory(void);                               /* record a MemoryErro
 PyObject *raise_kernel_error(void); /* with the GIL: raise what this thread recorded; returns NULL */
 
 /* ---- output arrays ----------------------------------------------------------------------------------------- */
-/* Raw memory used as a growable array of `itemsize`-byte items. vec_init/vec_reserve fail via kernel_no_memory. */
+/* Raw memory used as a growable array of `itemsize`-byte items; starts zeroed but for the itemsize. */
 typedef struct {
     char *data;
     Py_ssize_t len, cap, itemsize;
 } Vec;
 
-int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap);
-int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items; `data` may move */
+int vec_reserve(Vec *v, Py_ssize_t extra); /* room for `extra` more items (`data` may move); -1: kernel_no_memory */
 PyObject *vec_finish(Vec *v);              /* with the GIL: the items as a bytearray; frees the Vec */
 void vec_clear(Vec *v);                    /* free (error paths); safe to call twice */
 
 #define VEC_I32(v) ((int32_t *)(v)->data)
 #define VEC_I64(v) ((int64_t *)(v)->data)
 
-/* A ragged result being built: int32 values and one int64 length per row. */
+/* A ragged result being built: int32 values and one int64 length per row; starts as RAGGED_OUT. */
 typedef struct {
     Vec values, lengths;
 } RaggedOut;
 
-int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap);
-PyObject *ragged_out_finish(RaggedOut *o); /* (values, lengths) as vec_finish buffers */
-void ragged_out_clear(RaggedOut *o);
+#define RAGGED_OUT {.values = {.itemsize = 4}, .lengths = {.itemsize = 8}}
+PyObject *ragged_out_finish(RaggedOut *o); /* (values, lengths) as vec_finish bytearrays */
+static inline void ragged_out_clear(RaggedOut *o) {
+    vec_clear(&o->values);
+    vec_clear(&o->lengths);
+}
 
 /* Room for a row of n values at the end of `o`, or NULL (after kernel_no_memory); end_row() closes the row. The
  * pointer stays valid until `o` grows again. */
@@ -155,29 +157,11 @@ void ragged_release(RaggedIn *r);
 
 #define RAGGED_ROW(in, r) ((in)->values + (in)->offsets[r])
 
-/* A work buffer that grows to the largest request of one kernel call; its contents are not kept. NULL after
+/* A kernel's work buffer: `work` (a zeroed Vec) grown to hold `bytes`; its contents are not kept. NULL after
  * kernel_no_memory. */
-typedef struct {
-    void *data;
-    size_t size;
-} Scratch;
-
-static inline void *scratch_get(Scratch *s, size_t bytes) {
-    if (bytes > s->size || !s->data) {
-        void *p = PyMem_RawRealloc(s->data, bytes ? bytes : 1);
-        if (!p) {
-            kernel_no_memory();
-            return NULL;
-        }
-        s->data = p;
-        s->size = bytes;
-    }
-    return s->data;
-}
-
-static inline void scratch_free(Scratch *s) {
-    PyMem_RawFree(s->data);
-    s->data = NULL;
+static inline void *scratch_get(Vec *work, size_t bytes) {
+    work->itemsize = 1;
+    return vec_reserve(work, (Py_ssize_t)bytes + 1) < 0 ? NULL : work->data;
 }
 
 static inline int compare_i32(const void *p, const void *q) { /* for qsort: ascending */
@@ -193,7 +177,7 @@ typedef struct {
     const int32_t *pool;
     uint32_t pool_size;
     Py_buffer pool_view;
-    Scratch work; /* a kernel's work buffer, freed with the arguments */
+    Vec work; /* the kernel's work buffer (scratch_get), freed with the arguments */
 } SamplerArgs;
 
 int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a);
