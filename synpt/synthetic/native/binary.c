@@ -5,8 +5,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "native.h"
 
-/* ---- small helpers ----------------------------------------------------------------------------------------- */
-
 /* A U{lo..hi} bound pair that the length_range cannot satisfy would make rng_between undefined; numpy raised. */
 static int check_range(const char *what, int64_t lo, int64_t hi) {
     if (lo <= hi && hi - lo < (int64_t)UINT32_MAX) return 0;
@@ -16,7 +14,6 @@ static int check_range(const char *what, int64_t lo, int64_t hi) {
 
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
-/* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
 static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
@@ -44,7 +41,6 @@ static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     return 0;
 }
 
-/* ---- replace ----------------------------------------------------------------------------------------------- */
 /* A token chosen uniformly among the distinct tokens of row (like random.choice(sorted(set(row)))), n >= 1.
  * Rejection: a uniform position whose token occurs m times is kept with probability 1/m, so every distinct token
  * is equally likely; with a big pool the first try almost always succeeds. After a few failures (a small pool)
@@ -94,7 +90,6 @@ static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
     return 0;
 }
 
-/* ---- sort -------------------------------------------------------------------------------------------------- */
 /* m ~ U{lo/2..(hi-1)/2} order tokens (with replacement); s ~ U{m..hi-1-m};
  * seq = run_sequence(s, m runs, symbols drawn from the order, shuffled). */
 static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
@@ -120,7 +115,6 @@ static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
     return 0;
 }
 
-/* ---- delete/search branch A: the query planted r >= 1 times ------------------------------------------------ */
 /* One example: q ~ U{1..(hi-1)/3}; s ~ U{2q..hi-1-q}; r ~ U{1..s/q} copies; the s - r*q fillers split by
  * partition(., r+1) (zeros allowed) into the gaps: filler_0 Q filler_1 Q ... Q filler_r. */
 static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
@@ -150,7 +144,6 @@ static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     return 0;
 }
 
-/* ---- the reference's text test: str(query)[1:-1] in str(seq) ----------------------------------------------- */
 #define MAX_ITEM_TEXT 13 /* 11 chars of an int32 and the ", " separator */
 
 /* str(list)[1:-1]: "x1, x2, ..., xn" (dst needs n * MAX_ITEM_TEXT + 8 chars); returns its length. */
@@ -167,7 +160,6 @@ static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, in
     return n == 0 || memmem(buf, h, buf + h, n) != NULL;
 }
 
-/* ---- delete/search branch B: the query absent --------------------------------------------------------------- */
 /* More redraws than this for one example mean the pool (or length range) practically cannot give an absent query,
  * e.g. a single-token pool; numpy looped forever there. */
 #define MAX_ABSENT_REDRAWS (1 << 20)
@@ -208,7 +200,6 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
 
 enum { ABSENT, PRESENT };
 
-/* ---- delete/search ----------------------------------------------------------------------------------------- */
 /* Each example: branch A with probability p_present, else B, then the reference's whole-example length rejection
  * (§2.4): an arg part outside [lo, hi] is dropped and the example redrawn, the branch choice included, or, with
  * `balanced`, the branch kept (Python's per-branch `accepted`). Per-example rejection is the distribution of
@@ -259,7 +250,6 @@ SAMPLER(search)
 SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
-/* ---- targets ----------------------------------------------------------------------------------------------- */
 /* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
  * the result is, for every order position whose token does not occur again later, that token as often as arg1
  * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */

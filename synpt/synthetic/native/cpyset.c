@@ -180,49 +180,42 @@ int cset_union(CSet *out, const CSet *a, const CSet *b) {
     return set_merge(out, b);
 }
 
+/* set_next over a set's table: `key` bound to each active key in slot order. */
+#define FOR_EACH_KEY(key, set) \
+    for (size_t i_ = 0; i_ <= (set)->mask; i_++) \
+        for (int64_t key = (set)->table[i_], once_ = is_active(key); once_; once_ = 0)
+
 int cset_intersection(CSet *out, const CSet *a, const CSet *b) {
     const CSet *so = a, *other = b; /* iterate over the smaller; on a tie over `b`, as CPython does */
     if (other->used > so->used) {
         so = b;
         other = a;
     }
-    Py_ssize_t n;
-    int64_t *keys = set_keys(other, &n);
-    if (!keys) return -1;
-    int rc = 0;
-    for (Py_ssize_t j = 0; j < n && rc == 0; j++) {
-        if (*set_lookkey(so, keys[j]) == keys[j]) rc = set_add_entry(out, keys[j]);
+    FOR_EACH_KEY(key, other) {
+        if (*set_lookkey(so, key) == key && set_add_entry(out, key) < 0) return -1;
     }
-    PyMem_RawFree(keys);
-    return rc;
+    return 0;
 }
 
 int cset_difference(CSet *out, const CSet *a, const CSet *b) {
-    Py_ssize_t n;
-    if ((a->used >> 2) > b->used) {
-        /* set_copy_and_difference: copy a, discard b's keys (set_discard_entry leaves a dummy), then resize the
-         * dummies away if they are over a quarter of the table */
-        int64_t *keys = set_merge(out, a) < 0 ? NULL : set_keys(b, &n);
-        if (!keys) return -1;
-        for (Py_ssize_t j = 0; j < n; j++) {
-            int64_t *entry = set_lookkey(out, keys[j]);
-            if (*entry == keys[j]) {
-                *entry = CSET_DUMMY;
-                out->used--;
-            }
+    if ((a->used >> 2) <= b->used) { /* the keys of a that b lacks, in a's slot order */
+        FOR_EACH_KEY(key, a) {
+            if (*set_lookkey(b, key) != key && set_add_entry(out, key) < 0) return -1;
         }
-        PyMem_RawFree(keys);
-        if ((size_t)(out->fill - out->used) <= out->mask / 4) return 0;
-        return set_table_resize(out, out->used > 50000 ? out->used * 2 : out->used * 4);
+        return 0;
     }
-    int64_t *keys = set_keys(a, &n);
-    if (!keys) return -1;
-    int rc = 0;
-    for (Py_ssize_t j = 0; j < n && rc == 0; j++) {
-        if (*set_lookkey(b, keys[j]) != keys[j]) rc = set_add_entry(out, keys[j]);
+    /* set_copy_and_difference: copy a, discard b's keys (set_discard_entry leaves a dummy), then resize the
+     * dummies away if they are over a quarter of the table */
+    if (set_merge(out, a) < 0) return -1;
+    FOR_EACH_KEY(key, b) {
+        int64_t *entry = set_lookkey(out, key);
+        if (*entry == key) {
+            *entry = CSET_DUMMY;
+            out->used--;
+        }
     }
-    PyMem_RawFree(keys);
-    return rc;
+    if ((size_t)(out->fill - out->used) <= out->mask / 4) return 0;
+    return set_table_resize(out, out->used > 50000 ? out->used * 2 : out->used * 4);
 }
 
 Py_ssize_t cset_list(const CSet *s, int32_t *out) {

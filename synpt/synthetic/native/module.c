@@ -14,7 +14,6 @@ int rng_seed(Rng *r, PyObject *seed) {
     return ok ? 0 : -1;
 }
 
-/* ---- failures inside kernels: recorded per thread, raised by the driver ------------------------------------ */
 static _Thread_local struct {
     PyObject *type; /* NULL: nothing recorded */
     char message[512];
@@ -37,7 +36,6 @@ PyObject *raise_kernel_error(void) {
     return NULL;
 }
 
-/* ---- arrays ------------------------------------------------------------------------------------------------ */
 int vec_reserve(Vec *v, Py_ssize_t extra) {
     if (v->data && v->len + extra <= v->cap) return 0;
     Py_ssize_t cap = v->cap ? v->cap * 2 : 1024; /* data is never NULL after a success */
@@ -115,7 +113,6 @@ void ragged_release(RaggedIn *r) {
     memset(r, 0, sizeof(*r));
 }
 
-/* ---- the kernel drivers ------------------------------------------------------------------------------------ */
 int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a) {
     memset(a, 0, sizeof(*a));
     if (count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {

@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- random numbers: xoshiro256** (Blackman & Vigna) ------------------------------------------------------- */
 /* Seeded with 32 bytes the block's numpy Generator draws (`rng.bytes(32)`). Every draw below is part of the
  * definition of the generated files: changing how many outputs a step uses changes every later byte. */
 typedef struct {
@@ -99,12 +98,10 @@ static inline void partial_shuffle(Rng *r, int32_t *v, int64_t n, int64_t k) {
     }
 }
 
-/* ---- failures inside kernels (no GIL) --------------------------------------------------------------------- */
 int kernel_fail(PyObject *type, const char *format, ...); /* record an error for this thread; returns -1 */
 int kernel_no_memory(void);                               /* record a MemoryError; returns -1 */
 PyObject *raise_kernel_error(void); /* with the GIL: raise what this thread recorded; returns NULL */
 
-/* ---- output arrays ----------------------------------------------------------------------------------------- */
 /* Raw memory used as a growable array of `itemsize`-byte items; starts zeroed but for the itemsize. */
 typedef struct {
     char *data;
@@ -169,7 +166,6 @@ static inline int compare_i32(const void *p, const void *q) { /* for qsort: asce
     return (a > b) - (a < b);
 }
 
-/* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
 typedef struct {
     Rng rng;
     Py_ssize_t count;

@@ -15,8 +15,6 @@ static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     return 0;
 }
 
-/* ---- run sequences (deduplicate, set) and words (longest_word): reference §2.5 ----------------------------- */
-
 /* partition_no_zeros(n, k): k positive parts summing to n (1 <= k <= n) into parts[0..k). The reference draws a
  * multinomial of n - k items into k equally likely bins and adds 1 to every bin; letting every item pick a bin
  * uniformly is exactly that multinomial. */
