@@ -82,6 +82,13 @@ def target(name: str):
     return fn
 
 
+def cpython_set_order(op: int, x, y) -> list[int]:
+    """The emulated CPython 3.11 order of list(set(x)) (op 0), set(x) | set(y) (1), & (2) or - (3)."""
+    return _native.cpython_set_order(
+        op, np.asarray(x, dtype=np.int32).tobytes(), np.asarray(y, dtype=np.int32).tobytes()
+    )
+
+
 def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) -> Ragged:
     """Row r = head + arg1[r] (+ [divider] + arg2[r])."""
     head = np.ascontiguousarray(head, dtype=np.int32)

@@ -1,7 +1,5 @@
-/* Binary tasks (reference §2.6.2) except the set operations (setops.c): the samplers of count, replace and sort,
- * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
- * `balanced`), and the targets sort, delete and search (count and replace are whole-array numpy in simple.py).
- * One example at a time, drawn the way the reference draws it. */
+/* Binary tasks (reference §2.6.2) but the set operations: the samplers of count, replace, sort and delete/search
+ * (plain and `balanced`), and the targets sort, delete and search (count and replace are numpy, in simple.py). */
 #define _GNU_SOURCE /* memmem */
 #include "native.h"
 
@@ -160,9 +158,7 @@ static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, in
     return n == 0 || memmem(buf, h, buf + h, n) != NULL;
 }
 
-/* More redraws than this for one example mean the pool (or length range) practically cannot give an absent query,
- * e.g. a single-token pool; numpy looped forever there. */
-#define MAX_ABSENT_REDRAWS (1 << 20)
+#define MAX_ABSENT_REDRAWS (1 << 20) /* more: the pool practically cannot give an absent query (e.g. one token) */
 
 /* One example: with probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no
  * test); else s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
@@ -185,13 +181,9 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
         int hit = text_contains(seq, s, query, q, &a->work);
         if (hit < 0) return -1;
         if (!hit) break;
-        if (redraws == MAX_ABSENT_REDRAWS) {
-            kernel_fail(PyExc_ValueError,
-                         "delete/search: no query absent from its sequence after %d redraws (lengths %lld and "
-                         "%lld); the token pool is too small for these tasks",
-                         MAX_ABSENT_REDRAWS, (long long)s, (long long)q);
-            return -1;
-        }
+        if (redraws == MAX_ABSENT_REDRAWS)
+            return kernel_fail(PyExc_ValueError, "delete/search: no query absent from its sequence after %d redraws; "
+                                                 "the token pool is too small for these tasks", MAX_ABSENT_REDRAWS);
     }
     end_row(seqs, s);
     end_row(queries, q);
@@ -225,9 +217,8 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
             drop_last_row(seqs);
             drop_last_row(queries);
             if (redraws == MAX_LENGTH_REDRAWS) {
-                kernel_fail(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
-                             (long long)a->lo, (long long)a->hi);
-                rc = -1;
+                rc = kernel_fail(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
+                                 (long long)a->lo, (long long)a->hi);
                 break;
             }
             if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
@@ -268,14 +259,7 @@ static int sort_target(const TargetArgs *t, RaggedOut *out) {
                 if (seq[j] == order[i]) dst[k++] = order[i];
             }
         }
-        for (int64_t j = 0; k < n && j < n; j++) { /* some token was not placed: name it */
-            int64_t i = 0;
-            while (i < m && order[i] != seq[j]) i++;
-            if (i == m) {
-                return kernel_fail(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order",
-                                   r, (int)seq[j]);
-            }
-        }
+        if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
         end_row(out, n);
     }
     return 0;
@@ -315,7 +299,7 @@ static int delete_target(const TargetArgs *t, RaggedOut *out) { return find_quer
 static int search_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 1); }
 
 /* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
-static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
+static int text_contains_target(const TargetArgs *t, RaggedOut *out) {
     Vec text = {0};
     int rc = 0;
     for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
@@ -337,7 +321,7 @@ static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
 TARGET(sort)
 TARGET(delete)
 TARGET(search)
-TARGET(list_text_contains)
+TARGET(text_contains)
 
 PyMethodDef synpt_binary_methods[] = {
     {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
@@ -350,7 +334,6 @@ PyMethodDef synpt_binary_methods[] = {
     {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
     {"target_delete", target_delete, METH_VARARGS, "arg1 without the first occurrence of arg2"},
     {"target_search", target_search, METH_VARARGS, "[4273] if arg2 occurs in arg1, else [150]"},
-    {"list_text_contains", target_list_text_contains, METH_VARARGS,
-     "test hook: per row [str(arg2)[1:-1] in str(arg1)] (v1, l1, v2, l2, 0)"},
+    {"target_text_contains", target_text_contains, METH_VARARGS, "per row [str(arg2)[1:-1] in str(arg1)] (test hook)"},
     {NULL, NULL, 0, NULL},
 };

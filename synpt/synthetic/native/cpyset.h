@@ -12,8 +12,8 @@
 
 #define PySet_MINSIZE 8
 
-/* PySetObject, keeping only the keys: an int's hash is a function of its value, so comparing keys is comparing
- * (hash, key). A CSet holds its first table inside itself (smalltable): never copy one by value. */
+/* PySetObject, keeping only the keys (an int's hash is a function of its value). Holds its first table inside
+ * itself (smalltable): never copy one by value. */
 typedef struct {
     Py_ssize_t fill; /* active + dummy slots */
     Py_ssize_t used; /* active slots */

@@ -34,17 +34,15 @@ typedef struct {
     Piece header, pattern, result, subst_str;
 } Example;
 
-/* NUM_SYMBOLS distinct pool entries, uniformly ordered (like random.sample): draw pool indices, redrawing
- * repeats, found with a small open-addressing table of the indices drawn so far. */
+/* NUM_SYMBOLS distinct pool entries, uniformly ordered (like random.sample): pool indices, a repeat drawn again. */
 static void draw_symbols(SamplerArgs *a, int32_t *symbols) {
-    enum { SLOTS = 256 }; /* a power of two, well above NUM_SYMBOLS so probes stay short */
-    uint32_t seen[SLOTS]; /* pool index + 1; 0 = empty */
-    memset(seen, 0, sizeof(seen));
+    uint32_t drawn[NUM_SYMBOLS];
     for (int k = 0; k < NUM_SYMBOLS;) {
-        uint32_t index = rng_below(&a->rng, a->pool_size), slot = (index * 2654435761u) >> 24;
-        while (seen[slot] && seen[slot] != index + 1) slot = (slot + 1) & (SLOTS - 1);
-        if (seen[slot]) continue; /* a repeat: draw again */
-        seen[slot] = index + 1;
+        const uint32_t index = rng_below(&a->rng, a->pool_size);
+        int j = 0;
+        while (j < k && drawn[j] != index) j++;
+        if (j < k) continue;
+        drawn[k] = index;
         symbols[k++] = a->pool[index];
     }
 }

@@ -67,14 +67,12 @@ PyObject *ragged_out_finish(RaggedOut *o) {
     return NULL;
 }
 
-/* A contiguous array of `itemsize`-byte integers. */
+/* A contiguous array of `itemsize`-byte integers (numpy's native-order int formats). */
 static int get_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
-    const char *format = view->format ? view->format : "B";
-    if (*format == '<' || *format == '=' || *format == '@') format++;
-    if (view->itemsize == itemsize && *format && strchr("bhilq", *format)) return 0;
-    PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array, got format '%s' of %zd-byte items", what,
-                 itemsize * 8, view->format ? view->format : "B", view->itemsize);
+    const char type = view->format ? view->format[strspn(view->format, "<=@")] : 0;
+    if (view->itemsize == itemsize && type && strchr("bhilq", type)) return 0;
+    PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array", what, itemsize * 8);
     PyBuffer_Release(view);
     return -1;
 }

@@ -1,17 +1,10 @@
-/* Shared pieces of the synthetic-data kernels (`synpt.synthetic._native`): random numbers, output arrays, ragged
- * arguments, and the two kinds of kernel. `synpt/synthetic/native.py` wraps every kernel for the task machinery.
- *
- *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2)
- *             `count` samples; arg1 = (v1 int32 values, l1 int64 lengths); arg2 likewise, or (None, None) for a
- *             unary sampler. Rejection on `length_range` is Python's `accepted` (delete/search reject here).
- *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl)
- *             the target of every sample; v2/l2 are None for unary tasks. set_order: SET_ORDER_* below.
- *
- * Arrays come in through the buffer protocol and go out as bytearrays, which numpy wraps without a copy, so the
- * extension needs no numpy headers. Kernels (the per-example loops) run with the GIL released, so
- * `synpt generate --workers K` threads make blocks in parallel: a kernel never touches Python objects, allocates
- * with PyMem_Raw*, and reports a failure with kernel_fail() / kernel_no_memory(); the driver raises it once it
- * holds the GIL again. */
+/* Shared pieces of the synthetic-data kernels (`synpt.synthetic._native`, wrapped by synpt/synthetic/native.py):
+ *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2): `count` samples,
+ *             arg1 = (int32 values, int64 lengths), arg2 likewise or (None, None) for a unary sampler;
+ *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl): the target of every sample.
+ * Arrays come in through the buffer protocol and go out as bytearrays (no numpy headers). Kernels run without the
+ * GIL (so `generate --workers K` threads work in parallel): they allocate with PyMem_Raw* and report a failure with
+ * kernel_fail() / kernel_no_memory(), which the driver raises once it holds the GIL again. */
 #ifndef SYNPT_NATIVE_H
 #define SYNPT_NATIVE_H
 
@@ -20,8 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Seeded with 32 bytes the block's numpy Generator draws (`rng.bytes(32)`). Every draw below is part of the
- * definition of the generated files: changing how many outputs a step uses changes every later byte. */
+/* xoshiro256**, seeded with the block generator's `rng.bytes(32)`. Every draw defines the generated files: changing
+ * how many outputs a step uses changes every later byte. */
 typedef struct {
     uint64_t s[4];
 } Rng;
@@ -42,9 +35,8 @@ static inline uint64_t rng_next(Rng *r) {
     return result;
 }
 
-/* Lemire's multiply-shift: a uniform integer in [0, n), 1 <= n < 2^32, from the 32-bit random `word`, exactly
- * unbiased: while the product falls in the biased low zone, the word is replaced by the upper half of the next
- * output. */
+/* Lemire's multiply-shift: uniform in [0, n), 1 <= n < 2^32, from the random `word`; while the product falls in
+ * the biased low zone, the word is replaced by the upper half of the next output. */
 static inline uint32_t below_from(Rng *r, uint32_t word, uint32_t n) {
     uint64_t m = (uint64_t)word * n;
     if ((uint32_t)m < n) {
@@ -87,8 +79,7 @@ static inline void shuffle_ids(Rng *r, int32_t *v, int64_t n) {
     }
 }
 
-/* Partial Fisher-Yates: v[0..k) becomes a uniform ordered k-subset of v[0..n) (k <= n), with k draws. The rest of
- * v keeps the other entries, so the array can be drawn from again without being reset. */
+/* Partial Fisher-Yates: v[0..k) becomes a uniform ordered k-subset of v[0..n); the rest keeps the other entries. */
 static inline void partial_shuffle(Rng *r, int32_t *v, int64_t n, int64_t k) {
     for (int64_t j = 0; j < k; j++) {
         const int64_t pick = j + rng_below(r, (uint32_t)(n - j));
@@ -127,8 +118,7 @@ static inline void ragged_out_clear(RaggedOut *o) {
     vec_clear(&o->lengths);
 }
 
-/* Room for a row of n values at the end of `o`, or NULL (after kernel_no_memory); end_row() closes the row. The
- * pointer stays valid until `o` grows again. */
+/* Room for a row of n values at the end of `o` (valid until `o` grows), or NULL; end_row() closes the row. */
 static inline int32_t *row_room(RaggedOut *o, int64_t n) {
     if (vec_reserve(&o->values, n) < 0 || vec_reserve(&o->lengths, 1) < 0) return NULL;
     return VEC_I32(&o->values) + o->values.len;
@@ -154,8 +144,7 @@ void ragged_release(RaggedIn *r);
 
 #define RAGGED_ROW(in, r) ((in)->values + (in)->offsets[r])
 
-/* A kernel's work buffer: `work` (a zeroed Vec) grown to hold `bytes`; its contents are not kept. NULL after
- * kernel_no_memory. */
+/* `work` (a zeroed Vec) grown to hold `bytes`, contents not kept; NULL after kernel_no_memory. */
 static inline void *scratch_get(Vec *work, size_t bytes) {
     work->itemsize = 1;
     return vec_reserve(work, (Py_ssize_t)bytes + 1) < 0 ? NULL : work->data;
@@ -192,10 +181,9 @@ typedef struct {
     int set_order;
 } TargetArgs;
 
-/* A kernel fills its outputs and returns 0, or -1 after kernel_fail / kernel_no_memory. A sampler fills arg1 (and
- * arg2 for a binary sampler, else arg2 is NULL) with `a->count` rows; a target fills `out` with one row per sample;
- * a generator (LIME) writes whole examples: model inputs and their targets. The drivers parse the arguments, run
- * the kernel without the GIL and build the Python result. */
+/* A kernel fills its outputs and returns 0, or -1 after kernel_fail / kernel_no_memory: a sampler `a->count` rows
+ * of arg1 (and of arg2, NULL for a unary sampler), a target one row per sample, a generator (LIME) whole examples.
+ * The drivers parse the arguments, run the kernel without the GIL and build the Python result. */
 typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
 typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
 typedef int (*GeneratorKernel)(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets);
@@ -209,8 +197,7 @@ PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, int mode); /* re
 #define TARGET_FUNCTION(name, kernel, binary) \
     static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, kernel, binary); }
 
-/* Each id's text followed by ", " (Python's str(list) items) from p on; returns the new end. Needs 13 bytes per
- * id plus 8 of slack (format.c). */
+/* Each id's text and ", " (str(list)'s items) from p on; returns the end. Needs 13 bytes per id + 8 (format.c). */
 char *put_ids(char *p, const int32_t *ids, int64_t n);
 void format_init(void);
 

@@ -1,9 +1,7 @@
 /* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and the targets union, intersect,
- * set_1_minus_2 and set_2_minus_1, in the three orders of `set_order`.
- *
- * Every target builds the row the way the reference does, `set(x) OP set(y)`, with the CPython 3.11 emulation of
- * cpyset.c; the cpython order lists the result's table, sorted sorts it, and first_appearance writes its members in
- * order of first appearance in x + y. */
+ * set_1_minus_2 and set_2_minus_1. Every target builds `set(x) OP set(y)` as the reference does, with cpyset.c's
+ * emulation; the cpython order lists the result's table, sorted sorts it, and first_appearance writes its members
+ * in order of first appearance in x + y. */
 #include "cpyset.h"
 
 /* Per example: T ~ U{max(lo-1, 1)..hi-1} tokens, split n1 ~ U{0..T} / T - n1 (either side may be empty); a local
