@@ -1,14 +1,13 @@
-"""The shared C kernels: line formatting, dedup digests and the hash set, input assembly, argument checks."""
-
-import gc
+"""The shared C kernels through `synpt.synthetic.native`: line formatting, dedup digests, input assembly, checks."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synpt.synthetic import _native, native
+from synpt.synthetic import native
 from synpt.synthetic.sampling import Ragged
+from synpt.synthetic.simple import Context
 
 ids = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 small_ids = st.integers(min_value=0, max_value=200_000)
@@ -46,14 +45,12 @@ def test_format_pairs_rejects_empty_rows_and_mismatched_counts():
         native.format_pairs(Ragged.from_lists([[1]]), Ragged.from_lists([[1], [2]]))
 
 
-def test_kernels_reject_wrong_dtypes_and_inconsistent_lengths():
+def test_kernels_reject_inconsistent_lengths():
     values = np.arange(4, dtype=np.int32)
-    with pytest.raises(TypeError, match="int64"):
-        _native.format_pairs(bytearray(), values, np.array([4], dtype=np.int32), values, np.array([4], dtype=np.int64))
     with pytest.raises(ValueError, match="sum to 5"):
-        _native.format_pairs(bytearray(), values, np.array([5], dtype=np.int64), values, np.array([4], dtype=np.int64))
+        native.format_pairs(Ragged(values, np.array([5])), Ragged(values, np.array([4])))
     with pytest.raises(ValueError, match="negative"):
-        _native.digests(values, np.array([5, -1], dtype=np.int64))
+        native.digests(Ragged(values, np.array([5, -1])))
 
 
 @settings(max_examples=50, deadline=None)
@@ -83,16 +80,14 @@ def test_assemble_puts_head_arguments_and_divider():
     assert native.assemble(head, a, b, 32097).tolists() == [[2405, 32099, 5, 6, 32097], [2405, 32099, 7, 32097, 8, 9]]
 
 
-def test_sampler_seed_and_arguments_are_checked():
+def test_sampler_arguments_are_checked():
     pool = np.arange(2, 32000, dtype=np.int32)
-    with pytest.raises(ValueError, match="32 bytes"):
-        _native.sample_uniform(b"short", 4, 10, 20, pool)
+    uniform = native.sampler("uniform")
     with pytest.raises(ValueError, match="length range"):
-        _native.sample_uniform(bytes(32), 4, 30, 20, pool)
-    v1, l1, v2, l2 = _native.sample_uniform(bytes(32), 4, 10, 20, pool)
-    lengths = np.frombuffer(l1, dtype=np.int64)
-    assert v2 is None and l2 is None and ((lengths >= 10) & (lengths <= 20)).all()
-    assert np.isin(np.frombuffer(v1, dtype=np.int32), pool).all()
+        uniform(np.random.default_rng(0), 4, Context(30, 20, pool))
+    arg1, arg2 = uniform(np.random.default_rng(0), 4, Context(10, 20, pool))
+    assert arg2 is None and ((arg1.lengths >= 10) & (arg1.lengths <= 20)).all()
+    assert np.isin(arg1.values, pool).all()
 
 
 @pytest.mark.parametrize("name", ["union", "lime", "sort"])
@@ -111,14 +106,9 @@ def test_worker_threads_write_the_same_bytes(tmp_path, name):
     assert files[1] == files[3] and len(files[1]) == len(task.parts) * 2
 
 
-def test_kernel_outputs_are_writable_buffers_that_outlive_their_name():
-    """Kernel outputs are the kernel's own memory (no copy into a bytearray): numpy views keep it alive."""
-    head = np.array([7, 8], dtype=np.int32)
-    values, lengths = _native.assemble(head, *native.ragged_args(Ragged.from_lists([[1, 2, 3], [4]])), None, None, 9)
-    assert (len(values), len(lengths)) == (8 * 4, 2 * 8)  # bytes, as for a bytearray
-    view = np.frombuffer(values, dtype=np.int32)
-    del values
-    gc.collect()
-    assert view.tolist() == [7, 8, 1, 2, 3, 7, 8, 4]
-    view[0] = 5  # writable: callers may edit blocks in place
-    assert view[0] == 5 and np.frombuffer(lengths, dtype=np.int64).tolist() == [5, 3]
+def test_kernel_outputs_are_writable_arrays():
+    """Callers may edit blocks in place."""
+    out = native.assemble(np.array([7, 8], dtype=np.int32), Ragged.from_lists([[1, 2, 3], [4]]), None, 9)
+    assert out.tolists() == [[7, 8, 1, 2, 3], [7, 8, 4]]
+    out.values[0] = 5
+    assert out.values[0] == 5 and out.lengths.tolist() == [5, 3]

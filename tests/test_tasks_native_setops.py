@@ -1,5 +1,6 @@
-"""The C set-operation kernels (synpt/synthetic/native/setops.c): targets vs the oracles in all three set orders, the
-CPython 3.11 set emulation vs real sets, and the `two_sets` sampler's distribution vs a reference-style sampler."""
+"""The set-operation kernels (synpt/synthetic/native/setops.c) through `synpt.synthetic.native`: targets vs the oracles
+in all three set orders, the CPython 3.11 set emulation vs real sets, and the `two_sets` sampler's distribution vs a
+reference-style sampler."""
 
 from __future__ import annotations
 
@@ -11,28 +12,21 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from synpt.synthetic import _native
+from synpt.synthetic import native
 from synpt.synthetic.native import SET_ORDER_CODES
-from synpt.synthetic.simple import ORACLES
+from synpt.synthetic.sampling import Ragged
+from synpt.synthetic.simple import ORACLES, Context
 
 OPS = ["union", "intersect", "set_1_minus_2", "set_2_minus_1"]
 ORDERS = list(SET_ORDER_CODES)
+POOL = np.arange(2, 32000, dtype=np.int32)
 IS_CPYTHON_311 = sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11)
 NOT_311 = "the cpython order reproduces CPython 3.11's sets; this interpreter may iterate sets differently"
 
 
-def ragged(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    values = np.array([t for r in rows for t in r], dtype=np.int32)
-    return values, np.array([len(r) for r in rows], dtype=np.int64)
-
-
 def native_target(op: str, pairs: list[tuple[list[int], list[int]]], order: str) -> list[list[int]]:
-    values, lengths = getattr(_native, f"target_{op}")(
-        *ragged([x for x, _ in pairs]), *ragged([y for _, y in pairs]), SET_ORDER_CODES[order]
-    )
-    values, lengths = np.frombuffer(values, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
-    cuts = np.cumsum(lengths)[:-1]
-    return [row.tolist() for row in np.split(values, cuts)] if len(lengths) else []
+    x, y = Ragged.from_lists([x for x, _ in pairs]), Ragged.from_lists([y for _, y in pairs])
+    return native.target(op)(x, y, Context(1, 8, POOL, order)).tolists()
 
 
 def check_targets(pairs, orders=ORDERS):
@@ -79,9 +73,7 @@ def test_targets_across_resize_thresholds(nx):
 def test_target_errors_and_empty_batch():
     assert native_target("union", [], "sorted") == []
     with pytest.raises(ValueError, match="two arguments"):
-        _native.target_union(*ragged([[1]]), None, None, 0)
-    with pytest.raises(ValueError, match="set order"):
-        _native.target_union(*ragged([[1]]), *ragged([[2]]), 3)
+        native.target("union")(Ragged.from_lists([[1]]), None, Context(1, 8, POOL))
 
 
 # -- (2) the emulation behind the cpython order vs the running interpreter's sets ----------------------------------
@@ -97,9 +89,8 @@ def test_cpython_set_order_matches_real_sets():
         x = [rng.randrange(-3, spread) - (2**31 if spread == 2**31 else 0) for _ in range(nx)]
         # half the time y reuses x's ids, so differences really discard (dummies, then the resize that drops them)
         y = [rng.choice(x) if x and rng.random() < 0.5 else rng.randrange(-3, spread) for _ in range(ny)]
-        bx, by = np.array(x, dtype=np.int32).tobytes(), np.array(y, dtype=np.int32).tobytes()
         for op in range(4):
-            assert _native.cpython_set_order(op, bx, by) == list(apply[op](set(x), set(y))), (op, x, y)
+            assert native.cpython_set_order(op, x, y) == list(apply[op](set(x), set(y))), (op, x, y)
         copy_and_difference += len(set(x)) >> 2 > len(set(y))  # CPython's condition for that path of x - y
     assert copy_and_difference > 500
 
@@ -107,8 +98,8 @@ def test_cpython_set_order_matches_real_sets():
 # -- (3) the two_sets sampler vs a reference-style sampler ---------------------------------------------------------
 @pytest.mark.skipif(not IS_CPYTHON_311, reason=NOT_311)
 def test_targets_match_real_sets_on_many_random_rows():
-    """The targets' own fast path (first occurrences + membership stamps) against real sets, in bulk: empty sides,
-    tiny and large local pools, ids above the stamp table (the general path), sizes across every resize."""
+    """The targets against real sets, in bulk: empty sides, tiny and large local pools, ids of every size, sizes
+    across every resize."""
     rnd = random.Random(11)
     pairs = []
     for _ in range(3000):
@@ -122,16 +113,12 @@ def test_targets_match_real_sets_on_many_random_rows():
 
 
 N = 20_000
-POOL = np.arange(2, 32000, dtype=np.int32)
 
 
 def native_samples(seed: int, count: int, lo: int, hi: int, pool: np.ndarray):
-    v1, l1, v2, l2 = _native.sample_two_sets(bytes(range(seed, seed + 32)), count, lo, hi, pool)
-    out = []
-    for v, lengths in ((v1, l1), (v2, l2)):
-        v, lengths = np.frombuffer(v, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
-        out.append(np.split(v, np.cumsum(lengths)[:-1]))
-    return list(zip(*out, strict=True))
+    x, y = native.sampler("two_sets")(np.random.default_rng(seed), count, Context(lo, hi, pool))
+    rows = [np.split(r.values, np.cumsum(r.lengths)[:-1]) for r in (x, y)]
+    return list(zip(*rows, strict=True))
 
 
 def reference_samples(rng: random.Random, count: int, lo: int, hi: int, pool: list[int]):
@@ -205,84 +192,11 @@ def test_two_sets_local_pool_is_distinct_and_half_of_t(hi, pool_size):
 
 
 def test_two_sets_errors():
-    seed = bytes(32)
+    two_sets, rng = native.sampler("two_sets"), np.random.default_rng(0)
     with pytest.raises(ValueError, match="needs a token pool at least that large, got 50"):
-        _native.sample_two_sets(seed, 10, 10, 220, POOL[:50])
+        two_sets(rng, 10, Context(10, 220, POOL[:50]))
     with pytest.raises(ValueError, match="no total length"):
-        _native.sample_two_sets(seed, 10, 1, 1, POOL)
+        two_sets(rng, 10, Context(1, 1, POOL))
     # The smallest pool that fits (T <= 220 needs 110 distinct tokens) works.
-    v1, _, v2, _ = _native.sample_two_sets(seed, 50, 200, 221, POOL[:110])
-    assert set(np.frombuffer(v1, dtype=np.int32).tolist()) <= set(POOL[:110].tolist())
-
-
-# -- (4) the one-pass generator vs sampler + target + assemble -----------------------------------------------------
-HEAD = np.array([7021, 32099], dtype=np.int32)
-DIVIDER, EMPTY = 32097, 32096
-
-
-def generate(seed: bytes, count: int, lo: int, hi: int, pool: np.ndarray, op: str, order: str):
-    iv, il, tv, tl = _native.set_operation_generate(
-        seed, count, lo, hi, pool, HEAD, DIVIDER, EMPTY, OPS.index(op), SET_ORDER_CODES[order]
-    )
-    return [np.frombuffer(b, dtype=t) for b, t in ((iv, np.int32), (il, np.int64), (tv, np.int32), (tl, np.int64))]
-
-
-def sample_then_target(seed: bytes, count: int, lo: int, hi: int, pool: np.ndarray, op: str, order: str):
-    v1, l1, v2, l2 = (
-        np.frombuffer(b, dtype=t)
-        for b, t in zip(_native.sample_two_sets(seed, count, lo, hi, pool), (np.int32, np.int64) * 2, strict=True)
-    )
-    tv, tl = getattr(_native, f"target_{op}")(v1, l1, v2, l2, SET_ORDER_CODES[order])
-    iv, il = _native.assemble(HEAD, v1, l1, v2, l2, DIVIDER)
-    targets = [
-        row.tolist() or [EMPTY]
-        for row in np.split(np.frombuffer(tv, np.int32), np.cumsum(np.frombuffer(tl, np.int64))[:-1])
-    ]
-    return np.frombuffer(iv, np.int32), np.frombuffer(il, np.int64), targets
-
-
-@pytest.mark.parametrize(
-    ("lo", "hi", "pool"),
-    [
-        (10, 220, POOL),  # the paper's setting: local pools up to 109 tokens, first occurrences from the draws
-        (10, 400, POOL),  # local pools over 128 tokens: first occurrences from the tokens
-        (2, 9, POOL[:4]),  # tiny pool: many empty intersections and differences
-        (10, 60, np.arange(65_000, 67_000, dtype=np.int32)),  # ids past the stamp table: the target's general path
-        (10, 60, np.arange(-1_500, 500, dtype=np.int32)),  # negative ids (-1 hashes as -2) in the generator's keys
-        (10, 60, np.arange(-(2**31), -(2**31) + 2_000, dtype=np.int32)),  # the int32 extreme
-    ],
-)
-def test_generator_matches_sampler_target_and_assemble(lo, hi, pool):
-    for op in OPS:
-        for order in ORDERS:
-            seed = bytes(range(lo, lo + 32))
-            iv, il, tv, tl = generate(seed, 600, lo, hi, pool, op, order)
-            ev, el, targets = sample_then_target(seed, 600, lo, hi, pool, op, order)
-            assert np.array_equal(iv, ev) and np.array_equal(il, el), (op, order)
-            got = np.split(tv, np.cumsum(tl)[:-1])
-            assert [row.tolist() for row in got] == targets, (op, order)
-
-
-def test_generator_is_what_the_tasks_write():
-    from synpt.catalog import get_task
-    from synpt.synthetic.simple import _fill_empty, accepted
-
-    for name in ("union", "intersect", "set1_minus_set2", "set2_minus_set1"):
-        task = get_task(name).with_options(set_order="first_appearance", pool_size=500)
-        ctx = task.context(seed=3)
-        inputs, targets = task._fused(np.random.default_rng(9), 300, ctx)
-        arg1, arg2 = accepted(np.random.default_rng(9), 300, ctx, task._sampler)
-        expected = task.assemble_inputs(arg1, arg2), _fill_empty(task._target(arg1, arg2, ctx))
-        for got, want in zip((inputs, targets), expected, strict=True):
-            assert np.array_equal(got.values, want.values) and np.array_equal(got.lengths, want.lengths), name
-
-
-def test_generator_errors():
-    with pytest.raises(ValueError, match="unknown set operation 4"):
-        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, HEAD, DIVIDER, EMPTY, 4, 0)
-    with pytest.raises(ValueError, match="set order 3"):
-        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, HEAD, DIVIDER, EMPTY, 0, 3)
-    with pytest.raises(ValueError, match="int32"):
-        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL, b"abc", DIVIDER, EMPTY, 0, 0)
-    with pytest.raises(ValueError, match="needs a token pool at least that large"):
-        _native.set_operation_generate(bytes(32), 5, 10, 220, POOL[:50], HEAD, DIVIDER, EMPTY, 0, 0)
+    x, _ = two_sets(rng, 50, Context(200, 221, POOL[:110]))
+    assert set(x.values.tolist()) <= set(POOL[:110].tolist())

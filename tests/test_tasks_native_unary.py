@@ -1,4 +1,4 @@
-"""The C kernels of the unary tasks deduplicate, set and longest_word (synpt/synthetic/native/unary.c).
+"""The unary tasks' kernels (synpt/synthetic/native/unary.c) through `synpt.synthetic.native` and simple.py.
 
 Targets are checked against the per-example oracles on arbitrary rows (any int32 token, empty rows and words);
 samplers against a pure-Python sampler written the reference's way (reference §2.5, §2.6.1), by comparing
@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synpt.synthetic import _native, native
+from synpt.synthetic import native, simple
 from synpt.synthetic.sampling import Ragged
-from synpt.synthetic.simple import ORACLES, WORD_DIVIDER
+from synpt.synthetic.simple import ORACLES, WORD_DIVIDER, Context
 
 N = 20_000
 CTX = SimpleNamespace(set_order="cpython")
@@ -28,7 +28,7 @@ INT32 = st.integers(-(2**31), 2**31 - 1)
 
 
 def _target(name: str, rows: list[list[int]]) -> list[list[int]]:
-    return native.target(name)(Ragged.from_lists(rows), None, CTX).tolists()
+    return getattr(simple, f"target_{name}")(Ragged.from_lists(rows), None, CTX).tolists()
 
 
 # ---- targets ---------------------------------------------------------------------------------------------------
@@ -76,6 +76,24 @@ def test_set_on_long_rows_next_to_short_ones():
     assert _target("set", rows) == [ORACLES["set"](row) for row in rows]
 
 
+@pytest.mark.parametrize(
+    "name, oracle",
+    [
+        ("copy", "copy"),
+        ("reverse", "reverse"),
+        ("duplicate", "duplicate"),
+        ("length", "length"),
+        ("first", "first_char"),
+        ("last", "last_char"),
+    ],
+)
+def test_numpy_targets_equal_oracles(name, oracle):
+    rows = [[5], [1, 2, 3], [], [2**31 - 1, -(2**31), 7, 7], list(range(250))]
+    # an empty row has no first or last token (the task writes [32096] there)
+    expected = [ORACLES[oracle](row) if row or name not in ("first", "last") else [] for row in rows]
+    assert _target(name, rows) == expected
+
+
 # ---- samplers: pure-Python references -------------------------------------------------------------------------
 
 
@@ -107,9 +125,8 @@ def _ref_words(rnd, lo, hi, pool):
 
 
 def _native_rows(sampler: str, lo: int, hi: int, pool: list[int], count: int = N, seed: int = 0) -> list[list[int]]:
-    seed_bytes = np.random.default_rng(seed).bytes(32)
-    v, lengths, _, _ = getattr(_native, f"sample_{sampler}")(seed_bytes, count, lo, hi, np.array(pool, np.int32))
-    return native.as_ragged(v, lengths).tolists()
+    ctx = Context(lo, hi, np.array(pool, np.int32))
+    return native.sampler(sampler)(np.random.default_rng(seed), count, ctx)[0].tolists()
 
 
 def _ref_rows(sampler: str, lo: int, hi: int, pool: list[int], count: int = N) -> list[list[int]]:

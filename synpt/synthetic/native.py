@@ -8,7 +8,9 @@ C calling conventions are documented in `native/native.h`.
 
 from __future__ import annotations
 
+import secrets
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -68,36 +70,6 @@ def sampler(name: str):
     return sample
 
 
-SET_OPERATIONS = ("union", "intersect", "set_1_minus_2", "set_2_minus_1")
-
-
-def fused_set_operation(name: str, head: np.ndarray, divider: int, empty: int):
-    """The set-operation task `name` (one of SET_OPERATIONS) as one fused kernel,
-    `(rng, count, ctx) -> (inputs, targets)`: the samples of `sampler("two_sets")` for the same `rng`, as model
-    inputs `head + x + [divider] + y`, and `target(name)` of each, `[empty]` where it is empty. Why one kernel:
-    the sampler draws local-pool indices, which give the first occurrences a separate target recomputes."""
-    head = np.ascontiguousarray(head, dtype=np.int32)
-    code = SET_OPERATIONS.index(name)
-
-    def generate(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged]:
-        iv, il, tv, tl = _native.set_operation_generate(
-            rng.bytes(32),
-            int(count),
-            int(ctx.lo),
-            int(ctx.hi),
-            ctx.pool,
-            head,
-            int(divider),
-            int(empty),
-            code,
-            SET_ORDER_CODES[ctx.set_order],
-        )
-        return as_ragged(iv, il), as_ragged(tv, tl)
-
-    generate.__name__ = generate.__qualname__ = f"fused_{name}"
-    return generate
-
-
 def target(name: str):
     """The target `target_<name>` as `(a, b, ctx) -> Ragged` (b is None for unary tasks)."""
     kernel = getattr(_native, f"target_{name}")
@@ -108,6 +80,13 @@ def target(name: str):
     fn.__name__ = fn.__qualname__ = f"target_{name}"
     fn.__doc__ = kernel.__doc__
     return fn
+
+
+def cpython_set_order(op: int, x, y) -> list[int]:
+    """The emulated CPython 3.11 order of list(set(x)) (op 0), set(x) | set(y) (1), & (2) or - (3)."""
+    return _native.cpython_set_order(
+        op, np.asarray(x, dtype=np.int32).tobytes(), np.asarray(y, dtype=np.int32).tobytes()
+    )
 
 
 def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) -> Ragged:
@@ -132,17 +111,43 @@ def format_pairs(
 
 
 def digests(seqs: Ragged) -> np.ndarray:
-    """The 64-bit digest `format_pairs` gives each row."""
-    return np.frombuffer(_native.digests(*ragged_args(seqs)), dtype=np.uint64)
+    """The 64-bit digest `format_pairs` gives each row (a digest of the inputs only)."""
+    return format_pairs(seqs, seqs)[2]
+
+
+_MAGIC = b"synpt-seen\x00\x01"
+_SEEN_SETS: OrderedDict[bytes, set[int]] = OrderedDict()  # the sets of the most recently used tables
+_SEEN_CACHED = 8
 
 
 def keep_new(seen: bytearray, digests: np.ndarray) -> np.ndarray | None:
-    """Dedup by digest: add `digests` to the hash set `seen` (start with an empty bytearray, pass the same one on
-    every call) and return None when all were new, else a bool mask that is true at the first occurrences."""
-    keep = _native.dedup(seen, np.ascontiguousarray(digests, dtype=np.uint64))
-    return None if keep is None else np.frombuffer(keep, dtype=bool)
+    """Dedup by digest: add `digests` to the table `seen` (start with an empty bytearray, pass the same one on
+    every call) and return None when all were new, else a bool mask that is true at the first occurrences.
 
-
-def set_number_ids(numbers: Ragged) -> None:
-    """Register the T5 ids of str(n) (row n) for the length and count targets."""
-    _native.set_number_ids(*ragged_args(numbers))
+    `seen` holds a magic prefix, a random table id and every kept digest (8 bytes each); the lookups go to a Python
+    set of them, cached for the few most recently used tables and rebuilt from `seen` when it was evicted."""
+    if not seen:
+        seen += _MAGIC + secrets.token_bytes(8)
+    head = len(_MAGIC) + 8
+    if bytes(seen[: len(_MAGIC)]) != _MAGIC or (len(seen) - head) % 8:
+        raise ValueError("keep_new: the table must be the bytearray a previous call left (or empty)")
+    table_id = bytes(seen[len(_MAGIC) : head])
+    known = _SEEN_SETS.pop(table_id, None)
+    if known is None:
+        known = set(np.frombuffer(seen, dtype=np.uint64, offset=head).tolist())
+    _SEEN_SETS[table_id] = known
+    while len(_SEEN_SETS) > _SEEN_CACHED:
+        _SEEN_SETS.popitem(last=False)
+    digests = np.ascontiguousarray(digests, dtype=np.uint64)
+    values = digests.tolist()
+    fresh = set(values)
+    if len(fresh) == len(values) and known.isdisjoint(fresh):  # all new (the usual case)
+        known |= fresh
+        seen += digests.tobytes()
+        return None
+    keep = np.zeros(len(values), dtype=bool)
+    for i, d in enumerate(values):
+        keep[i] = d not in known
+        known.add(d)
+    seen += digests[keep].tobytes()
+    return keep

@@ -69,7 +69,7 @@ class Ragged:
     def tolists(self) -> list[list[int]]:
         flat = self.values.tolist()
         ends = np.cumsum(self.lengths).tolist()
-        starts = [0, *ends[:-1]]
+        starts = [0, *ends[:-1]][: len(ends)]
         return [flat[a:b] for a, b in zip(starts, ends, strict=True)]
 
     @staticmethod

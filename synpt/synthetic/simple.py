@@ -47,7 +47,6 @@ _NUMBER_LISTS: list[list[int]] = json.loads(resources.files("synpt.synthetic").j
     "ids"
 ]
 _NUMBER_IDS = Ragged.from_lists(_NUMBER_LISTS)
-native.set_number_ids(_NUMBER_IDS)
 
 
 def number_ids(n: int) -> list[int]:
@@ -70,10 +69,6 @@ Sample = tuple[Ragged, "Ragged | None"]
 Sampler = Callable[[np.random.Generator, int, Context], Sample]
 VectorTarget = Callable[[Ragged, "Ragged | None", Context], Ragged]
 Oracle = Callable[..., list]
-FusedKernel = Callable[[np.random.Generator, int, Context], tuple[Ragged, Ragged]]
-"""A whole task in one kernel, `(rng, count, ctx) -> (inputs, targets)`, giving exactly what the task's sampler,
-target and `assemble_inputs` give for the same rng (so the sampler must never reject); see
-`native.fused_set_operation`."""
 
 
 def accepted(rng: np.random.Generator, count: int, ctx: Context, sampler: Sampler) -> Sample:
@@ -136,17 +131,76 @@ def _sample_query(name: str) -> Sampler:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-target_copy = native.target("copy")
-target_reverse = native.target("reverse")
-target_duplicate = native.target("duplicate")
-target_first = native.target("first")
-target_last = native.target("last")
-target_length = native.target("length")
-target_deduplicate = native.target("deduplicate")
+# The targets that are a few whole-array operations are numpy; the per-example loops are C kernels.
+
+
+def _numbers(n: np.ndarray) -> Ragged:
+    """Row i = the T5 ids of str(n[i])."""
+    if len(n) and n.max() >= len(_NUMBER_IDS):
+        raise ValueError(f"no T5 ids for the number {int(n.max())}")
+    return _NUMBER_IDS.take(n)
+
+
+def _per_value(a: Ragged, per_row: np.ndarray) -> np.ndarray:
+    """per_row[i] repeated for every value of row i."""
+    return np.repeat(per_row, a.lengths)
+
+
+def _column(b: Ragged, j: int, task: str) -> np.ndarray:
+    """Token j of every row of the second argument (the oracle would raise an IndexError on a shorter row)."""
+    short = np.flatnonzero(b.lengths <= j)
+    if len(short):
+        row = int(short[0])
+        raise ValueError(f"{task}: row {row} of the second argument has {b.lengths[row]} tokens, needs {j + 1}")
+    return b.values[b.offsets + j]
+
+
+def target_copy(a, b, ctx):
+    return a
+
+
+def target_reverse(a, b, ctx):
+    ends = _per_value(a, a.offsets + a.lengths - 1)
+    return Ragged(a.values[ends - a.positions], a.lengths)
+
+
+def target_duplicate(a, b, ctx):
+    return Ragged(np.repeat(a.values, 2), 2 * a.lengths)
+
+
+def target_first(a, b, ctx):
+    full = a.lengths > 0
+    return Ragged(a.values[a.offsets[full]], full.astype(np.int64))
+
+
+def target_last(a, b, ctx):
+    full = a.lengths > 0
+    return Ragged(a.values[(a.offsets + a.lengths - 1)[full]], full.astype(np.int64))
+
+
+def target_length(a, b, ctx):
+    return _numbers(a.lengths)
+
+
+def target_deduplicate(a, b, ctx):
+    starts = np.ones(len(a.values), dtype=bool)  # a value that starts a run of equal neighbours
+    starts[1:] = a.values[1:] != a.values[:-1]
+    starts[a.offsets[a.lengths > 0]] = True
+    return a.mask(starts)
+
+
+def target_count(a, b, ctx):
+    hits = a.values == _per_value(a, _column(b, 0, "count"))
+    return _numbers(np.bincount(a.segment_ids[hits], minlength=len(a)))
+
+
+def target_replace(a, b, ctx):
+    key, value = _column(b, 0, "replace"), _column(b, 1, "replace")
+    return Ragged(np.where(a.values == _per_value(a, key), _per_value(a, value), a.values), a.lengths)
+
+
 target_set = native.target("set")
 target_longest_word = native.target("longest_word")
-target_count = native.target("count")
-target_replace = native.target("replace")
 target_sort = native.target("sort")
 target_delete = native.target("delete")
 target_search = native.target("search")
@@ -295,14 +349,12 @@ class SimpleTask(SyntheticTask):
         target: VectorTarget,
         oracle: Callable,
         extra_options: dict | None = None,
-        fused: FusedKernel | None = None,
     ):
         super().__init__(name, extra_options)
         self.generator_name = generator_name
         self.prefix = tuple(int(p) for p in prefix)
         self.binary = binary
         self._sampler, self._target, self._oracle = sampler, target, oracle
-        self._fused = fused
         self._pools: dict[tuple[int, int], np.ndarray] = {}  # (seed, pool_size) -> pool; shared by copies
 
     @property
@@ -344,8 +396,6 @@ class SimpleTask(SyntheticTask):
 
     def _generate(self, rng, count, part, seed):
         ctx = self.context(seed)
-        if self._fused is not None:  # the same rows as below: its sampler never rejects
-            return self._fused(rng, count, ctx)
         arg1, arg2 = accepted(rng, count, ctx, self._sampler)
         if self.binary and arg2 is None:
             raise SynptError(f"task {self.name!r}: a binary task needs a sampler returning two arguments")
@@ -485,11 +535,6 @@ for _name, _generator, _prefix, _sampler, _target, _extra in _BUILTINS:
             _target,
             ORACLES[_generator],
             _extra,
-            fused=native.fused_set_operation(
-                _generator, np.array([*_prefix, ARGS_DIVIDER]), BINARY_DIVIDER, EMPTY_TARGET
-            )
-            if _generator in native.SET_OPERATIONS
-            else None,
         ),
         aliases=(_generator,) if _generator != _name else (),
     )

@@ -1,24 +1,17 @@
-/* Binary tasks (reference §2.6.2) except the set operations (setops.c): the samplers of count, replace and sort,
- * delete/search (one kernel each, with the branch choice and the length rejection per example, plain and
- * `balanced`), and the targets count, replace, sort, delete and search. One example at a time, drawn the way the
- * reference draws it. */
+/* Binary tasks (reference §2.6.2) but the set operations: the samplers of count, replace, sort and delete/search
+ * (plain and `balanced`), and the targets sort, delete and search (count and replace are numpy, in simple.py). */
+#define _GNU_SOURCE /* memmem */
 #include "native.h"
-
-/* ---- small helpers ----------------------------------------------------------------------------------------- */
 
 /* A U{lo..hi} bound pair that the length_range cannot satisfy would make rng_between undefined; numpy raised. */
 static int check_range(const char *what, int64_t lo, int64_t hi) {
-    if (lo > hi || hi - lo >= (int64_t)UINT32_MAX) {
-        kernel_fail(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}", what,
-                     (long long)lo, (long long)hi);
-        return -1;
-    }
-    return 0;
+    if (lo <= hi && hi - lo < (int64_t)UINT32_MAX) return 0;
+    return kernel_fail(PyExc_ValueError, "%s: the length range gives the empty or too wide draw U{%lld..%lld}",
+                       what, (long long)lo, (long long)hi);
 }
 
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
-/* ---- count ------------------------------------------------------------------------------------------------- */
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
 static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
@@ -46,12 +39,11 @@ static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     return 0;
 }
 
-/* ---- replace ----------------------------------------------------------------------------------------------- */
 /* A token chosen uniformly among the distinct tokens of row (like random.choice(sorted(set(row)))), n >= 1.
  * Rejection: a uniform position whose token occurs m times is kept with probability 1/m, so every distinct token
  * is equally likely; with a big pool the first try almost always succeeds. After a few failures (a small pool)
  * the exact sort-and-pick fallback takes over; a mixture of uniform choices is still uniform. */
-static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *work, int *error) {
+static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Vec *work, int *error) {
     for (int attempt = 0; attempt < 8; attempt++) {
         const int32_t t = row[rng_below(r, (uint32_t)n)];
         uint32_t m = 0;
@@ -64,7 +56,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Scratch *wor
         return 0;
     }
     memcpy(sorted, row, n * sizeof(int32_t));
-    sort_i32(sorted, n);
+    qsort(sorted, (size_t)n, sizeof(int32_t), compare_i32);
     int64_t distinct = 1;
     for (int64_t j = 1; j < n; j++) distinct += sorted[j] != sorted[j - 1];
     int64_t k = rng_below(r, (uint32_t)distinct), j = 0;
@@ -96,7 +88,6 @@ static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
     return 0;
 }
 
-/* ---- sort -------------------------------------------------------------------------------------------------- */
 /* m ~ U{lo/2..(hi-1)/2} order tokens (with replacement); s ~ U{m..hi-1-m};
  * seq = run_sequence(s, m runs, symbols drawn from the order, shuffled). */
 static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
@@ -122,7 +113,6 @@ static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
     return 0;
 }
 
-/* ---- delete/search branch A: the query planted r >= 1 times ------------------------------------------------ */
 /* One example: q ~ U{1..(hi-1)/3}; s ~ U{2q..hi-1-q}; r ~ U{1..s/q} copies; the s - r*q fillers split by
  * partition(., r+1) (zeros allowed) into the gaps: filler_0 Q filler_1 Q ... Q filler_r. */
 static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
@@ -152,7 +142,6 @@ static int present_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     return 0;
 }
 
-/* ---- the reference's text test: str(query)[1:-1] in str(seq) ----------------------------------------------- */
 #define MAX_ITEM_TEXT 13 /* 11 chars of an int32 and the ", " separator */
 
 /* str(list)[1:-1]: "x1, x2, ..., xn" (dst needs n * MAX_ITEM_TEXT + 8 chars); returns its length. */
@@ -160,48 +149,16 @@ static size_t format_list(char *dst, const int32_t *v, int64_t n) {
     return n ? (size_t)(put_ids(dst, v, n) - dst) - 2 : 0; /* without the last ", " */
 }
 
-static int text_find(const char *hay, size_t h, const char *needle, size_t n) {
-    if (n == 0) return 1;
-    if (n > h) return 0;
-    const char *last = hay + (h - n);
-    for (const char *p = hay; p <= last; p++) {
-        p = memchr(p, needle[0], (size_t)(last - p) + 1);
-        if (!p) return 0;
-        if (memcmp(p, needle, n) == 0) return 1;
-    }
-    return 0;
-}
-
 /* Whether str(query)[1:-1] is a substring of str(seq) (the brackets of str(seq) can never be part of a match, so
- * the seq is formatted without them). 1, 0, or -1 after kernel_fail.
- * Shortcut: with q >= 3 the text holds ", b, " for b = query[1], and in the seq's text a substring between two
- * ", " separators is exactly one whole element, so b must be an element of the seq; with a large pool it almost
- * never is, and the text is only built for those few rows (and for q <= 2). */
-static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, int64_t q, Scratch *text) {
-    if (q >= 3) {
-        int64_t j = 0;
-        while (j < s && seq[j] != query[1]) j++;
-        if (j == s) return 0;
-    }
+ * the seq is formatted without them). 1, 0, or -1 after kernel_no_memory. */
+static int text_contains(const int32_t *seq, int64_t s, const int32_t *query, int64_t q, Vec *text) {
     char *buf = scratch_get(text, (size_t)(s + q) * MAX_ITEM_TEXT + 16);
     if (!buf) return -1;
-    size_t h = format_list(buf, seq, s);
-    size_t n = format_list(buf + h, query, q);
-    return text_find(buf, h, buf + h, n);
+    const size_t h = format_list(buf, seq, s), n = format_list(buf + h, query, q);
+    return n == 0 || memmem(buf, h, buf + h, n) != NULL;
 }
 
-/* ---- delete/search branch B: the query absent --------------------------------------------------------------- */
-/* More redraws than this for one example mean the pool (or length range) practically cannot give an absent query,
- * e.g. a single-token pool; numpy looped forever there. */
-#define MAX_ABSENT_REDRAWS (1 << 20)
-
-static int check_absent_range(const SamplerArgs *a) {
-    if (a->lo < 1) { /* an empty query is in every seq: the redraw loop would never end */
-        kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more");
-        return -1;
-    }
-    return 0;
-}
+#define MAX_ABSENT_REDRAWS (1 << 20) /* more: the pool practically cannot give an absent query (e.g. one token) */
 
 /* One example: with probability 0.01 a query longer than the seq (q ~ U{min(lo+1,hi)..hi}, s ~ U{0..q-1}, no
  * test); else s ~ U{lo..hi}, q ~ U{lo..s}, and both are redrawn (same lengths) while the text test hits. */
@@ -224,38 +181,17 @@ static int absent_one(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
         int hit = text_contains(seq, s, query, q, &a->work);
         if (hit < 0) return -1;
         if (!hit) break;
-        if (redraws == MAX_ABSENT_REDRAWS) {
-            kernel_fail(PyExc_ValueError,
-                         "delete/search: no query absent from its sequence after %d redraws (lengths %lld and "
-                         "%lld); the token pool is too small for these tasks",
-                         MAX_ABSENT_REDRAWS, (long long)s, (long long)q);
-            return -1;
-        }
+        if (redraws == MAX_ABSENT_REDRAWS)
+            return kernel_fail(PyExc_ValueError, "delete/search: no query absent from its sequence after %d redraws; "
+                                                 "the token pool is too small for these tasks", MAX_ABSENT_REDRAWS);
     }
     end_row(seqs, s);
     end_row(queries, q);
     return 0;
 }
 
-/* The branch samplers `query_present` / `query_absent`: `count` examples of one branch, no length rejection. */
 enum { ABSENT, PRESENT };
 
-static int branch_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, int branch) {
-    int rc = branch == ABSENT ? check_absent_range(a) : 0;
-    for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++)
-        rc = branch == PRESENT ? present_one(a, seqs, queries) : absent_one(a, seqs, queries);
-    return rc;
-}
-
-static int query_present_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    return branch_kernel(a, seqs, queries, PRESENT);
-}
-
-static int query_absent_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
-    return branch_kernel(a, seqs, queries, ABSENT);
-}
-
-/* ---- delete/search in one kernel (what simple.py uses; the branch samplers above stay for tests) ----------- */
 /* Each example: branch A with probability p_present, else B, then the reference's whole-example length rejection
  * (§2.4): an arg part outside [lo, hi] is dropped and the example redrawn, the branch choice included, or, with
  * `balanced`, the branch kept (Python's per-branch `accepted`). Per-example rejection is the distribution of
@@ -268,7 +204,8 @@ static void drop_last_row(RaggedOut *o) {
 }
 
 static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
-    int rc = check_absent_range(a);
+    /* an empty query is in every seq: the absent branch's redraws would never end */
+    int rc = a->lo < 1 ? kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more") : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
         int branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         for (long redraws = 0;; redraws++) {
@@ -280,9 +217,8 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
             drop_last_row(seqs);
             drop_last_row(queries);
             if (redraws == MAX_LENGTH_REDRAWS) {
-                kernel_fail(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
-                             (long long)a->lo, (long long)a->hi);
-                rc = -1;
+                rc = kernel_fail(PyExc_ValueError, "length_range (%lld, %lld) is too narrow: no sample fits; widen it",
+                                 (long long)a->lo, (long long)a->hi);
                 break;
             }
             if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
@@ -293,135 +229,40 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
 
 static int delete_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 0); }
 static int search_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 0); }
-static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
-    return query_kernel(a, s, q, 0.75, 1);
-}
-static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) {
-    return query_kernel(a, s, q, 0.5, 1);
-}
+static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 1); }
+static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 1); }
 
 #define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 1)
 SAMPLER(count)
 SAMPLER(replace)
 SAMPLER(sort)
-SAMPLER(query_present)
-SAMPLER(query_absent)
 SAMPLER(delete)
 SAMPLER(search)
 SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
-/* ---- targets ----------------------------------------------------------------------------------------------- */
-/* Every row of arg2 must hold at least `need` tokens (the oracle would raise an IndexError). */
-static int check_arg2(const TargetArgs *t, const char *task, int64_t need) {
-    for (Py_ssize_t r = 0; r < t->b.count; r++) {
-        if (t->b.lengths[r] < need) {
-            kernel_fail(PyExc_ValueError, "%s: row %zd of the second argument has %lld tokens, needs %lld", task,
-                         r, (long long)t->b.lengths[r], (long long)need);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* count: the T5 ids of how often arg2[0] occurs in arg1. */
-static int count_target(const TargetArgs *t, RaggedOut *out) {
-    if (check_arg2(t, "count", 1) < 0) return -1;
+/* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
+ * the result is, for every order position whose token does not occur again later, that token as often as arg1
+ * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */
+static int sort_target(const TargetArgs *t, RaggedOut *out) {
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = RAGGED_ROW(&t->a, r), q = RAGGED_ROW(&t->b, r)[0];
-        int64_t hits = 0;
-        for (int64_t j = 0; j < t->a.lengths[r]; j++) hits += row[j] == q;
-        Py_ssize_t len;
-        const int32_t *ids = number_ids(hits, &len);
-        int32_t *dst = ids ? row_room(out, len) : NULL;
-        if (!dst) return -1;
-        memcpy(dst, ids, len * sizeof(int32_t));
-        end_row(out, len);
-    }
-    return 0;
-}
-
-/* replace: arg1 with every arg2[0] replaced by arg2[1]. */
-static int replace_target(const TargetArgs *t, RaggedOut *out) {
-    if (check_arg2(t, "replace", 2) < 0) return -1;
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *row = RAGGED_ROW(&t->a, r), *pair = RAGGED_ROW(&t->b, r), key = pair[0], value = pair[1];
-        const int64_t n = t->a.lengths[r];
+        const int32_t *seq = RAGGED_ROW(&t->a, r), *order = RAGGED_ROW(&t->b, r);
+        const int64_t n = t->a.lengths[r], m = t->b.lengths[r];
         int32_t *dst = row_room(out, n);
         if (!dst) return -1;
-        for (int64_t j = 0; j < n; j++) dst[j] = row[j] == key ? value : row[j];
+        int64_t k = 0;
+        for (int64_t i = 0; i < m; i++) {
+            int later = 0;
+            for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
+            if (later) continue;
+            for (int64_t j = 0; j < n; j++) {
+                if (seq[j] == order[i]) dst[k++] = order[i];
+            }
+        }
+        if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
         end_row(out, n);
     }
     return 0;
-}
-
-/* sort: arg1 stably sorted by each token's LAST index in the order arg2. A counting sort: an open-addressing
- * table maps every order token to its last index, the seq's tokens are counted per index, and every token is
- * scattered to the next free place of its index's block (equal tokens are indistinguishable, so any placement
- * within a block is the stable sort). No branch depends on the counts, which keeps the loops fast. */
-typedef struct {
-    int32_t key, index; /* index -1: empty slot */
-} Slot;
-
-static inline uint32_t slot_of(int32_t key, int bits) { return ((uint32_t)key * 0x9E3779B1u) >> (32 - bits); }
-
-/* Work arrays of one row: the table, the block start of every order index, the order index of every seq token. */
-typedef struct {
-    Scratch table, starts, index_of;
-} SortWork;
-
-static int sort_row(const int32_t *seq, int64_t n, const int32_t *order, int64_t m, int32_t *dst, SortWork *w,
-                    Py_ssize_t row) {
-    int bits = 1;
-    while (((int64_t)1 << bits) < 8 * m) bits++; /* at most 1/8 full: few probes, few mispredictions */
-    const uint32_t mask = (1u << bits) - 1;
-    Slot *table = scratch_get(&w->table, ((size_t)1 << bits) * sizeof(Slot));
-    int64_t *starts = table ? scratch_get(&w->starts, m * sizeof(int64_t)) : NULL;
-    int32_t *index_of = starts ? scratch_get(&w->index_of, n * sizeof(int32_t)) : NULL;
-    if (!index_of) return -1;
-    memset(table, 0xff, ((size_t)1 << bits) * sizeof(Slot));
-    memset(starts, 0, m * sizeof(int64_t));
-    for (int64_t j = 0; j < m; j++) {
-        uint32_t h = slot_of(order[j], bits);
-        while (table[h].index >= 0 && table[h].key != order[j]) h = (h + 1) & mask;
-        table[h].key = order[j];
-        table[h].index = (int32_t)j; /* a later duplicate overwrites: the last index counts */
-    }
-    for (int64_t j = 0; j < n; j++) {
-        uint32_t h = slot_of(seq[j], bits);
-        while (table[h].index >= 0 && table[h].key != seq[j]) h = (h + 1) & mask;
-        if (table[h].index < 0) {
-            kernel_fail(PyExc_ValueError, "sort: row %zd holds the token %d, which is not in its order", row,
-                         (int)seq[j]);
-            return -1;
-        }
-        index_of[j] = table[h].index;
-        starts[index_of[j]]++;
-    }
-    int64_t sum = 0; /* counts -> block starts */
-    for (int64_t j = 0; j < m; j++) {
-        int64_t count = starts[j];
-        starts[j] = sum;
-        sum += count;
-    }
-    for (int64_t j = 0; j < n; j++) dst[starts[index_of[j]]++] = seq[j];
-    return 0;
-}
-
-static int sort_target(const TargetArgs *t, RaggedOut *out) {
-    SortWork work;
-    memset(&work, 0, sizeof(work));
-    int rc = 0;
-    for (Py_ssize_t r = 0; rc == 0 && r < t->a.count; r++) {
-        const int64_t n = t->a.lengths[r];
-        int32_t *dst = row_room(out, n);
-        rc = dst ? sort_row(RAGGED_ROW(&t->a, r), n, RAGGED_ROW(&t->b, r), t->b.lengths[r], dst, &work, r) : -1;
-        if (rc == 0) end_row(out, n);
-    }
-    scratch_free(&work.table);
-    scratch_free(&work.starts);
-    scratch_free(&work.index_of);
-    return rc;
 }
 
 /* The start of the first contiguous occurrence of query in seq, or -1 (also for an empty query). */
@@ -432,83 +273,67 @@ static int64_t first_index(const int32_t *seq, int64_t n, const int32_t *query, 
     return -1;
 }
 
-/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty). */
-static int delete_target(const TargetArgs *t, RaggedOut *out) {
+/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty).
+ * search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
+enum { YES_ID = 4273, NO_ID = 150 };
+
+static int find_query(const TargetArgs *t, RaggedOut *out, int search) {
     for (Py_ssize_t r = 0; r < t->a.count; r++) {
         const int32_t *seq = RAGGED_ROW(&t->a, r);
         const int64_t n = t->a.lengths[r], q = t->b.lengths[r];
-        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = at < 0 ? n : n - q;
+        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = search ? 1 : at < 0 ? n : n - q;
         int32_t *dst = row_room(out, kept);
         if (!dst) return -1;
-        if (at < 0) {
-            memcpy(dst, seq, n * sizeof(int32_t));
+        if (search) {
+            dst[0] = at >= 0 ? YES_ID : NO_ID;
         } else {
-            memcpy(dst, seq, at * sizeof(int32_t));
-            memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
+            memcpy(dst, seq, (at < 0 ? n : at) * sizeof(int32_t));
+            if (at >= 0) memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
         }
         end_row(out, kept);
     }
     return 0;
 }
 
-enum { YES_ID = 4273, NO_ID = 150 };
-
-/* search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
-static int search_target(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        int32_t *dst = row_room(out, 1);
-        if (!dst) return -1;
-        const int64_t at = first_index(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r]);
-        dst[0] = at >= 0 ? YES_ID : NO_ID;
-        end_row(out, 1);
-    }
-    return 0;
-}
+static int delete_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 0); }
+static int search_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 1); }
 
 /* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
-static int text_contains_rows(const TargetArgs *t, RaggedOut *out, Scratch *text) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
+static int text_contains_target(const TargetArgs *t, RaggedOut *out) {
+    Vec text = {0};
+    int rc = 0;
+    for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
         const int hit =
-            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], text);
+            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], &text);
         int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
-        if (!dst) return -1;
-        dst[0] = hit;
-        end_row(out, 1);
+        if (!dst) {
+            rc = -1;
+        } else {
+            *dst = hit;
+            end_row(out, 1);
+        }
     }
-    return 0;
-}
-
-static int list_text_contains_target(const TargetArgs *t, RaggedOut *out) {
-    Scratch text = {0};
-    int rc = text_contains_rows(t, out, &text);
-    scratch_free(&text);
+    vec_clear(&text);
     return rc;
 }
 
 #define TARGET(name) TARGET_FUNCTION(name, name##_target, 1)
-TARGET(count)
-TARGET(replace)
 TARGET(sort)
 TARGET(delete)
 TARGET(search)
-TARGET(list_text_contains)
+TARGET(text_contains)
 
 PyMethodDef synpt_binary_methods[] = {
     {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
     {"sample_replace", sample_replace, METH_VARARGS, "replace: tokens; arg2 = [key from the tokens, fresh value]"},
     {"sample_sort", sample_sort, METH_VARARGS, "sort: shuffled runs over an order; arg2 = the order"},
-    {"sample_query_present", sample_query_present, METH_VARARGS, "delete/search branch A: the query planted"},
-    {"sample_query_absent", sample_query_absent, METH_VARARGS, "delete/search branch B: the query absent (text)"},
     {"sample_delete", sample_delete, METH_VARARGS, "delete: branch A (p 0.75) or B, length rejection included"},
     {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
     {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
     {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
-    {"target_count", target_count, METH_VARARGS, "the T5 ids of how often arg2[0] occurs in arg1"},
-    {"target_replace", target_replace, METH_VARARGS, "arg1 with every arg2[0] replaced by arg2[1]"},
     {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
     {"target_delete", target_delete, METH_VARARGS, "arg1 without the first occurrence of arg2"},
     {"target_search", target_search, METH_VARARGS, "[4273] if arg2 occurs in arg1, else [150]"},
-    {"list_text_contains", target_list_text_contains, METH_VARARGS,
-     "test hook: per row [str(arg2)[1:-1] in str(arg1)] (v1, l1, v2, l2, 0)"},
+    {"target_text_contains", target_text_contains, METH_VARARGS, "per row [str(arg2)[1:-1] in str(arg1)] (test hook)"},
     {NULL, NULL, 0, NULL},
 };

@@ -76,57 +76,56 @@ static uint64_t digest_ids(const int32_t *v, Py_ssize_t n) {
     return fmix64(h1 ^ rotl64(fmix64(h2), 17));
 }
 
-/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64 buffer, digests: uint64 buffer)
+/* Parses two ragged arguments; the second must have as many rows as the first, or (may_lack) be None. */
+static int two_ragged(PyObject *v1, PyObject *l1, PyObject *v2, PyObject *l2, RaggedIn *a, RaggedIn *b, int may_lack) {
+    if (ragged_in(v1, l1, a) < 0) return -1;
+    if (ragged_in(v2, l2, b) < 0) {
+        ragged_release(a);
+        return -1;
+    }
+    if (a->present && (b->present ? b->count == a->count : may_lack)) return 0;
+    PyErr_SetString(PyExc_ValueError, "needs two ragged arrays with as many rows");
+    ragged_release(a);
+    ragged_release(b);
+    return -1;
+}
+
+/* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64, digests: uint64)
  * The text goes into `buffer`, a bytearray grown as needed and never shrunk. Why a caller-owned buffer: a fresh
- * multi-megabyte object per block is fresh memory from the OS each time, and its page faults cost more than the
- * formatting itself; a reused buffer is faulted in once. */
+ * multi-megabyte object per block is fresh memory from the OS each time, whose page faults cost more than the
+ * formatting; a reused buffer is faulted in once. */
 static PyObject *format_pairs(PyObject *self, PyObject *args) {
-    PyObject *buffer, *iv, *il, *tv, *tl;
+    PyObject *buffer, *iv, *il, *tv, *tl, *result = NULL;
+    RaggedIn in = {0}, tg = {0};
     if (!PyArg_ParseTuple(args, "YOOOO", &buffer, &iv, &il, &tv, &tl)) return NULL;
-    RaggedIn in, tg;
-    if (ragged_in(iv, il, &in) < 0) return NULL;
-    if (ragged_in(tv, tl, &tg) < 0) {
-        ragged_release(&in);
-        return NULL;
-    }
-    PyObject *result = NULL;
-    Vec line_lengths = {0}, digests = {0};
-    if (!in.present || !tg.present || in.count != tg.count) {
-        PyErr_SetString(PyExc_ValueError, "format_pairs needs inputs and targets with as many rows");
-        goto done;
-    }
-    for (Py_ssize_t r = 0; r < in.count; r++) {
-        if (in.lengths[r] == 0 || tg.lengths[r] == 0) {
+    if (two_ragged(iv, il, tv, tl, &in, &tg, 0) < 0) return NULL;
+    Vec line_lengths = {.itemsize = 8}, digests = {.itemsize = 8};
+    for (Py_ssize_t r = 0; r < in.count && !PyErr_Occurred(); r++) {
+        if (in.lengths[r] == 0 || tg.lengths[r] == 0)
             PyErr_Format(PyExc_ValueError, "format_pairs needs non-empty inputs and targets (row %zd)", r);
-            goto done;
-        }
     }
-    Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
-    if (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0) goto done;
-    if (vec_init(&line_lengths, 8, in.count) < 0 || vec_init(&digests, 8, in.count) < 0) {
+    const Py_ssize_t bound = 13 * (in.total + tg.total) + 4 * in.count + 16; /* 11 chars + ", " per id */
+    if (PyErr_Occurred() || (PyByteArray_GET_SIZE(buffer) < bound && PyByteArray_Resize(buffer, bound) < 0)) {
+        /* the error is set */
+    } else if (vec_reserve(&line_lengths, in.count) < 0 || vec_reserve(&digests, in.count) < 0) {
         raise_kernel_error();
-        goto done;
+    } else {
+        char *base = PyByteArray_AS_STRING(buffer), *p = base;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < in.count; r++) {
+            char *start = p;
+            *p++ = '[';
+            p = put_ids(p, RAGGED_ROW(&in, r), in.lengths[r]);
+            memcpy(p - 2, "]\t[", 3);
+            p = put_ids(p + 1, RAGGED_ROW(&tg, r), tg.lengths[r]);
+            memcpy(p - 2, "]\n", 2);
+            VEC_I64(&line_lengths)[r] = p - start;
+            VEC_I64(&digests)[r] = (int64_t)digest_ids(RAGGED_ROW(&in, r), in.lengths[r]);
+        }
+        Py_END_ALLOW_THREADS
+        line_lengths.len = digests.len = in.count;
+        result = Py_BuildValue("(nNN)", (Py_ssize_t)(p - base), vec_finish(&line_lengths), vec_finish(&digests));
     }
-    char *base = PyByteArray_AS_STRING(buffer), *p = base;
-    Py_BEGIN_ALLOW_THREADS /* nothing below touches Python until the loop ends */
-    for (Py_ssize_t r = 0; r < in.count; r++) {
-        char *start = p;
-        const int32_t *row = in.values + in.offsets[r];
-        const int64_t n = in.lengths[r];
-        *p++ = '[';
-        p = put_ids(p, row, n);
-        memcpy(p - 2, "]\t[", 3);
-        p = put_ids(p + 1, tg.values + tg.offsets[r], tg.lengths[r]);
-        memcpy(p - 2, "]\n", 2);
-        vec_push_i64(&line_lengths, p - start);
-        VEC_I64(&digests)[digests.len++] = (int64_t)digest_ids(row, n);
-    }
-    Py_END_ALLOW_THREADS
-    PyObject *lengths_array = vec_finish(&line_lengths);
-    PyObject *digests_array = lengths_array ? vec_finish(&digests) : NULL;
-    if (digests_array) result = Py_BuildValue("(nNN)", (Py_ssize_t)(p - base), lengths_array, digests_array);
-    else Py_XDECREF(lengths_array);
-done:
     vec_clear(&line_lengths);
     vec_clear(&digests);
     ragged_release(&in);
@@ -134,162 +133,46 @@ done:
     return result;
 }
 
-/* digests(values, lengths) -> uint64 buffer: the digest format_pairs gives each row, without formatting. */
-static PyObject *digests(PyObject *self, PyObject *args) {
-    PyObject *values, *lengths;
-    if (!PyArg_ParseTuple(args, "OO", &values, &lengths)) return NULL;
-    RaggedIn in;
-    if (ragged_in(values, lengths, &in) < 0) return NULL;
-    Vec out;
-    PyObject *result = NULL;
-    if (vec_init(&out, 8, in.count) < 0) {
-        raise_kernel_error();
-    } else {
-        for (Py_ssize_t r = 0; r < in.count; r++)
-            VEC_I64(&out)[out.len++] = (int64_t)digest_ids(in.values + in.offsets[r], in.lengths[r]);
-        result = vec_finish(&out);
-    }
-    ragged_release(&in);
-    return result;
-}
-
 /* assemble(head, v1, l1, v2, l2, divider) -> (values, lengths): row r = head + arg1[r] (+ [divider] + arg2[r]).
  * `head` is an int32 array (the task-name prefix and the 32099 divider). */
 static PyObject *assemble(PyObject *self, PyObject *args) {
-    PyObject *v1, *l1, *v2, *l2;
+    PyObject *v1, *l1, *v2, *l2, *result = NULL;
     Py_buffer head;
     int divider;
+    RaggedIn a = {0}, b = {0};
     if (!PyArg_ParseTuple(args, "y*OOOOi", &head, &v1, &l1, &v2, &l2, &divider)) return NULL;
-    const int32_t *head_ids = head.buf;
     const Py_ssize_t head_len = head.len / 4;
-    PyObject *result = NULL;
-    RaggedIn a, b;
-    if (ragged_in(v1, l1, &a) < 0) goto release_head;
-    if (ragged_in(v2, l2, &b) < 0) goto release_a;
-    RaggedOut out;
-    if (!a.present || (b.present && b.count != a.count)) {
-        PyErr_SetString(PyExc_ValueError, "assemble needs arg1, and arg2 (when given) with as many rows");
-    } else if (ragged_out_init(&out, a.count, a.total + b.total + (head_len + 1) * a.count) < 0) {
+    RaggedOut out = RAGGED_OUT;
+    if (two_ragged(v1, l1, v2, l2, &a, &b, 1) < 0) {
+        /* the error is set */
+    } else if (vec_reserve(&out.values, a.total + b.total + (head_len + 1) * a.count) < 0 ||
+               vec_reserve(&out.lengths, a.count) < 0) {
         raise_kernel_error();
     } else {
-        int32_t *dst = VEC_I32(&out.values);
         for (Py_ssize_t r = 0; r < a.count; r++) {
-            int32_t *start = dst;
-            memcpy(dst, head_ids, head_len * 4);
-            dst += head_len;
-            memcpy(dst, a.values + a.offsets[r], a.lengths[r] * 4);
-            dst += a.lengths[r];
+            int32_t *row = VEC_I32(&out.values) + out.values.len, *p = row + head_len;
+            memcpy(row, head.buf, head_len * 4);
+            memcpy(p, RAGGED_ROW(&a, r), a.lengths[r] * 4);
+            p += a.lengths[r];
             if (b.present) {
-                *dst++ = divider;
-                memcpy(dst, b.values + b.offsets[r], b.lengths[r] * 4);
-                dst += b.lengths[r];
+                *p++ = divider;
+                memcpy(p, RAGGED_ROW(&b, r), b.lengths[r] * 4);
+                p += b.lengths[r];
             }
-            vec_push_i64(&out.lengths, dst - start);
+            end_row(&out, p - row);
         }
-        out.values.len = dst - VEC_I32(&out.values);
         result = ragged_out_finish(&out);
     }
-    ragged_release(&b);
-release_a:
+    ragged_out_clear(&out);
     ragged_release(&a);
-release_head:
+    ragged_release(&b);
     PyBuffer_Release(&head);
     return result;
 }
 
-/* dedup(table, digests) -> None when every digest is new, else a bytes mask (1 = first occurrence, keep).
- * `table` is a bytearray the caller creates empty (bytearray()) and passes on every call: two header words (the
- * count and whether digest 0 was seen), then an open-addressing hash set of the other digests (0 = empty slot).
- * Why not a Python set: converting 1024 digests to ints and three set passes per block cost more than
- * formatting the block. */
-#define DEDUP_HEADER 2
-
-static int dedup_grow(PyObject *table, Py_ssize_t size, Py_ssize_t slots, Py_ssize_t need) {
-    Py_ssize_t grown = 1024;
-    while (grown < 2 * need) grown *= 2; /* keep the load under one half */
-    uint64_t header[DEDUP_HEADER] = {0, 0}, *old = NULL;
-    if (size) {
-        memcpy(header, PyByteArray_AS_STRING(table), sizeof(header));
-        old = PyMem_Malloc(slots * 8);
-        if (!old) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        memcpy(old, PyByteArray_AS_STRING(table) + sizeof(header), slots * 8);
-    }
-    if (PyByteArray_Resize(table, (grown + DEDUP_HEADER) * 8) < 0) {
-        PyMem_Free(old);
-        return -1;
-    }
-    uint64_t *fresh = (uint64_t *)PyByteArray_AS_STRING(table);
-    memset(fresh, 0, (grown + DEDUP_HEADER) * 8);
-    memcpy(fresh, header, sizeof(header));
-    fresh += DEDUP_HEADER;
-    for (Py_ssize_t i = 0; i < slots; i++) {
-        if (!old[i]) continue;
-        size_t j = (size_t)(fmix64(old[i]) & (grown - 1));
-        while (fresh[j]) j = (j + 1) & (grown - 1);
-        fresh[j] = old[i];
-    }
-    PyMem_Free(old);
-    return 0;
-}
-
-static PyObject *dedup(PyObject *self, PyObject *args) {
-    PyObject *table;
-    Py_buffer view;
-    if (!PyArg_ParseTuple(args, "Yy*", &table, &view)) return NULL;
-    PyObject *result = NULL;
-    const uint64_t *digests = view.buf;
-    const Py_ssize_t n = view.len / 8, size = PyByteArray_GET_SIZE(table);
-    Py_ssize_t slots = size ? size / 8 - DEDUP_HEADER : 0;
-    const uint64_t count = size ? ((uint64_t *)PyByteArray_AS_STRING(table))[0] : 0;
-    if (size % 8 || slots < 0 || (slots & (slots - 1)) || (size && (slots == 0 || count >= (uint64_t)slots))) {
-        PyErr_SetString(PyExc_ValueError, "dedup: the table must be the bytearray a previous call left (or empty)");
-        goto done;
-    }
-    if (2 * (Py_ssize_t)(count + n) > slots) {
-        if (dedup_grow(table, size, slots, (Py_ssize_t)count + n) < 0) goto done;
-        slots = PyByteArray_GET_SIZE(table) / 8 - DEDUP_HEADER;
-    }
-    uint64_t *header = (uint64_t *)PyByteArray_AS_STRING(table), *set = header + DEDUP_HEADER;
-    char *mask = NULL;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        const uint64_t d = digests[k];
-        int fresh;
-        if (d == 0) {
-            fresh = !header[1];
-            header[1] = 1;
-        } else {
-            size_t j = (size_t)(fmix64(d) & (slots - 1));
-            while (set[j] && set[j] != d) j = (j + 1) & (slots - 1);
-            fresh = !set[j];
-            if (fresh) {
-                set[j] = d;
-                header[0]++;
-            }
-        }
-        if (!fresh) {
-            if (!result) { /* the first duplicate: from here on, record which lines to keep */
-                result = PyBytes_FromStringAndSize(NULL, n);
-                if (!result) goto done;
-                mask = PyBytes_AS_STRING(result);
-                memset(mask, 1, n);
-            }
-            mask[k] = 0;
-        }
-    }
-    if (!result) result = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&view);
-    return result;
-}
-
 PyMethodDef synpt_format_methods[] = {
-    {"dedup", dedup, METH_VARARGS, "dedup(table: bytearray, digests) -> None if all new, else a keep mask (bytes)"},
     {"format_pairs", format_pairs, METH_VARARGS,
      "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
-    {"digests", digests, METH_VARARGS, "digests(values, lengths) -> uint64 buffer, one digest per row"},
     {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
     {NULL, NULL, 0, NULL},
 };

@@ -12,12 +12,9 @@ enum { NUM_UPPER = 24, NUM_LOWER = 24, NUM_MATH = 20, NUM_SYMBOLS = NUM_UPPER + 
 enum { MIN_CHARS = 3, MAX_CHARS = 5, MIN_MATH = 5, MAX_MATH = 19, MIN_SUBST = 2, MAX_SUBST = 8 };
 enum { INDUCT, DEDUCT, ABDUCT };
 
-/* Largest sizes of the pieces, for the fixed buffers of one example. */
-#define LIME_MAX_PATTERN (2 * MAX_CHARS + MAX_MATH)
-#define LIME_MAX_RESULT (2 * MAX_CHARS * MAX_SUBST + MAX_MATH)
-#define LIME_MAX_SUBST_STR (MAX_CHARS * (MAX_SUBST + 4))
-#define LIME_MAX_BODY (LIME_MAX_RESULT > LIME_MAX_SUBST_STR ? LIME_MAX_RESULT : LIME_MAX_SUBST_STR)
-_Static_assert(LIME_MAX_PATTERN <= LIME_MAX_BODY, "a Piece holds the pattern too");
+/* Room for any piece of an example; the longest is the result, 2 * MAX_CHARS * MAX_SUBST + MAX_MATH ids. */
+#define PIECE_MAX 128
+_Static_assert(2 * MAX_CHARS * MAX_SUBST + MAX_MATH <= PIECE_MAX, "a Piece holds every piece");
 
 /* How many candidates may all be rejected before the length range is declared empty: the bound the former
  * Python loop had (50 rounds of count + count / 8 + 8 candidates, none kept). */
@@ -25,33 +22,37 @@ _Static_assert(LIME_MAX_PATTERN <= LIME_MAX_BODY, "a Piece holds the pattern too
 
 typedef struct {
     int32_t n;
-    int32_t ids[LIME_MAX_BODY];
+    int32_t ids[PIECE_MAX];
 } Piece;
 
 /* One example's parts before the mode assembles them. */
 typedef struct {
     int32_t symbols[NUM_SYMBOLS]; /* upper | lower | math; lower and math adjacent, as lower + math */
-    int32_t used[MAX_CHARS];      /* the used variables, in CPython set order */
+    int32_t used[32];             /* the used variables, in CPython set order (room for cset_list: the 32-slot
+                                   * table of at most MAX_CHARS keys) */
     int32_t num_used;
-    Piece pattern, result, subst_str;
+    Piece header, pattern, result, subst_str;
 } Example;
 
-/* NUM_SYMBOLS distinct pool entries, uniformly ordered (like random.sample): draw pool indices, redrawing
- * repeats, found with a small open-addressing table of the indices drawn so far. */
+/* NUM_SYMBOLS distinct pool entries, uniformly ordered (like random.sample): pool indices, a repeat drawn again. */
 static void draw_symbols(SamplerArgs *a, int32_t *symbols) {
-    enum { SLOTS = 256 }; /* a power of two, well above NUM_SYMBOLS so probes stay short */
-    uint32_t seen[SLOTS]; /* pool index + 1; 0 = empty */
-    memset(seen, 0, sizeof(seen));
+    uint32_t drawn[NUM_SYMBOLS];
     for (int k = 0; k < NUM_SYMBOLS;) {
-        uint32_t index = rng_below(&a->rng, a->pool_size), slot = (index * 2654435761u) >> 24;
-        while (seen[slot] && seen[slot] != index + 1) slot = (slot + 1) & (SLOTS - 1);
-        if (seen[slot]) continue; /* a repeat: draw again */
-        seen[slot] = index + 1;
+        const uint32_t index = rng_below(&a->rng, a->pool_size);
+        int j = 0;
+        while (j < k && drawn[j] != index) j++;
+        if (j < k) continue;
+        drawn[k] = index;
         symbols[k++] = a->pool[index];
     }
 }
 
 static void push(Piece *p, int32_t id) { p->ids[p->n++] = id; }
+
+static void append(Piece *p, const int32_t *ids, int32_t n) {
+    memcpy(p->ids + p->n, ids, n * sizeof(int32_t));
+    p->n += n;
+}
 
 /* Draw one example (reference §2.9 steps 1-7). -1 (after kernel_no_memory) on a memory error of the set emulation. */
 static int draw_example(SamplerArgs *a, Example *e) {
@@ -93,45 +94,28 @@ static int draw_example(SamplerArgs *a, Example *e) {
     Piece *result = &e->result;
     result->n = 0;
     for (int j = 0; j < pattern->n; j++) {
-        int32_t t = pattern->ids[j];
         int v = 0;
-        while (v < e->num_used && e->used[v] != t) v++;
-        if (v == e->num_used) {
-            push(result, t);
-        } else {
-            memcpy(result->ids + result->n, subst_str->ids + at[v], len[v] * sizeof(int32_t));
-            result->n += len[v];
-        }
+        while (v < e->num_used && e->used[v] != pattern->ids[j]) v++;
+        if (v == e->num_used) push(result, pattern->ids[j]);
+        else append(result, subst_str->ids + at[v], len[v]);
     }
+
+    /* header = <UPPER> used <LOWER> lower <MATH> math <sep> */
+    Piece *header = &e->header;
+    header->n = 0;
+    push(header, UPPER);
+    append(header, e->used, e->num_used);
+    push(header, LOWER);
+    append(header, lower_math, NUM_LOWER);
+    push(header, MATH);
+    append(header, math, NUM_MATH);
+    push(header, SEP);
     return 0;
-}
-
-/* header = <UPPER> used <LOWER> lower <MATH> math <sep>, written at dst; returns its length. */
-static int32_t write_header(const Example *e, int32_t *dst) {
-    int32_t n = 0;
-    dst[n++] = UPPER;
-    memcpy(dst + n, e->used, e->num_used * sizeof(int32_t));
-    n += e->num_used;
-    dst[n++] = LOWER;
-    memcpy(dst + n, e->symbols + NUM_UPPER, NUM_LOWER * sizeof(int32_t));
-    n += NUM_LOWER;
-    dst[n++] = MATH;
-    memcpy(dst + n, e->symbols + NUM_UPPER + NUM_LOWER, NUM_MATH * sizeof(int32_t));
-    n += NUM_MATH;
-    dst[n++] = SEP;
-    return n;
-}
-
-/* Copies a piece to dst; returns the end. */
-static int32_t *put_piece(int32_t *dst, const Piece *p) {
-    memcpy(dst, p->ids, p->n * sizeof(int32_t));
-    return dst + p->n;
 }
 
 /* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
  * REJECTION_ROUNDS * (count + count / 8 + 8) candidates in a row were all rejected before the first one kept. */
-static int lime_kernel(SamplerArgs *a, const void *options, RaggedOut *inputs, RaggedOut *targets) {
-    const int mode = *(const int *)options;
+static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets) {
     const Py_ssize_t give_up = REJECTION_ROUNDS * (a->count + a->count / 8 + 8);
     Py_ssize_t kept = 0, tried = 0;
     Example e;
@@ -143,19 +127,19 @@ static int lime_kernel(SamplerArgs *a, const void *options, RaggedOut *inputs, R
         const Piece *second = mode == ABDUCT ? &e.result : &e.subst_str;
         const Piece *target = mode == INDUCT ? &e.pattern : mode == DEDUCT ? &e.result : &e.subst_str;
         const int64_t commas = e.num_used - 1;
-        const int64_t in_len = e.num_used + NUM_LOWER + NUM_MATH + 4 + first->n + 1 + second->n;
+        const int64_t in_len = e.header.n + first->n + 1 + second->n;
         const int64_t in_count = in_len + (mode == ABDUCT ? 0 : commas);
         const int64_t tgt_count = target->n + (mode == ABDUCT ? commas : 0);
         if (in_count < a->lo || in_count > a->hi || tgt_count < a->lo || tgt_count > a->hi) continue;
 
         int32_t *in = row_room(inputs, in_len), *tgt = in ? row_room(targets, target->n) : NULL;
         if (!tgt) return -1;
-        in += write_header(&e, in);
-        in = put_piece(in, first);
-        *in++ = SEP;
-        put_piece(in, second);
+        memcpy(in, e.header.ids, e.header.n * sizeof(int32_t));
+        memcpy(in + e.header.n, first->ids, first->n * sizeof(int32_t));
+        in[e.header.n + first->n] = SEP;
+        memcpy(in + e.header.n + first->n + 1, second->ids, second->n * sizeof(int32_t));
         end_row(inputs, in_len);
-        put_piece(tgt, target);
+        memcpy(tgt, target->ids, target->n * sizeof(int32_t));
         end_row(targets, target->n);
         kept++;
     }
@@ -170,19 +154,17 @@ static PyObject *lime_generate(PyObject *self, PyObject *args) {
     int mode;
     long long lo, hi;
     if (!PyArg_ParseTuple(args, "OniLLO", &seed, &count, &mode, &lo, &hi, &pool)) return NULL;
-    if (mode < INDUCT || mode > ABDUCT) {
-        PyErr_Format(PyExc_ValueError, "LIME mode must be 0 (induct), 1 (deduct) or 2 (abduct), got %d", mode);
-        return NULL;
-    }
+    if (mode < INDUCT || mode > ABDUCT)
+        return PyErr_Format(PyExc_ValueError, "LIME mode must be 0 (induct), 1 (deduct) or 2 (abduct), got %d", mode);
     SamplerArgs a;
-    if (sampler_args_from(seed, count, lo, hi, pool, &a) < 0) return NULL;
+    if (sampler_args(seed, count, lo, hi, pool, &a) < 0) return NULL;
     if (a.pool_size < NUM_SYMBOLS) {
         PyErr_Format(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
                      a.pool_size);
         sampler_args_release(&a);
         return NULL;
     }
-    return run_generator(&a, lime_kernel, &mode, a.count * 150, a.count * 60);
+    return run_generator(&a, lime_kernel, mode);
 }
 
 PyMethodDef synpt_lime_methods[] = {

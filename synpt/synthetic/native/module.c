@@ -1,25 +1,19 @@
-/* The module `synpt.synthetic._native`: the shared helpers declared in native.h, and the module that gathers the
- * method tables of the kernel files. */
+/* The module `synpt.synthetic._native`: the shared helpers of native.h and the kernel drivers. */
 #include "native.h"
 
 #include <stdarg.h>
 
-/* ---- random numbers ---------------------------------------------------------------------------------------- */
 int rng_seed(Rng *r, PyObject *seed) {
     Py_buffer view;
     if (PyObject_GetBuffer(seed, &view, PyBUF_SIMPLE) < 0) return -1;
-    if (view.len != (Py_ssize_t)sizeof(r->s)) {
-        PyErr_Format(PyExc_ValueError, "seed must be %zd bytes, got %zd", (Py_ssize_t)sizeof(r->s), view.len);
-        PyBuffer_Release(&view);
-        return -1;
-    }
-    memcpy(r->s, view.buf, sizeof(r->s));
+    const int ok = view.len == (Py_ssize_t)sizeof(r->s);
+    if (ok) memcpy(r->s, view.buf, sizeof(r->s));
+    else PyErr_Format(PyExc_ValueError, "seed must be %zd bytes, got %zd", (Py_ssize_t)sizeof(r->s), view.len);
     PyBuffer_Release(&view);
-    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* the one state xoshiro cannot leave */
-    return 0;
+    if (ok && !(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* the one state xoshiro cannot leave */
+    return ok ? 0 : -1;
 }
 
-/* ---- failures inside kernels ------------------------------------------------------------------------------- */
 static _Thread_local struct {
     PyObject *type; /* NULL: nothing recorded */
     char message[512];
@@ -37,26 +31,14 @@ int kernel_fail(PyObject *type, const char *format, ...) {
 int kernel_no_memory(void) { return kernel_fail(PyExc_MemoryError, "out of memory in a synpt data kernel"); }
 
 PyObject *raise_kernel_error(void) {
-    if (!PyErr_Occurred()) {
-        if (pending.type) PyErr_SetString(pending.type, pending.message);
-        else PyErr_SetString(PyExc_SystemError, "a synpt data kernel failed without saying why");
-    }
+    if (!PyErr_Occurred()) PyErr_SetString(pending.type ? pending.type : PyExc_SystemError, pending.message);
     pending.type = NULL;
     return NULL;
 }
 
-/* ---- growable output arrays -------------------------------------------------------------------------------- */
-int vec_init(Vec *v, Py_ssize_t itemsize, Py_ssize_t cap) {
-    v->itemsize = itemsize;
-    v->len = 0;
-    v->cap = cap > 16 ? cap : 16;
-    v->data = PyMem_RawMalloc((size_t)(v->cap * itemsize));
-    return v->data ? 0 : kernel_no_memory();
-}
-
 int vec_reserve(Vec *v, Py_ssize_t extra) {
-    if (v->len + extra <= v->cap) return 0;
-    Py_ssize_t cap = v->cap * 2;
+    if (v->data && v->len + extra <= v->cap) return 0;
+    Py_ssize_t cap = v->cap ? v->cap * 2 : 1024; /* data is never NULL after a success */
     if (cap < v->len + extra) cap = v->len + extra;
     char *data = PyMem_RawRealloc(v->data, (size_t)(cap * v->itemsize));
     if (!data) return kernel_no_memory();
@@ -65,75 +47,34 @@ int vec_reserve(Vec *v, Py_ssize_t extra) {
     return 0;
 }
 
-/* A kernel's output block, handed to Python without a copy: a writable buffer over the Vec's memory, freed with
- * the object. Why not a bytearray: copying every block's output into one (about 0.7 KB per example) cost more
- * than a tenth of some kernels, and the copy's fresh memory page faults on top. */
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    Py_ssize_t size;
-} OwnedBlock;
-
-static void owned_block_dealloc(OwnedBlock *self) {
-    PyMem_RawFree(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int owned_block_getbuffer(OwnedBlock *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->size, 0, flags);
-}
-
-static Py_ssize_t owned_block_length(OwnedBlock *self) { return self->size; } /* bytes, like a bytearray's len */
-
-static PyBufferProcs owned_block_buffer = {.bf_getbuffer = (getbufferproc)owned_block_getbuffer};
-static PyMappingMethods owned_block_mapping = {.mp_length = (lenfunc)owned_block_length};
-
-static PyTypeObject OwnedBlockType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "synpt.synthetic._native.OwnedBlock",
-    .tp_basicsize = sizeof(OwnedBlock),
-    .tp_dealloc = (destructor)owned_block_dealloc,
-    .tp_as_buffer = &owned_block_buffer,
-    .tp_as_mapping = &owned_block_mapping,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The memory of one kernel output array (a writable buffer; wrap it with numpy.frombuffer).",
-};
-
-PyObject *vec_finish(Vec *v) {
-    const Py_ssize_t size = v->len * v->itemsize;
-    char *data = size ? PyMem_RawRealloc(v->data, (size_t)size) : v->data; /* give back the unused capacity */
-    if (!data) {
-        vec_clear(v);
-        return PyErr_NoMemory();
-    }
-    OwnedBlock *block = PyObject_New(OwnedBlock, &OwnedBlockType);
-    if (!block) {
-        PyMem_RawFree(data);
-        v->data = NULL;
-        return NULL;
-    }
-    block->data = data;
-    block->size = size;
-    v->data = NULL;
-    return (PyObject *)block;
-}
-
 void vec_clear(Vec *v) {
     PyMem_RawFree(v->data);
     v->data = NULL;
+    v->len = v->cap = 0;
 }
 
-/* ---- ragged arrays ----------------------------------------------------------------------------------------- */
+PyObject *vec_finish(Vec *v) {
+    PyObject *array = PyByteArray_FromStringAndSize(v->data, v->len * v->itemsize);
+    vec_clear(v);
+    return array;
+}
+
+PyObject *ragged_out_finish(RaggedOut *o) {
+    PyObject *values = vec_finish(&o->values), *lengths = vec_finish(&o->lengths);
+    if (values && lengths) return Py_BuildValue("(NN)", values, lengths);
+    Py_XDECREF(values);
+    Py_XDECREF(lengths);
+    return NULL;
+}
+
+/* A contiguous array of `itemsize`-byte integers (numpy's native-order int formats). */
 static int get_view(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
-    const char *format = view->format ? view->format : "B";
-    if (*format == '<' || *format == '=' || *format == '@') format++;
-    if (view->itemsize != itemsize || strchr("bhilq", *format) == NULL || *format == '\0') {
-        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array, got format '%s' of %zd-byte items",
-                     what, itemsize * 8, view->format ? view->format : "B", view->itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
+    const char type = view->format ? view->format[strspn(view->format, "<=@")] : 0;
+    if (view->itemsize == itemsize && type && strchr("bhilq", type)) return 0;
+    PyErr_Format(PyExc_TypeError, "%s must be a contiguous int%zd array", what, itemsize * 8);
+    PyBuffer_Release(view);
+    return -1;
 }
 
 int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r) {
@@ -149,77 +90,28 @@ int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r) {
     r->lengths = r->lview.buf;
     r->count = r->lview.len / 8;
     r->total = r->vview.len / 4;
-    r->owned_offsets = PyMem_Malloc((r->count + 1) * sizeof(int64_t));
-    if (!r->owned_offsets) {
-        PyErr_NoMemory();
-        ragged_release(r);
-        return -1;
-    }
+    if (!(r->offsets = PyMem_Malloc((r->count + 1) * sizeof(int64_t)))) PyErr_NoMemory();
     int64_t sum = 0;
-    for (Py_ssize_t i = 0; i < r->count; i++) {
-        if (r->lengths[i] < 0) {
-            PyErr_Format(PyExc_ValueError, "row %zd has a negative length", i);
-            ragged_release(r);
-            return -1;
-        }
-        r->owned_offsets[i] = sum;
+    for (Py_ssize_t i = 0; r->offsets && i < r->count && !PyErr_Occurred(); i++) {
+        if (r->lengths[i] < 0) PyErr_Format(PyExc_ValueError, "row %zd has a negative length", i);
+        r->offsets[i] = sum;
         sum += r->lengths[i];
     }
-    if (sum != r->total) {
+    if (!PyErr_Occurred() && sum != r->total)
         PyErr_Format(PyExc_ValueError, "lengths sum to %lld but there are %zd values", (long long)sum, r->total);
-        ragged_release(r);
-        return -1;
-    }
-    r->offsets = r->owned_offsets;
-    return 0;
+    if (!PyErr_Occurred()) return 0;
+    ragged_release(r);
+    return -1;
 }
 
 void ragged_release(RaggedIn *r) {
     if (r->vview.obj) PyBuffer_Release(&r->vview);
     if (r->lview.obj) PyBuffer_Release(&r->lview);
-    PyMem_Free(r->owned_offsets);
-    r->owned_offsets = NULL;
-    r->present = 0;
+    PyMem_Free(r->offsets);
+    memset(r, 0, sizeof(*r));
 }
 
-int ragged_out_init(RaggedOut *o, Py_ssize_t rows, Py_ssize_t values_cap) {
-    o->lengths.data = NULL;
-    if (vec_init(&o->values, 4, values_cap) < 0) return -1;
-    if (vec_init(&o->lengths, 8, rows) < 0) {
-        vec_clear(&o->values);
-        return -1;
-    }
-    return 0;
-}
-
-PyObject *ragged_out_finish(RaggedOut *o) {
-    PyObject *values = vec_finish(&o->values);
-    PyObject *lengths = values ? vec_finish(&o->lengths) : NULL;
-    ragged_out_clear(o);
-    if (!values || !lengths) {
-        Py_XDECREF(values);
-        Py_XDECREF(lengths);
-        return NULL;
-    }
-    return Py_BuildValue("(NN)", values, lengths);
-}
-
-void ragged_out_clear(RaggedOut *o) {
-    vec_clear(&o->values);
-    vec_clear(&o->lengths);
-}
-
-/* ---- the two kernel kinds ---------------------------------------------------------------------------------- */
-int sampler_args(PyObject *args, SamplerArgs *a) {
-    PyObject *seed, *pool;
-    Py_ssize_t count;
-    long long lo, hi;
-    memset(a, 0, sizeof(*a));
-    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &count, &lo, &hi, &pool)) return -1;
-    return sampler_args_from(seed, count, lo, hi, pool, a);
-}
-
-int sampler_args_from(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a) {
+int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a) {
     memset(a, 0, sizeof(*a));
     if (count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {
         PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", count, lo, hi);
@@ -228,185 +120,83 @@ int sampler_args_from(PyObject *seed, Py_ssize_t count, long long lo, long long 
     a->count = count;
     a->lo = lo;
     a->hi = hi;
-    if (rng_seed(&a->rng, seed) < 0) return -1;
-    if (get_view(pool, &a->pool_view, 4, "pool") < 0) return -1;
+    if (rng_seed(&a->rng, seed) < 0 || get_view(pool, &a->pool_view, 4, "pool") < 0) return -1;
     a->pool = a->pool_view.buf;
-    if (a->pool_view.len == 0 || a->pool_view.len / 4 >= (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
-        sampler_args_release(a);
-        return -1;
-    }
     a->pool_size = (uint32_t)(a->pool_view.len / 4);
-    return 0;
+    if (a->pool_view.len > 0 && a->pool_view.len / 4 < (Py_ssize_t)UINT32_MAX) return 0;
+    PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
+    sampler_args_release(a);
+    return -1;
 }
 
 void sampler_args_release(SamplerArgs *a) {
     if (a->pool_view.obj) PyBuffer_Release(&a->pool_view);
-    scratch_free(&a->work);
+    vec_clear(&a->work);
 }
 
-PyObject *sampler_result(RaggedOut *arg1, RaggedOut *arg2) {
-    PyObject *first = ragged_out_finish(arg1);
-    if (!first) {
-        if (arg2) ragged_out_clear(arg2);
-        return NULL;
-    }
-    PyObject *second = arg2 ? ragged_out_finish(arg2) : Py_BuildValue("(OO)", Py_None, Py_None);
-    if (!second) {
-        Py_DECREF(first);
-        return NULL;
-    }
-    PyObject *result = PySequence_Concat(first, second);
-    Py_DECREF(first);
-    Py_DECREF(second);
-    return result;
-}
-
-int target_args(PyObject *args, TargetArgs *t, int binary) {
-    PyObject *v1, *l1, *v2, *l2;
-    memset(t, 0, sizeof(*t));
-    if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t->set_order)) return -1;
-    if (t->set_order < SET_ORDER_CPYTHON || t->set_order > SET_ORDER_FIRST_APPEARANCE) {
-        PyErr_Format(PyExc_ValueError, "unknown set order code %d", t->set_order);
-        return -1;
-    }
-    if (ragged_in(v1, l1, &t->a) < 0) return -1;
-    if (ragged_in(v2, l2, &t->b) < 0) {
-        ragged_release(&t->a);
-        return -1;
-    }
-    if (!t->a.present || (t->b.present && t->b.count != t->a.count)) {
-        PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
-        target_args_release(t);
-        return -1;
-    }
-    if (binary && !t->b.present) {
-        PyErr_SetString(PyExc_ValueError, "this task's target needs two arguments, got arg2 None");
-        target_args_release(t);
-        return -1;
-    }
-    return 0;
-}
-
-void target_args_release(TargetArgs *t) {
-    ragged_release(&t->a);
-    ragged_release(&t->b);
-}
-
-/* run_sampler and run_generator: room for one or two outputs, the kernel run without the GIL, the outputs (or the
- * kernel's error) handed to Python, and the arguments released. */
-static PyObject *run_filling(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t cap1,
-                             Py_ssize_t cap2, int second) {
-    RaggedOut one, two;
+/* Runs a sampler, or (with `generator`) a generator, without the GIL and returns its outputs as
+ * (v1, l1, v2, l2), (None, None) standing for the missing arg2 of a unary sampler. Releases `a`. */
+static PyObject *run_kernel(SamplerArgs *a, SamplerKernel sampler, GeneratorKernel generator, int mode, int two) {
+    RaggedOut one = RAGGED_OUT, other = RAGGED_OUT;
     PyObject *result = NULL;
-    if (ragged_out_init(&one, a->count, cap1) < 0) {
-        raise_kernel_error();
-    } else if (second && ragged_out_init(&two, a->count, cap2) < 0) {
-        ragged_out_clear(&one);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = generator ? generator(a, mode, &one, &other) : sampler(a, &one, two ? &other : NULL);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
         raise_kernel_error();
     } else {
-        int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = kernel(a, options, &one, second ? &two : NULL);
-        Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&one);
-            if (second) ragged_out_clear(&two);
-            raise_kernel_error();
-        } else {
-            result = sampler_result(&one, second ? &two : NULL);
-        }
+        PyObject *first = ragged_out_finish(&one);
+        PyObject *second = two ? ragged_out_finish(&other) : Py_BuildValue("(OO)", Py_None, Py_None);
+        if (first && second) result = PySequence_Concat(first, second);
+        Py_XDECREF(first);
+        Py_XDECREF(second);
     }
+    ragged_out_clear(&one);
+    ragged_out_clear(&other);
     sampler_args_release(a);
     return result;
 }
 
-/* A sampler kernel behind the generator signature: `options` points at it. */
-static int call_sampler(SamplerArgs *a, const void *options, RaggedOut *arg1, RaggedOut *arg2) {
-    return (*(const SamplerKernel *)options)(a, arg1, arg2);
-}
-
 PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary) {
+    PyObject *seed, *pool;
+    Py_ssize_t count;
+    long long lo, hi;
     SamplerArgs a;
-    if (sampler_args(args, &a) < 0) return NULL;
-    const Py_ssize_t expected = a.count * ((a.lo + a.hi) / 2 + 1);
-    return run_filling(&a, call_sampler, &kernel, expected, expected, binary);
+    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &count, &lo, &hi, &pool)) return NULL;
+    if (sampler_args(seed, count, lo, hi, pool, &a) < 0) return NULL;
+    return run_kernel(&a, kernel, NULL, 0, binary);
 }
 
-PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, const void *options, Py_ssize_t input_cap,
-                        Py_ssize_t target_cap) {
-    return run_filling(a, kernel, options, input_cap, target_cap, 1);
-}
+PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, int mode) { return run_kernel(a, NULL, kernel, mode, 1); }
 
 PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
-    TargetArgs t;
-    if (target_args(args, &t, binary) < 0) return NULL;
-    RaggedOut out;
-    PyObject *result = NULL;
-    if (ragged_out_init(&out, t.a.count, t.a.total + t.b.total + t.a.count) < 0) {
-        raise_kernel_error();
+    PyObject *v1, *l1, *v2, *l2, *result = NULL;
+    TargetArgs t = {0};
+    if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t.set_order)) return NULL;
+    if (t.set_order < SET_ORDER_CPYTHON || t.set_order > SET_ORDER_FIRST_APPEARANCE)
+        return PyErr_Format(PyExc_ValueError, "unknown set order code %d", t.set_order);
+    if (ragged_in(v1, l1, &t.a) < 0) return NULL;
+    RaggedOut out = RAGGED_OUT;
+    int rc;
+    if (ragged_in(v2, l2, &t.b) < 0) {
+        /* the error is set */
+    } else if (!t.a.present || (t.b.present && t.b.count != t.a.count)) {
+        PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
+    } else if (binary && !t.b.present) {
+        PyErr_SetString(PyExc_ValueError, "this task's target needs two arguments, got arg2 None");
     } else {
-        int rc;
         Py_BEGIN_ALLOW_THREADS
         rc = kernel(&t, &out);
         Py_END_ALLOW_THREADS
-        if (rc < 0) {
-            ragged_out_clear(&out);
-            raise_kernel_error();
-        } else {
-            result = ragged_out_finish(&out);
-        }
+        result = rc < 0 ? raise_kernel_error() : ragged_out_finish(&out);
     }
-    target_args_release(&t);
+    ragged_out_clear(&out);
+    ragged_release(&t.a);
+    ragged_release(&t.b);
     return result;
 }
 
-/* ---- number ids ------------------------------------------------------------------------------------------- */
-static int32_t *number_values = NULL;
-static int64_t *number_offsets = NULL; /* number_count + 1 entries */
-static Py_ssize_t number_count = 0;
-
-const int32_t *number_ids(int64_t n, Py_ssize_t *len) {
-    if (n < 0 || n >= number_count) {
-        kernel_fail(PyExc_ValueError, "no T5 ids registered for the number %lld (set_number_ids)", (long long)n);
-        return NULL;
-    }
-    *len = (Py_ssize_t)(number_offsets[n + 1] - number_offsets[n]);
-    return number_values + number_offsets[n];
-}
-
-/* set_number_ids(values, lengths): row n = the T5 ids of str(n). Copied, so the arrays may be freed after. */
-static PyObject *set_number_ids(PyObject *self, PyObject *args) {
-    PyObject *values, *lengths;
-    if (!PyArg_ParseTuple(args, "OO", &values, &lengths)) return NULL;
-    RaggedIn r;
-    if (ragged_in(values, lengths, &r) < 0) return NULL;
-    int32_t *new_values = PyMem_Malloc((r.total + 1) * sizeof(int32_t));
-    int64_t *new_offsets = PyMem_Malloc((r.count + 1) * sizeof(int64_t));
-    if (!new_values || !new_offsets) {
-        PyMem_Free(new_values);
-        PyMem_Free(new_offsets);
-        ragged_release(&r);
-        return PyErr_NoMemory();
-    }
-    memcpy(new_values, r.values, r.total * sizeof(int32_t));
-    memcpy(new_offsets, r.offsets, r.count * sizeof(int64_t));
-    new_offsets[r.count] = r.total;
-    PyMem_Free(number_values);
-    PyMem_Free(number_offsets);
-    number_values = new_values;
-    number_offsets = new_offsets;
-    number_count = r.count;
-    ragged_release(&r);
-    Py_RETURN_NONE;
-}
-
-PyMethodDef synpt_module_methods[] = {
-    {"set_number_ids", set_number_ids, METH_VARARGS, "set_number_ids(values, lengths): the ids of str(n), row n"},
-    {NULL, NULL, 0, NULL},
-};
-
-/* ---- the module -------------------------------------------------------------------------------------------- */
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_native",
@@ -415,13 +205,10 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&OwnedBlockType) < 0) return NULL;
     PyObject *module = PyModule_Create(&native_module);
     if (!module) return NULL;
     format_init();
-    setops_init();
-    cpyset_init();
-    PyMethodDef *tables[] = {synpt_module_methods, synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods,
+    PyMethodDef *tables[] = {synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods,
                              synpt_binary_methods, synpt_setops_methods, synpt_lime_methods};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         if (PyModule_AddFunctions(module, tables[i]) < 0) {

@@ -1,8 +1,7 @@
 /* Unary tasks (reference §2.6.1): the samplers `uniform` (copy, reverse, duplicate, first/last token, length),
- * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and their targets. One example at a
- * time, in the order the reference builds it. */
+ * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and the targets set and longest_word
+ * (the others are whole-array numpy in simple.py). One example at a time, in the order the reference draws it. */
 #include "cpyset.h"
-#include "stamps.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
 static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
@@ -15,8 +14,6 @@ static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     }
     return 0;
 }
-
-/* ---- run sequences (deduplicate, set) and words (longest_word): reference §2.5 ----------------------------- */
 
 /* partition_no_zeros(n, k): k positive parts summing to n (1 <= k <= n) into parts[0..k). The reference draws a
  * multinomial of n - k items into k equally likely bins and adds 1 to every bin; letting every item pick a bin
@@ -97,91 +94,19 @@ SAMPLER(runs)
 SAMPLER(shuffled_runs)
 SAMPLER(words)
 
-/* Targets that are a fixed rearrangement of each row. `mode`: which one (the four share the row loop). */
-enum { COPY, REVERSE, DUPLICATE, FIRST, LAST };
-
-static int rearrange(const TargetArgs *t, RaggedOut *out, int mode) {
-    const RaggedIn *a = &t->a;
-    for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = RAGGED_ROW(a, r);
-        int64_t n = a->lengths[r];
-        int64_t m = mode == DUPLICATE ? 2 * n : (mode == FIRST || mode == LAST) ? (n > 0) : n;
-        int32_t *dst = row_room(out, m);
-        if (!dst) return -1;
-        switch (mode) {
-        case COPY: memcpy(dst, row, n * 4); break;
-        case REVERSE: for (int64_t j = 0; j < n; j++) dst[j] = row[n - 1 - j]; break;
-        case DUPLICATE: for (int64_t j = 0; j < n; j++) dst[2 * j] = dst[2 * j + 1] = row[j]; break;
-        case FIRST: if (n) dst[0] = row[0]; break;
-        case LAST: if (n) dst[0] = row[n - 1]; break;
-        }
-        end_row(out, m);
-    }
-    return 0;
-}
-
-static int copy_kernel(const TargetArgs *t, RaggedOut *out) { return rearrange(t, out, COPY); }
-static int reverse_kernel(const TargetArgs *t, RaggedOut *out) { return rearrange(t, out, REVERSE); }
-static int duplicate_kernel(const TargetArgs *t, RaggedOut *out) { return rearrange(t, out, DUPLICATE); }
-static int first_kernel(const TargetArgs *t, RaggedOut *out) { return rearrange(t, out, FIRST); }
-static int last_kernel(const TargetArgs *t, RaggedOut *out) { return rearrange(t, out, LAST); }
-
-/* length: the T5 ids of str(len(row)). */
-static int length_kernel(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        Py_ssize_t len;
-        const int32_t *ids = number_ids(t->a.lengths[r], &len);
-        int32_t *dst = ids ? row_room(out, len) : NULL;
-        if (!dst) return -1;
-        memcpy(dst, ids, len * 4);
-        end_row(out, len);
-    }
-    return 0;
-}
-
-/* deduplicate: every run of equal adjacent tokens collapsed to one token. */
-static int deduplicate_kernel(const TargetArgs *t, RaggedOut *out) {
-    const RaggedIn *a = &t->a;
-    for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = RAGGED_ROW(a, r);
-        int64_t n = a->lengths[r];
-        int32_t *dst = row_room(out, n), *p = dst;
-        if (!dst) return -1;
-        /* Branch-free: write every token, advance past it only when it starts a run (runs are short and random,
-         * so a branch would mispredict about half the time). */
-        for (int64_t j = 0; j < n; j++) {
-            *p = row[j];
-            p += j == 0 || row[j] != row[j - 1];
-        }
-        end_row(out, p - dst);
-    }
-    return 0;
-}
-
 /* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
 static int set_kernel(const TargetArgs *t, RaggedOut *out) {
-    const RaggedIn *a = &t->a;
-    RowStamps seen;
-    int rc = stamps_init(&seen);
-    for (Py_ssize_t r = 0; r < a->count && rc == 0; r++) {
-        const int32_t *row = RAGGED_ROW(a, r);
-        const int64_t n = a->lengths[r];
+    for (Py_ssize_t r = 0; r < t->a.count; r++) {
+        const int64_t n = t->a.lengths[r];
         int32_t *dst = row_room(out, n);
-        Py_ssize_t k = -1;
-        if (dst && stamped(row, n)) {
-            stamps_next_row(&seen);
-            k = first_occurrences(&seen, row, n, 1, dst);
-        } else if (dst) { /* ids outside the stamp table: an emulated set remembers what was seen */
-            CSet seen;
-            cset_init(&seen);
-            k = cset_add_new(&seen, row, n, NULL, dst);
-            cset_free(&seen);
-        }
-        if (k < 0) rc = -1;
-        else end_row(out, k);
+        CSet seen;
+        cset_init(&seen);
+        const Py_ssize_t k = dst ? cset_add_new(&seen, RAGGED_ROW(&t->a, r), n, NULL, dst) : -1;
+        cset_free(&seen);
+        if (k < 0) return -1;
+        end_row(out, k);
     }
-    stamps_free(&seen);
-    return rc;
+    return 0;
 }
 
 /* longest_word: the row split at WORD_DIVIDER (empty words allowed, an empty row is one empty word); the first
@@ -208,13 +133,6 @@ static int longest_word_kernel(const TargetArgs *t, RaggedOut *out) {
 }
 
 #define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 0)
-TARGET(copy)
-TARGET(reverse)
-TARGET(duplicate)
-TARGET(first)
-TARGET(last)
-TARGET(length)
-TARGET(deduplicate)
 TARGET(set)
 TARGET(longest_word)
 
@@ -223,13 +141,6 @@ PyMethodDef synpt_unary_methods[] = {
     {"sample_runs", sample_runs, METH_VARARGS, "deduplicate: run_sequence(L, k ~ U{1..L}) of pool tokens"},
     {"sample_shuffled_runs", sample_shuffled_runs, METH_VARARGS, "set: the runs of sample_runs, shuffled"},
     {"sample_words", sample_words, METH_VARARGS, "longest_word: words of pool tokens joined by 32098"},
-    {"target_copy", target_copy, METH_VARARGS, "the row itself"},
-    {"target_reverse", target_reverse, METH_VARARGS, "the row reversed"},
-    {"target_duplicate", target_duplicate, METH_VARARGS, "every token twice"},
-    {"target_first", target_first, METH_VARARGS, "the first token"},
-    {"target_last", target_last, METH_VARARGS, "the last token"},
-    {"target_length", target_length, METH_VARARGS, "the T5 ids of the row's length"},
-    {"target_deduplicate", target_deduplicate, METH_VARARGS, "runs of equal adjacent tokens collapsed"},
     {"target_set", target_set, METH_VARARGS, "the distinct tokens in order of first appearance"},
     {"target_longest_word", target_longest_word, METH_VARARGS, "the first longest word between 32098 dividers"},
     {NULL, NULL, 0, NULL},
