@@ -249,7 +249,7 @@ def describe_checkpoint(ckpt: str) -> dict[str, Any]:
     `label` names it in table rows: "<task>@<step>" (e.g. set@10000, as the paper's checkpoints differ by step),
     falling back to the directory name for checkpoints made elsewhere (e.g. converted from Hugging Face).
     """
-    from synpt.train.checkpoints import checkpoint_steps
+    from synpt.train.run_dir import checkpoint_steps
 
     path = Path(ckpt).expanduser().resolve()
     match = re.fullmatch(r"checkpoint_(\d+)", path.name)
@@ -394,7 +394,8 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
     from synpt.init import apply_init
     from synpt.model.t5 import init_params
     from synpt.paths import resolve_data_dir
-    from synpt.train.checkpoints import checkpoint_steps, load_params
+    from synpt.train.checkpoints import load_params
+    from synpt.train.run_dir import checkpoint_steps
     from synpt.train.trainer import TrainConfig, train
 
     plan = plan_init(request)
@@ -518,6 +519,6 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
 
 def _load_config_only(ckpt: str):
     """The checkpoint's model config without reading its arrays (resuming needs only the architecture)."""
-    from synpt.train.checkpoints import _params_location
+    from synpt.train.run_dir import params_location
 
-    return _params_location(Path(ckpt).expanduser().absolute())
+    return params_location(Path(ckpt).expanduser().absolute())

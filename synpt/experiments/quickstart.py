@@ -114,7 +114,7 @@ def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
         f"-> {pretrain_dir}",
         flush=True,
     )
-    from synpt.train.checkpoints import checkpoint_steps
+    from synpt.train.run_dir import checkpoint_steps
 
     if PRETRAIN_STEPS in checkpoint_steps(pretrain_dir):
         print(f"[quickstart] skip: {pretrain_dir} is pre-trained already")
