@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from synpt.catalog import get_task
-from synpt.downstream.settings import PAPER_SETTINGS, settings_for
+from synpt.downstream.settings import PAPER_SETTINGS, FinetuneSettings, settings_for
 from synpt.errors import SynptError
 from synpt.init.schemes import SCHEMES, get_scheme
-from synpt.model.config import get_config
+from synpt.model.config import T5Config, get_config
 from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
 from synpt.train.gin_config import MACROS, Macro, parse_gin
@@ -219,7 +219,7 @@ def describe_checkpoint(ckpt: str) -> dict[str, Any]:
     return info
 
 
-def checkpoint_config(ckpt: str):
+def checkpoint_config(ckpt: str) -> T5Config:
     """The model config of a pre-trained checkpoint, read from its JSON (no arrays, no JAX)."""
     path = Path(ckpt).expanduser().absolute()
     if not path.exists():
@@ -227,7 +227,9 @@ def checkpoint_config(ckpt: str):
     return params_location(path)[1]
 
 
-def build_model_config(request: FinetuneRequest, plan: InitPlan, vocab_size: int, knobs: Knobs, source_config):
+def build_model_config(
+    request: FinetuneRequest, plan: InitPlan, vocab_size: int, knobs: Knobs, source_config: T5Config | None
+) -> T5Config:
     """The fine-tuning model: the checkpoint's architecture when one is used, else the --model preset.
 
     Vocabulary rows: the task vocabulary rounded up to a multiple of 128 (32,100 -> 32,128 for the T5 vocabulary),
@@ -273,7 +275,7 @@ def check_same_request(out: Path, request: FinetuneRequest) -> None:
         )
 
 
-def train_config(settings, knobs: Knobs, model_config, seed: int) -> TrainConfig:
+def train_config(settings: FinetuneSettings, knobs: Knobs, model_config: T5Config, seed: int) -> TrainConfig:
     """The trainer's config of a fine-tuning run: constant LR, z-loss, a checkpoint at every eval (§4.6)."""
     return TrainConfig(
         model=model_config,
@@ -303,11 +305,11 @@ class RunSpec:
     data_dir: Path
     task: Any  # the downstream task with the run's settings applied
     init: InitPlan
-    settings: Any  # FinetuneSettings
+    settings: FinetuneSettings
     knobs: Knobs
-    vocabulary: Any
+    vocabulary: Any  # the task's Vocabulary
     source: dict[str, Any] | None  # describe_checkpoint of --ckpt, when the init uses one
-    model_config: Any  # T5Config
+    model_config: T5Config
     train_config: TrainConfig
     resuming: bool  # the run directory holds a checkpoint of this same run
 
