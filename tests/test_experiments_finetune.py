@@ -1,6 +1,10 @@
-"""The fine-tuning driver's decisions that need no training: init plan, settings, model config, refusals."""
+"""The fine-tuning driver: its plan (init, settings, model config, refusals; without JAX), data dir and host shard."""
 
+import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,17 +12,20 @@ import pytest
 from synpt import cli
 from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.experiments.finetune import (
+from synpt.experiments.plan import (
     FinetuneRequest,
     InitPlan,
     Knobs,
-    _check_same_request,
     build_model_config,
     parse_gin_bindings,
     plan_init,
+    plan_run,
     resolve_settings,
 )
+from synpt.experiments.plan import check_same_request as _check_same_request
 from synpt.model.config import get_config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def request(**fields) -> FinetuneRequest:
@@ -110,3 +117,106 @@ def test_finetune_cli_rejects_a_pretraining_task_and_gin_files(tmp_path, capsys)
     assert "needs a downstream task" in capsys.readouterr().err
     assert cli.main(["finetune", "--task", "g2p", "--out", str(tmp_path / "x"), "--gin_file=a.gin"]) == 2
     assert "no --gin_file" in capsys.readouterr().err
+
+
+def test_finetune_gin_bindings_use_the_one_gin_parser():
+    with pytest.raises(SynptError, match="TRAIN_STEPS must be int"):
+        parse_gin_bindings(("TRAIN_STEPS=1.5",))
+    settings, knobs = parse_gin_bindings(("TRAIN_STEPS=100", "EVAL_PERIOD=%TRAIN_STEPS", "PACK=True"))
+    assert settings == {"steps": 100, "eval_period": 100, "pack": True} and knobs == {}
+
+
+PLAN_WITHOUT_JAX = """
+import json, sys
+from pathlib import Path
+sys.modules.update({name: None for name in ("jax", "jaxlib", "flax", "optax", "orbax", "orbax.checkpoint")})
+from synpt.experiments.plan import FinetuneRequest, plan_run
+
+out, ckpt = Path(sys.argv[1]), sys.argv[2]
+tiny = plan_run(FinetuneRequest(task="g2p", out=out / "tiny", scale="tiny"))
+scale = plan_run(FinetuneRequest(task="g2p", out=out / "scale", scale="tiny", init="per_param_scale", ckpt=ckpt))
+print(json.dumps({
+    "steps": tiny.train_config.steps, "rows": tiny.model_config.vocab_size, "d_model": tiny.model_config.d_model,
+    "padding": tiny.train_config.padding, "resuming": tiny.resuming, "table": scale.paper_table,
+    "label": scale.ckpt_label, "scheme": scale.init.scheme, "scale_d_ff": scale.model_config.d_ff,
+}))
+"""
+
+
+def test_a_run_is_planned_without_jax(tmp_path):
+    """plan.py decides everything (settings, model, init, checkpoint label, resume) with JAX impossible to import."""
+    ckpt = tmp_path / "pretrain_set"
+    (ckpt / "checkpoint_5" / "params").mkdir(parents=True)
+    (ckpt / "checkpoint_5" / "extra").mkdir()
+    source = get_config("tiny", vocab_size=256, d_ff=256)
+    (ckpt / "checkpoint_5" / "extra" / "metadata").write_text(json.dumps({"model_config": source.to_dict()}))
+    (ckpt / "config.json").write_text(json.dumps({"run": {"task": "set"}}))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", PLAN_WITHOUT_JAX, str(tmp_path / "runs"), str(ckpt)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    planned = json.loads(done.stdout.strip().splitlines()[-1])
+    assert planned == {
+        "steps": 30, "rows": 384, "d_model": 128, "padding": "fixed", "resuming": False, "table": "table2",
+        "label": "set@5", "scheme": "per_param_grouping___init_scale", "scale_d_ff": 256,
+    }  # fmt: skip
+
+
+def write_user_task(data_dir: Path, name: str = "mybench") -> Path:
+    """A user's own task folder (train/valid/test.txt of `source<TAB>target` lines) and a small SentencePiece model
+    standing in for the T5 vocabulary, so that the test needs no download."""
+    from synpt.vocab import train_sentencepiece
+
+    words = ["red", "green", "blue", "cat", "dog", "bird", "one", "two", "three", "sun", "moon", "star"]
+    pairs = lambda n, offset: [(f"{words[(i + offset) % 12]} {words[(3 * i + offset) % 12]}") for i in range(n)]
+    folder = data_dir / "finetuning_data" / name
+    folder.mkdir(parents=True)
+    for split, count, offset in (("train", 40, 0), ("valid", 8, 1), ("test", 8, 2)):
+        lines = [f"{text}\t{' '.join(reversed(text.split()))}" for text in pairs(count, offset)]
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    train_sentencepiece(pairs(40, 0), size=30, out=data_dir / "vocab" / "t5_spiece.model")
+    return data_dir
+
+
+def test_finetune_finds_a_user_task_in_its_data_dir(tmp_path, monkeypatch, capsys):
+    """`synpt finetune --task mybench --data-dir DIR` runs end to end when DIR/finetuning_data/mybench/ exists
+    (the task was looked up before --data-dir was resolved: "unknown task")."""
+    monkeypatch.delenv("SYNPT_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # ./data has no such folder: only --data-dir knows the task
+    data_dir = write_user_task(tmp_path / "my_data")
+    argv = ["finetune", "--task", "mybench", "--data-dir", str(data_dir), "--scale", "tiny"]
+    argv += ["--out", str(tmp_path / "run"), "--gin.TRAIN_STEPS=4", "--gin.EVAL_PERIOD=2"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (results["task"], results["paper_metric"], results["settings"]["steps"]) == ("mybench", "em", 4)
+    assert results["best_step"] in (2, 4) and (tmp_path / "run" / "predictions" / "step_4.json").is_file()
+
+
+def test_finetune_trains_on_this_hosts_shard_of_the_train_stream(tmp_path, monkeypatch):
+    """Like `synpt train`, host i of n gets the train examples with global index = i mod n (one shared helper)."""
+    import jax
+
+    from synpt.experiments import finetune
+
+    monkeypatch.setattr(jax, "process_index", lambda: 1)
+    monkeypatch.setattr(jax, "process_count", lambda: 3)
+    given = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(config, *, train_stream, **_):
+        given["train_stream"] = train_stream
+        raise Stop
+
+    monkeypatch.setattr(finetune, "train", fake_train)
+    request = FinetuneRequest(task="g2p", out=tmp_path / "run", scale="tiny")
+    with pytest.raises(Stop):
+        finetune.run_finetune(request, progress=False)
+    task = plan_run(request).task
+    head = lambda stream: [example["targets"].tolist() for example in itertools.islice(stream, 6)]
+    shard = task.examples("train", seed=0, start=5, shard_index=1, shard_count=3)
+    assert head(given["train_stream"](5)) == head(shard)
+    assert head(given["train_stream"](5)) != head(task.examples("train", seed=0, start=5))

@@ -9,7 +9,8 @@ import pytest
 from synpt.errors import SynptError
 from synpt.model.config import get_config
 from synpt.model.t5 import init_params
-from synpt.train.checkpoints import checkpoint_steps, load_params, save_params
+from synpt.train.checkpoints import load_params, save_params
+from synpt.train.run_dir import checkpoint_steps
 from synpt.train.trainer import TrainConfig, train
 from tests.test_train_trainer import TINY, copy_stream
 

@@ -44,3 +44,16 @@ def test_pretrain_writes_config_metrics_and_checkpoint(tmp_path, capsys):
     assert [(e["event"], e["step"]) for e in events] == [("train", 2), ("eval", 2)]
     assert (tmp_path / "checkpoint_2" / "params").is_dir()
     assert "done: step 2" in capsys.readouterr().out
+
+
+def test_train_refuses_a_downstream_task_and_points_to_finetune(tmp_path, capsys):
+    """`synpt train` would skip decoding, the selection rule and results.json: one line naming the right command."""
+    assert main(["train", f"--gin.MODEL_DIR={tmp_path / 'run'}", "--gin.MIXTURE_OR_TASK_NAME=g2p"]) == 2
+    err = capsys.readouterr().err
+    assert "synpt finetune --task g2p" in err and len(err.strip().splitlines()) == 1
+    # a user's own task folder is found in DATA_DIR (not "unknown task") and refused the same way
+    (tmp_path / "data" / "finetuning_data" / "mybench").mkdir(parents=True)
+    argv = ["train", f"--gin.MODEL_DIR={tmp_path / 'run'}", "--gin.MIXTURE_OR_TASK_NAME=mybench"]
+    assert main([*argv, f"--gin.DATA_DIR={tmp_path / 'data'}"]) == 2
+    assert "synpt finetune --task mybench" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

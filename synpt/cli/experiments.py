@@ -68,7 +68,8 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def finetune_main(args: argparse.Namespace) -> int:
-    from synpt.experiments.finetune import request_from_args, run_finetune
+    from synpt.experiments.finetune import run_finetune
+    from synpt.experiments.plan import request_from_args
 
     if args.gin_files:
         raise SynptError("synpt finetune takes --gin.KEY=VALUE overrides but no --gin_file (use synpt train)")

@@ -60,8 +60,7 @@ def init_arguments(parser: argparse.ArgumentParser) -> None:
 def init_main(args: argparse.Namespace) -> int:
     import jax
 
-    from synpt.init import apply_init, check_init_settings
-    from synpt.model.t5 import init_params
+    from synpt.init import check_init_settings, initial_params
     from synpt.train.checkpoints import save_params
 
     if args.ckpt and args.transfer in (None, "from_scratch"):
@@ -83,9 +82,9 @@ def init_main(args: argparse.Namespace) -> int:
         raise SynptError("pass --model PRESET (e.g. --model t5_small): there is no checkpoint to take it from")
     source, source_config = load_any_checkpoint(source_path) if source_path else (None, None)
     config = config or source_config
-    fresh = init_params(config, jax.random.PRNGKey(args.seed))
-    params, log = apply_init(
-        fresh,
+    params, log = initial_params(
+        config,
+        jax.random.PRNGKey(args.seed),
         scheme=args.scheme,
         source_params=source,
         transfer=args.transfer,

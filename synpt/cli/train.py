@@ -14,30 +14,11 @@ from typing import Any
 from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
-from synpt.train.gin_config import parse_gin, train_config_from
+from synpt.train.config import TrainConfig
+from synpt.train.gin_config import PRETRAIN_DEFAULTS, parse_gin, train_config_from
 
 SYNTHETIC_FAMILIES = ("simple", "lime", "corpus")
-
-# The paper's pre-training run (reference §4.5; configs/runs/pretrain.gin states the same values), except bucketed
-# padding (reference quirk 18; PADDING = 'fixed' reproduces 512/512).
-PRETRAIN_DEFAULTS: dict[str, Any] = {
-    "MODEL": "t5_small",
-    "TASK_FEATURE_LENGTHS": {"inputs": 512, "targets": 512},
-    "TRAIN_STEPS": 80_000,
-    "BATCH_SIZE": 128,
-    "SCHEDULE": "rsqrt",
-    "WARMUP_STEPS": 10_000,
-    "LEARNING_RATE": None,
-    "DROPOUT_RATE": 0.1,
-    "Z_LOSS": 0.0,
-    "EVAL_PERIOD": 5_000,
-    "EVAL_STEPS": 20,
-    "CHECKPOINT_PERIOD": 5_000,
-    "KEEP_CHECKPOINTS": None,
-    "PACK": False,
-    "PADDING": "bucket",
-    "SEED": 0,
-}
+DEFAULTS = TrainConfig()  # the paper's pre-training run (reference §4.5): PRETRAIN_DEFAULTS as macros
 
 # pretrain flag -> macro it sets (a flag left out keeps the gin/default value)
 _PRETRAIN_FLAGS = {
@@ -57,9 +38,10 @@ _PRETRAIN_FLAGS = {
 
 def train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
-        "Configure with --gin_file=configs/runs/pretrain.gin (or finetune.gin) and --gin.KEY=VALUE overrides, "
+        "Configure with --gin_file=configs/runs/pretrain.gin and --gin.KEY=VALUE overrides, "
         "e.g. --gin.MODEL_DIR=runs/set --gin.MIXTURE_OR_TASK_NAME=set --gin.TRAIN_STEPS=10000. "
-        "Rerunning the same command resumes from the latest checkpoint in MODEL_DIR."
+        "Rerunning the same command resumes from the latest checkpoint in MODEL_DIR. Downstream tasks are "
+        "fine-tuned with synpt finetune (decoded evals, the paper's selection rule, results.json)."
     )
 
 
@@ -71,22 +53,29 @@ def train_main(args: argparse.Namespace) -> int:
 
 def pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
-        "Defaults are the paper's (T5-small, 80k steps, batch 128, 512/512, rsqrt LR, Adafactor); --gin.KEY=VALUE "
+        f"Defaults are the paper's ({DEFAULTS.model}, {DEFAULTS.steps} steps, batch {DEFAULTS.batch_size}, "
+        f"{DEFAULTS.input_length}/{DEFAULTS.target_length}, {DEFAULTS.schedule} LR, Adafactor); --gin.KEY=VALUE "
         "overrides any of them. Rerunning the same command resumes from the latest checkpoint in --out."
     )
     parser.add_argument("--task", required=True, help="synthetic task, e.g. identity, set, lime")
-    parser.add_argument("--model", help="model preset (default t5_small)")
-    parser.add_argument("--steps", type=int, help="training steps (default 80000)")
-    parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")
-    parser.add_argument("--seed", type=int, help="seed of init, dropout and data (default 0)")
+    parser.add_argument("--model", help=f"model preset (default {DEFAULTS.model})")
+    parser.add_argument("--steps", type=int, help=f"training steps (default {DEFAULTS.steps})")
+    parser.add_argument("--batch-size", type=int, help=f"global batch size (default {DEFAULTS.batch_size})")
+    parser.add_argument("--seed", type=int, help=f"seed of init, dropout and data (default {DEFAULTS.seed})")
     parser.add_argument("--out", required=True, help="run directory; holds checkpoints, metrics.jsonl, config.json")
-    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 5000)")
-    parser.add_argument("--eval-every", type=int, help="steps between validation evals (default 5000)")
+    parser.add_argument(
+        "--checkpoint-every", type=int, help=f"steps between checkpoints (default {DEFAULTS.checkpoint_every})"
+    )
+    parser.add_argument(
+        "--eval-every", type=int, help=f"steps between validation evals (default {DEFAULTS.eval_period})"
+    )
     parser.add_argument(
         "--data-source", choices=("stream", "files"), help="generate examples on the fly (default) or read files"
     )
     parser.add_argument("--data-dir", help="data directory for --data-source files ($SYNPT_DATA_DIR, ./data)")
-    parser.add_argument("--padding", choices=("bucket", "fixed", "pack"), help="batch padding (default bucket)")
+    parser.add_argument(
+        "--padding", choices=("bucket", "fixed", "pack"), help=f"batch padding (default {DEFAULTS.padding})"
+    )
 
 
 def pretrain_main(args: argparse.Namespace) -> int:
@@ -96,44 +85,29 @@ def pretrain_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_macros(settings) -> dict[str, Any]:
-    """Macro values of a downstream task's FinetuneSettings (reference §5.1); checkpoints at every eval."""
-    return {
-        "LEARNING_RATE": settings.learning_rate,
-        "TRAIN_STEPS": settings.steps,
-        "EVAL_PERIOD": settings.eval_period,
-        "CHECKPOINT_PERIOD": settings.eval_period,
-        "BATCH_SIZE": settings.batch_size,
-        "TASK_FEATURE_LENGTHS": {"inputs": settings.input_length, "targets": settings.target_length},
-        "PACK": settings.pack,
-    }
-
-
 def run(values: dict[str, Any], *, synthetic_only: bool):
     """Train as the macro `values` say: the task's train stream, its first validation examples for eval."""
-    import jax
-
     from synpt.train.checkpoints import load_params
+    from synpt.train.partitioning import host_train_stream
     from synpt.train.trainer import train
 
     for key in ("MODEL_DIR", "MIXTURE_OR_TASK_NAME"):
         if not values.get(key):
             raise SynptError(f"{key} is not set; pass --gin.{key}=... or set it in a gin file")
-    task = get_task(values["MIXTURE_OR_TASK_NAME"])
+    data_dir = resolve_data_dir(values.get("DATA_DIR"))
+    task = get_task(values["MIXTURE_OR_TASK_NAME"], data_dir)
     if synthetic_only and task.family not in SYNTHETIC_FAMILIES:
         raise SynptError(f"'synpt pretrain' trains on synthetic tasks; {task.name!r} is a {task.family} task")
-    settings = getattr(task, "settings", None)
-    if settings is not None:  # a downstream task: its §5.1 settings fill whatever the gin files left unset
-        for key, value in _settings_macros(settings).items():
-            values.setdefault(key, value)
+    if task.settings is not None:  # a downstream task
+        raise SynptError(
+            f"{task.name!r} is a downstream task: fine-tune it with `synpt finetune --task {task.name} ...`, which "
+            "decodes at every eval, applies the paper's selection rule and writes results.json (synpt train does not)"
+        )
     options = dict(values.get("TASK_OPTIONS") or {})
     if values.get("DATA_SOURCE"):
         options["source"] = values["DATA_SOURCE"]
     if options:
-        if not hasattr(task, "with_options"):
-            raise SynptError(f"task {task.name!r} takes no options (TASK_OPTIONS / DATA_SOURCE): {options}")
-        task = task.with_options(**options)
-    data_dir = resolve_data_dir(values.get("DATA_DIR"))
+        task = task.with_options(**options)  # unknown names are refused with the task's valid options
 
     initial_params = None
     if values.get("INITIAL_CHECKPOINT_PATH"):
@@ -141,32 +115,22 @@ def run(values: dict[str, Any], *, synthetic_only: bool):
         values.setdefault("MODEL", checkpoint_config)
     config = train_config_from(values)
     seed = config.seed
-    if "inputs_length" in getattr(task, "options", {}) and "inputs_length" not in options:
+    if "inputs_length" in task.options and "inputs_length" not in options:
         # span-corrupted corpora size their raw chunks so that the noised input exactly fills the input length
         task = task.with_options(inputs_length=config.input_length)
-
-    def train_stream(start: int):
-        return task.examples(
-            "train",
-            seed=seed,
-            data_dir=data_dir,
-            start=start,
-            shard_index=jax.process_index(),
-            shard_count=jax.process_count(),
-        )
 
     eval_count = None if config.eval_batches is None else config.eval_batches * config.batch_size
     eval_examples = list(itertools.islice(task.examples("validation", seed=seed, data_dir=data_dir), eval_count))
     run_info = {
         "task": task.name,
-        "task_options": getattr(task, "options", {}),
+        "task_options": task.options,
         "data_dir": str(data_dir),
         "initial_checkpoint": values.get("INITIAL_CHECKPOINT_PATH"),
     }
     summary = train(
         config,
         model_dir=values["MODEL_DIR"],
-        train_stream=train_stream,
+        train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
         eval_examples=eval_examples,
         initial_params=initial_params,
         run_info=run_info,

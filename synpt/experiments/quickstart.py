@@ -103,7 +103,8 @@ def _pretrain(run_dir: Path, seed: int) -> None:
 def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
     """Run the whole demo under `out`; returns the printed markdown table."""
     from synpt.experiments import report
-    from synpt.experiments.finetune import FinetuneRequest, run_finetune
+    from synpt.experiments.finetune import run_finetune
+    from synpt.experiments.plan import FinetuneRequest
     from synpt.experiments.plots import plot_validation_curves
 
     out = Path(out)
@@ -114,7 +115,7 @@ def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
         f"-> {pretrain_dir}",
         flush=True,
     )
-    from synpt.train.checkpoints import checkpoint_steps
+    from synpt.train.run_dir import checkpoint_steps
 
     if PRETRAIN_STEPS in checkpoint_steps(pretrain_dir):
         print(f"[quickstart] skip: {pretrain_dir} is pre-trained already")

@@ -16,9 +16,8 @@ from synpt.init.layernorm import parse_ln_values, set_layer_norms
 from synpt.init.mimetic import mimetic_init, parse_mimetic_spec
 from synpt.init.schemes import MIMETIC, SCHEMES, Scheme, apply_scheme, get_scheme, scheme_names
 from synpt.init.transfer import FROM_SCRATCH, TRANSFERS, check_transfer, transfer_weights
-from synpt.model.t5 import flatten_names, unflatten_names
 
-__all__ = ["SCHEMES", "TRANSFERS", "apply_init", "check_init_settings", "scheme_names"]
+__all__ = ["SCHEMES", "TRANSFERS", "apply_init", "check_init_settings", "initial_params", "scheme_names"]
 
 
 def check_init_settings(
@@ -79,6 +78,8 @@ def apply_init(
         pre_attn_ln_value=pre_attn_ln_value,
         include_pre_mlp_ln=include_pre_mlp_ln,
     )
+    from synpt.model.t5 import flatten_names, unflatten_names  # here: checking settings needs no JAX
+
     source = None if source_params is None else flatten_names(source_params)
     params, log = transfer_weights(flatten_names(fresh_params), source, transfer)
     if statistics is not None:
@@ -91,3 +92,11 @@ def apply_init(
         params, lines = set_layer_norms(params, pre_attn_ln_value, include_pre_mlp_ln=include_pre_mlp_ln)
         log += lines
     return unflatten_names(params), log
+
+
+def initial_params(model_config, key, **settings: Any) -> tuple[dict[str, Any], list[str]]:
+    """A fresh random init of `model_config` drawn from `key`, then `apply_init(**settings)`: how `synpt init`
+    and `synpt finetune` start a model; returns (params, log lines)."""
+    from synpt.model.t5 import init_params
+
+    return apply_init(init_params(model_config, key), **settings)

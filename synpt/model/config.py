@@ -24,15 +24,17 @@ class T5Config:
     parameters, layer norms and logits always stay float32.
     """
 
-    vocab_size: int = 32128
-    d_model: int = 512
-    num_heads: int = 8
-    head_dim: int = 64
-    num_encoder_layers: int = 6
-    num_decoder_layers: int = 6
-    d_ff: int = 2048
-    feed_forward: str = "relu"
-    tie_embeddings: bool = True
+    # The architecture: no defaults, so that each one is stated once, in PRESETS (or a checkpoint's config.json).
+    vocab_size: int
+    d_model: int
+    num_heads: int
+    head_dim: int
+    num_encoder_layers: int
+    num_decoder_layers: int
+    d_ff: int
+    feed_forward: str
+    tie_embeddings: bool
+    # Settings every architecture shares unless told otherwise.
     dropout_rate: float = 0.1
     shared_dropout: bool = True
     relative_attention_num_buckets: int = 32
@@ -78,26 +80,37 @@ class T5Config:
         unknown = sorted(set(values) - known)
         if unknown:
             raise SynptError(f"unknown T5Config keys {unknown}; valid keys: {', '.join(sorted(known))}")
+        required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise SynptError(f"T5Config lacks {missing}: a config needs the whole architecture ({', '.join(required)})")
         return cls(**values)
 
 
+# T5-small (T5 1.0, reference §3.1), the model of every paper experiment; the other presets are changes to it.
+_T5_SMALL = T5Config(
+    vocab_size=32128,
+    d_model=512,
+    num_heads=8,
+    head_dim=64,
+    num_encoder_layers=6,
+    num_decoder_layers=6,
+    d_ff=2048,
+    feed_forward="relu",
+    tie_embeddings=True,
+)
 _TINY = dict(d_model=128, num_heads=4, head_dim=32, num_encoder_layers=2, num_decoder_layers=2, d_ff=512)
+_T5_1_1 = dict(feed_forward="gated-gelu", tie_embeddings=False)  # T5 1.1: gated-GELU MLP, untied output layer
 
 PRESETS: dict[str, T5Config] = {
-    "tiny": T5Config(**_TINY),
-    "tiny_1_1": T5Config(**_TINY, feed_forward="gated-gelu", tie_embeddings=False),
-    "t5_small": T5Config(),
-    "t5_1_1_small": T5Config(
-        num_heads=6,
-        num_encoder_layers=8,
-        num_decoder_layers=8,
-        d_ff=1024,
-        feed_forward="gated-gelu",
-        tie_embeddings=False,
-        dtype="bfloat16",
+    "tiny": dataclasses.replace(_T5_SMALL, **_TINY),
+    "tiny_1_1": dataclasses.replace(_T5_SMALL, **_TINY, **_T5_1_1),
+    "t5_small": _T5_SMALL,
+    "t5_1_1_small": dataclasses.replace(
+        _T5_SMALL, **_T5_1_1, num_heads=6, num_encoder_layers=8, num_decoder_layers=8, d_ff=1024, dtype="bfloat16"
     ),
-    "t5_base": T5Config(
-        d_model=768, num_heads=12, head_dim=64, num_encoder_layers=12, num_decoder_layers=12, d_ff=3072
+    "t5_base": dataclasses.replace(
+        _T5_SMALL, d_model=768, num_heads=12, head_dim=64, num_encoder_layers=12, num_decoder_layers=12, d_ff=3072
     ),
 }
 

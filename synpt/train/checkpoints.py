@@ -9,14 +9,13 @@ Layout of a run directory (T5X-like names):
 
 A params-only checkpoint (`save_params`) is `DIR/params` plus `DIR/config.json` (model config) and
 `DIR/metadata.json`. Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
-run killed mid-save leaves the previous checkpoint as the latest one (atomicity).
+run killed mid-save leaves the previous checkpoint as the latest one (atomicity). Reading the layout without
+JAX (steps, extra JSON, model config): run_dir.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,7 @@ from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import init_params
-
-STEP_PREFIX = "checkpoint"
-_STEP_DIR = re.compile(rf"^{STEP_PREFIX}_(\d+)$")
+from synpt.train.run_dir import STEP_PREFIX, params_location, read_extra
 
 
 def describe_config(config: T5Config) -> str:
@@ -59,19 +56,6 @@ def abstract_params(config: T5Config, sharding=None):
     sharding = sharding or jax.sharding.SingleDeviceSharding(jax.devices()[0])
     shapes = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
-
-
-def checkpoint_steps(run_dir: Path) -> list[int]:
-    """Steps of the complete checkpoints in `run_dir`, ascending (orbax's temporary directories are ignored)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        return []
-    steps = []
-    for child in run_dir.iterdir():
-        match = _STEP_DIR.match(child.name)
-        if match and (child / "extra").is_dir():
-            steps.append(int(match.group(1)))
-    return sorted(steps)
 
 
 class RunCheckpoints:
@@ -120,13 +104,6 @@ class RunCheckpoints:
         self.manager.close()
 
 
-def read_extra(checkpoint_dir: Path) -> dict:
-    path = Path(checkpoint_dir) / "extra" / "metadata"
-    if not path.is_file():
-        raise SynptError(f"{checkpoint_dir} is not a complete synpt checkpoint (missing extra/metadata)")
-    return json.loads(path.read_text())
-
-
 def save_params(path: str | os.PathLike, params, config: T5Config, metadata: dict | None = None) -> Path:
     """Write a params-only checkpoint to `path` (created; an existing params checkpoint there is an error)."""
     path = Path(path).absolute()
@@ -141,26 +118,11 @@ def save_params(path: str | os.PathLike, params, config: T5Config, metadata: dic
     return path
 
 
-def _params_location(path: Path) -> tuple[Path, T5Config]:
-    """(orbax params directory, model config) for a params-only dir, a checkpoint dir or a run dir."""
-    if (path / "params").is_dir() and (path / "extra").is_dir():  # checkpoint_<step>
-        return path / "params", T5Config.from_dict(read_extra(path)["model_config"])
-    if (path / "params").is_dir() and (path / "config.json").is_file():  # save_params
-        return path / "params", T5Config.from_dict(json.loads((path / "config.json").read_text()))
-    steps = checkpoint_steps(path)
-    if steps:  # run directory: its latest checkpoint
-        return _params_location(path / f"{STEP_PREFIX}_{steps[-1]}")
-    raise SynptError(
-        f"{path} holds no checkpoint: expected a run directory with {STEP_PREFIX}_<step>/ subdirectories, "
-        f"a {STEP_PREFIX}_<step> directory, or a params-only directory written by 'synpt init' (params/ + config.json)"
-    )
-
-
 def load_params(path: str | os.PathLike, *, sharding=None) -> tuple[Any, T5Config]:
     """Parameters and model config from a run directory (latest checkpoint), a checkpoint dir or a params-only dir."""
     path = Path(path).expanduser().absolute()
     if not path.exists():
         raise SynptError(f"checkpoint path {path} does not exist")
-    params_dir, config = _params_location(path)
+    params_dir, config = params_location(path)
     params = ocp.StandardCheckpointer().restore(params_dir, abstract_params(config, sharding))
     return params, config

@@ -4,20 +4,22 @@ Why macros only: the reference drives T5X through a handful of top-level gin mac
 MIXTURE_OR_TASK_NAME, TASK_FEATURE_LENGTHS, TRAIN_STEPS, BATCH_SIZE, ...). synpt parses gin's syntax with gin's own
 parser, keeps exactly those macros (plus a few synpt ones, listed in `MACROS`), and turns them into a
 `TrainConfig`; an unknown key is an error that names the file and line and lists the valid keys, instead of a
-silently ignored binding. `include` and `%MACRO` references work as in gin.
+silently ignored binding. `include` and `%MACRO` references work as in gin. `synpt finetune` parses its
+`--gin.KEY=VALUE` overrides with the same parser and its own macro table (experiments/plan.py).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gin import config_parser
 
 from synpt.errors import SynptError
-from synpt.train.trainer import TrainConfig
+from synpt.train.config import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,10 +68,13 @@ class _MacroRef:
 
 
 class _Delegate(config_parser.ParserDelegate):
+    def __init__(self, macros: Mapping[str, Macro]):
+        self.macros = macros
+
     def configurable_reference(self, scoped_configurable_name, evaluate):
         raise SynptError(
             f"@{scoped_configurable_name}: synpt gin files bind macros only (KEY = value); "
-            f"valid keys: {', '.join(MACROS)}"
+            f"valid keys: {', '.join(self.macros)}"
         )
 
     def macro(self, macro_name):
@@ -93,29 +98,36 @@ def _resolve_include(name: str, including: Path | None) -> Path:
     raise SynptError(f"gin file {name!r} not found (looked in {', '.join(str(c) for c in candidates)})")
 
 
-def _parse(text: str, filename: Path | None, values: dict[str, Any], seen: set[Path], label: str = "") -> None:
+@dataclasses.dataclass
+class _Reading:
+    """What one `parse_gin` call reads: its macro table, who reads (for errors) and the files included so far."""
+
+    macros: Mapping[str, Macro]
+    reader: str | None
+    seen: set[Path] = dataclasses.field(default_factory=set)
+
+    def unknown(self, where: str, key: str) -> SynptError:
+        said = f"unknown gin key {key!r}" if self.reader is None else f"{self.reader} does not know {key!r}"
+        return SynptError(f"{where}: {said}; valid keys: {', '.join(self.macros)}")
+
+
+def _parse(text: str, filename: Path | None, values: dict[str, Any], reading: _Reading, label: str = "") -> None:
     """Parse gin `text` (from `filename`, or a command-line binding called `label`) into `values`."""
-    parser = config_parser.ConfigParser(text, _Delegate())
+    parser = config_parser.ConfigParser(text, _Delegate(reading.macros))
     parser._filename = str(filename) if filename is not None else label  # gin copies it into statement locations
     try:
         for statement in parser:
             if isinstance(statement, config_parser.IncludeStatement):
                 path = _resolve_include(statement.filename, filename).resolve()
-                if path not in seen:
-                    seen.add(path)
-                    _parse(path.read_text(), path, values, seen)
+                if path not in reading.seen:
+                    reading.seen.add(path)
+                    _parse(path.read_text(), path, values, reading)
             elif isinstance(statement, config_parser.BindingStatement):
                 if statement.scope or statement.arg_name:
                     key = ".".join(p for p in (statement.scope, statement.selector, statement.arg_name) if p)
-                    raise SynptError(
-                        f"{_where(statement.location)}: unknown gin key {key!r}; synpt reads these macros: "
-                        f"{', '.join(MACROS)}"
-                    )
-                if statement.selector not in MACROS:
-                    raise SynptError(
-                        f"{_where(statement.location)}: unknown gin key {statement.selector!r}; "
-                        f"valid keys: {', '.join(MACROS)}"
-                    )
+                    raise reading.unknown(_where(statement.location), key)
+                if statement.selector not in reading.macros:
+                    raise reading.unknown(_where(statement.location), statement.selector)
                 values[statement.selector] = (statement.value, _where(statement.location))
             else:
                 raise SynptError(f"{_where(statement.location)}: only 'include' and KEY = value lines are supported")
@@ -134,29 +146,37 @@ def _binding_text(binding: str) -> str:
     return f"{key.strip()} = {value}"
 
 
-def parse_gin(gin_files: list[str], gin_bindings: list[str], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Macro values from `defaults`, then each gin file, then each `KEY=VALUE` binding (later wins)."""
+def parse_gin(
+    gin_files: list[str],
+    gin_bindings: list[str],
+    defaults: dict[str, Any] | None = None,
+    *,
+    macros: Mapping[str, Macro] = MACROS,
+    reader: str | None = None,
+) -> dict[str, Any]:
+    """Macro values from `defaults`, then each gin file, then each `KEY=VALUE` binding (later wins).
+
+    The one parser of synpt's gin: `synpt train` / `synpt pretrain` read `MACROS`; `synpt finetune` reads its own
+    table (`macros`), and names itself in errors (`reader`). Every value is checked against its macro's types.
+    """
     raw: dict[str, tuple[Any, str]] = {k: (v, "default") for k, v in (defaults or {}).items()}
-    seen: set[Path] = set()
+    reading = _Reading(macros, reader)
     for name in gin_files:
         path = _resolve_include(name, None).resolve()
-        seen.add(path)
-        _parse(path.read_text(), path, raw, seen)
+        reading.seen.add(path)
+        _parse(path.read_text(), path, raw, reading)
     for binding in gin_bindings:
-        _parse(_binding_text(binding) + "\n", None, raw, seen, label=f"--gin.{binding}")
-    resolved: dict[str, Any] = {}
-    for key, (value, where) in raw.items():
-        resolved[key] = _resolve(key, value, raw, where, depth=0)
-    return resolved
+        _parse(_binding_text(binding) + "\n", None, raw, reading, label=f"--gin.{binding}")
+    return {key: _resolve(key, value, raw, where, macros, depth=0) for key, (value, where) in raw.items()}
 
 
-def _resolve(key: str, value: Any, raw: dict, where: str, depth: int) -> Any:
+def _resolve(key: str, value: Any, raw: dict, where: str, macros: Mapping[str, Macro], depth: int) -> Any:
     if isinstance(value, _MacroRef):
         if value.name not in raw or depth > len(raw):
             raise SynptError(f"{where}: %{value.name} is not bound (or refers to itself)")
         target, target_where = raw[value.name]
-        return _resolve(key, target, raw, target_where, depth + 1)
-    macro = MACROS[key]
+        return _resolve(key, target, raw, target_where, macros, depth + 1)
+    macro = macros[key]
     if not isinstance(value, macro.types) or (isinstance(value, bool) and bool not in macro.types):
         names = " or ".join("None" if t is type(None) else t.__name__ for t in macro.types)
         raise SynptError(f"{where}: {key} must be {names} ({macro.help}), got {value!r}")
@@ -174,3 +194,17 @@ def train_config_from(values: dict[str, Any]) -> TrainConfig:
     if values.get("PACK"):
         fields["padding"] = "pack"
     return TrainConfig(**fields)
+
+
+def macro_values(config: TrainConfig) -> dict[str, Any]:
+    """The macro values that describe `config` (the inverse of `train_config_from`); an unset override
+    (ACTIVATION_DTYPE None) is left out."""
+    values = {key: getattr(config, m.field) for key, m in MACROS.items() if m.field}
+    values["TASK_FEATURE_LENGTHS"] = {"inputs": config.input_length, "targets": config.target_length}
+    values["PACK"] = config.padding == "pack"
+    return {key: value for key, value in values.items() if value is not None or type(None) in MACROS[key].types}
+
+
+# The paper's pre-training run as macros: TrainConfig's defaults, the one statement of them (train/config.py);
+# `synpt pretrain` starts from these, and configs/runs/pretrain.gin states the same values (tested).
+PRETRAIN_DEFAULTS: dict[str, Any] = macro_values(TrainConfig())

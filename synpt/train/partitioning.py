@@ -1,4 +1,4 @@
-"""Device mesh, parameter/batch shardings and multi-host setup.
+"""Device mesh, parameter/batch shardings and each host's share of the training stream.
 
 Why a ("data", "model") mesh: the paper trains data-parallel only (reference §4.4), which is the default
 (model axis of size 1, every parameter replicated, batches split along "data"). An optional model axis shards the
@@ -8,8 +8,9 @@ for models that do not fit one device. Shardings never change the arithmetic, on
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -17,8 +18,6 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from synpt.errors import SynptError
-
-DISTRIBUTED_ENV = "SYNPT_DISTRIBUTED"
 
 # (regex on the parameter path, spec for a 2-D leaf); the first match wins, anything else is replicated.
 PARAM_RULES: tuple[tuple[str, P], ...] = (
@@ -31,15 +30,16 @@ PARAM_RULES: tuple[tuple[str, P], ...] = (
 )
 
 
-def maybe_initialize_distributed(enabled: bool | None = None) -> None:
-    """Call `jax.distributed.initialize()` on a multi-host slice (flag, or `$SYNPT_DISTRIBUTED=1`).
+def host_train_stream(task, *, seed: int, data_dir: Path | None) -> Callable[[int], Iterator[dict]]:
+    """The trainer's `train_stream` for this host: `task`'s train examples from global index `start` on, every
+    `jax.process_count()`-th one from `jax.process_index()` (the trainer counts consumed examples globally).
 
-    Must run before any other JAX call; on one host it is a no-op.
-    """
-    if enabled is None:
-        enabled = os.environ.get(DISTRIBUTED_ENV, "") not in ("", "0", "false")
-    if enabled:
-        jax.distributed.initialize()
+    Every command that trains (`synpt train`, `synpt pretrain`, `synpt finetune`) takes its stream from here, so
+    a multi-host run never feeds two hosts the same examples."""
+    index, count = jax.process_index(), jax.process_count()
+    return lambda start: task.examples(
+        "train", seed=seed, data_dir=data_dir, start=start, shard_index=index, shard_count=count
+    )
 
 
 def make_mesh(model_parallel: int = 1) -> Mesh:

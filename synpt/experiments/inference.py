@@ -1,0 +1,54 @@
+"""The fine-tuning run's decoded evals: the trainer's `on_eval` hook (beam-decode, score, keep a few predictions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synpt.atomic import write_json_atomic
+from synpt.errors import SynptError
+
+PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs
+
+
+class InferenceEval:
+    """The trainer's `on_eval` hook: beam-decode the evaluation set, score it, keep a few predictions.
+
+    The evaluation set is the first EVALUATOR_NUM_EXAMPLES examples of the decode split in file order (reference
+    §4.7, quirk 13), trimmed to the feature lengths, with the references the metric wants (quirk 15).
+    """
+
+    def __init__(self, task, settings, knobs, model_config, data_dir, out: Path):
+        self.task, self.settings, self.knobs, self.model_config, self.out = task, settings, knobs, model_config, out
+        self.vocabulary = task.vocabulary(data_dir)
+        self.examples, self.references = task.evaluation_set(
+            settings.decode_split,
+            data_dir=data_dir,
+            limit=settings.evaluator_num_examples,
+            input_length=settings.input_length,
+            target_length=settings.target_length,
+        )
+        if not self.examples:
+            raise SynptError(f"task {task.name}: the {settings.decode_split} split is empty; nothing to decode")
+
+    def __call__(self, step: int, params) -> dict[str, float]:
+        from synpt.model.decoding import decode_examples
+
+        ids = decode_examples(
+            self.model_config,
+            params,
+            self.examples,
+            batch_size=self.settings.batch_size,
+            max_decode_length=self.settings.max_decode_length,
+            beam_size=self.knobs.beam_size,
+            alpha=self.knobs.alpha,
+            input_length=self.settings.input_length,
+        )
+        predictions = [self.vocabulary.decode(list(x)) for x in ids]
+        metrics = self.task.compute_metrics(predictions, self.references)
+        shown = [
+            {"input": self.vocabulary.decode(list(ex["inputs"])), "prediction": pred, "reference": ref}
+            for ex, pred, ref in zip(self.examples, predictions, self.references, strict=True)
+        ][:PREDICTIONS_TO_KEEP]
+        (self.out / "predictions").mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
+        return metrics

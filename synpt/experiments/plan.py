@@ -1,0 +1,361 @@
+"""Planning a fine-tuning run: `plan_run(request) -> RunSpec`, every decision made before any training, no JAX.
+
+Why a pure step: everything that defines a run (the task and its paper settings, the scale and --gin overrides,
+the initialisation, the model architecture, the checkpoint's label, whether the run directory continues the same
+run) is decided here from the request and a few small files, so it can be tested without a device and a bad
+command fails before a model exists. The recipe (finetune.py) then only executes a RunSpec.
+
+Why a run is "task + init + settings": Tables 1-3 differ only in how the model is initialised (reference §6) and
+in two per-task settings (§5.1). A run directory records `request.json` (its `identity`), so re-running the same
+command resumes it, while a different command pointed at the same directory is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from synpt.catalog import get_task
+from synpt.downstream.settings import PAPER_SETTINGS, FinetuneSettings, settings_for
+from synpt.errors import SynptError
+from synpt.init.schemes import SCHEMES, get_scheme
+from synpt.model.config import T5Config, get_config
+from synpt.paths import resolve_data_dir
+from synpt.train.config import TrainConfig
+from synpt.train.gin_config import MACROS, Macro, parse_gin
+from synpt.train.run_dir import checkpoint_steps, params_location
+
+REQUEST_FILE = "request.json"
+TRANSFER_INITS = ("all", "all_but_embedding")
+FROM_SCRATCH = "from_scratch"
+SCALES = ("paper", "tiny")
+
+
+@dataclasses.dataclass(frozen=True)
+class Knobs:
+    """Fine-tuning settings common to every task (reference §4.6, §4.7): not per-task, so not in FinetuneSettings."""
+
+    dropout_rate: float = 0.1
+    z_loss: float = 1e-4
+    beam_size: int = 4
+    alpha: float = 0.6
+    eval_batches: int = 128  # EVAL_STEPS: teacher-forced validation batches, cycled over the split
+    keep_checkpoints: int | None = None  # the paper keeps all
+    # Length buckets give the loss of 512/512 padding with less compute (quirk 18); "fixed" compiles one shape only,
+    # which is faster for short CPU runs, where compiling each bucket's step costs more than the padding.
+    padding: str = "bucket"
+
+
+# The --gin.KEY=VALUE overrides of `synpt finetune`: the reference fine-tuning scripts' macro names. A macro's field
+# is the FinetuneSettings or Knobs field it sets (the shared ones keep synpt train's meaning and types).
+_NUMBER = (int, float)
+FINETUNE_MACROS: dict[str, Macro] = {
+    **{key: MACROS[key] for key in ("TRAIN_STEPS", "BATCH_SIZE", "EVAL_PERIOD", "DROPOUT_RATE", "Z_LOSS")},
+    **{key: MACROS[key] for key in ("KEEP_CHECKPOINTS", "PADDING")},
+    "LEARNING_RATE": Macro(_NUMBER, "constant learning rate", "learning_rate"),
+    "PERIOD": Macro((int,), "steps between evals and checkpoints (= EVAL_PERIOD)", "eval_period"),
+    "EVALUATOR_NUM_EXAMPLES": Macro((int,), "examples decoded at each eval", "evaluator_num_examples"),
+    "INPUT_LEN": Macro((int,), "input feature length", "input_length"),
+    "TARGET_LEN": Macro((int,), "target feature length (also sizes the decode cache)", "target_length"),
+    "MAX_DECODE_LENGTH": Macro((int,), "longest decoded output", "max_decode_length"),
+    "PACK": Macro((bool,), "pack training examples", "pack"),
+    "EVAL_STEPS": Macro((int,), "teacher-forced validation batches per eval", "eval_batches"),
+    "BEAM_SIZE": Macro((int,), "beam width of the decoded evals", "beam_size"),
+}
+_KNOB_FIELDS = {field.name for field in dataclasses.fields(Knobs)}
+
+# SCALE=tiny: the same pipeline, shrunk to run in a minute or two on a CPU.
+TINY_SETTINGS = {"steps": 30, "eval_period": 10, "batch_size": 8, "evaluator_num_examples": 8, "pack": False}
+TINY_LENGTH_CAPS = {"input_length": 128, "target_length": 64, "max_decode_length": 64}
+TINY_KNOBS = {"eval_batches": 2, "keep_checkpoints": 2, "padding": "fixed"}
+TINY_MODEL = "tiny"
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneRequest:
+    """Everything that defines a fine-tuning run; recorded as `request.json` in the run directory."""
+
+    task: str
+    out: Path
+    init: str = FROM_SCRATCH
+    ckpt: str | None = None
+    transfer: str | None = None
+    pre_attn_ln_value: float | None = None
+    model: str | None = None
+    steps: int | None = None
+    seed: int = 0
+    data_dir: str | None = None
+    scale: str = "paper"
+    paper_table: str | None = None
+    natural: bool = False
+    row: str | None = None
+    ckpt_label: str | None = None
+    gin_bindings: tuple[str, ...] = ()
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that must match for a re-run to continue this run (labels and paths may change)."""
+        keep = ("task", "init", "transfer", "pre_attn_ln_value", "model", "steps", "seed", "scale", "paper_table")
+        out = {key: getattr(self, key) for key in keep}
+        out["gin_bindings"] = list(self.gin_bindings)
+        return out
+
+
+def request_from_args(args: argparse.Namespace) -> FinetuneRequest:
+    fields = {field.name for field in dataclasses.fields(FinetuneRequest)} - {"out", "gin_bindings"}
+    return FinetuneRequest(
+        out=Path(args.out),
+        gin_bindings=tuple(args.gin_bindings),
+        **{name: getattr(args, name) for name in fields},
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class InitPlan:
+    """How the model is initialised: a weight transfer, a statistics scheme, a layer-norm value (any combination)."""
+
+    transfer: str | None
+    scheme: str | None
+    pre_attn_ln_value: float | None
+
+    @property
+    def needs_checkpoint(self) -> bool:
+        return self.transfer is not None or self.scheme is not None
+
+    @property
+    def paper_table(self) -> str:
+        if self.scheme is not None:
+            return "table2"
+        if self.pre_attn_ln_value is not None and self.transfer is None:
+            return "table3"
+        return "table1"
+
+
+def plan_init(request: FinetuneRequest) -> InitPlan:
+    """Validate --init / --transfer / --ckpt / --pre-attn-ln-value together and say what they mean."""
+    transfer, scheme = request.transfer, None
+    if request.init in TRANSFER_INITS:
+        if transfer not in (None, request.init):
+            raise SynptError(f"--init {request.init} and --transfer {transfer} disagree; give one of them")
+        transfer = request.init
+    elif request.init == FROM_SCRATCH:
+        if transfer is not None:
+            raise SynptError(f"--init from_scratch with --transfer {transfer}: use --init {transfer} to transfer")
+    else:
+        try:
+            scheme = get_scheme(request.init).init_id
+        except SynptError:
+            raise SynptError(
+                f"--init {request.init!r} is not valid: use from_scratch, all, all_but_embedding or a statistics "
+                f"scheme ({', '.join(SCHEMES)})"
+            ) from None
+    plan = InitPlan(transfer, scheme, request.pre_attn_ln_value)
+    if plan.needs_checkpoint and not request.ckpt:
+        raise SynptError(f"--init {request.init} uses a pre-trained checkpoint: pass --ckpt RUN_DIR")
+    if request.ckpt and not plan.needs_checkpoint:
+        raise SynptError(
+            f"--ckpt {request.ckpt} is unused with --init {request.init}: use --init all_but_embedding (transfer) or "
+            "a statistics scheme, or drop --ckpt"
+        )
+    return plan
+
+
+def parse_gin_bindings(bindings: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(settings changes, knob changes) from `KEY=VALUE` bindings with the reference's macro names."""
+    values = parse_gin([], list(bindings), macros=FINETUNE_MACROS, reader="synpt finetune")
+    settings, knobs = {}, {}
+    for key, value in values.items():
+        field = FINETUNE_MACROS[key].field
+        (knobs if field in _KNOB_FIELDS else settings)[field] = value
+    return settings, knobs
+
+
+def resolve_settings(request: FinetuneRequest, task, plan: InitPlan):
+    """(task with the run's settings applied, settings, knobs): paper row of the table, scale, flags, gin."""
+    table = request.paper_table or plan.paper_table
+    paper_tasks = set(PAPER_SETTINGS) - {"default"}
+    settings = settings_for(task.name, table) if task.name in paper_tasks else task.settings
+    knobs = Knobs()
+    if request.scale == "tiny":
+        caps = {key: min(getattr(settings, key), cap) for key, cap in TINY_LENGTH_CAPS.items()}
+        settings = settings.replace(**TINY_SETTINGS, **caps)
+        knobs = dataclasses.replace(knobs, **TINY_KNOBS)
+    gin_settings, gin_knobs = parse_gin_bindings(request.gin_bindings)
+    if request.steps is not None:
+        gin_settings["steps"] = request.steps
+    settings = settings.replace(**gin_settings)
+    knobs = dataclasses.replace(knobs, **gin_knobs)
+    if settings.max_decode_length > settings.target_length:
+        raise SynptError(
+            f"max_decode_length {settings.max_decode_length} > target length {settings.target_length}: the decode "
+            "cache is sized by the target length (reference §4.8); lower MAX_DECODE_LENGTH or raise TARGET_LEN"
+        )
+    if settings.eval_period > settings.steps:
+        settings = settings.replace(eval_period=settings.steps)
+    return task.with_settings(**settings.to_dict()), settings, knobs
+
+
+def describe_checkpoint(ckpt: str) -> dict[str, Any]:
+    """What is known about a pre-trained checkpoint: path, step, pre-training task and options (when recorded).
+
+    `label` names it in table rows: "<task>@<step>" (e.g. set@10000, as the paper's checkpoints differ by step),
+    falling back to the directory name for checkpoints made elsewhere (e.g. converted from Hugging Face).
+    """
+    path = Path(ckpt).expanduser().resolve()
+    match = re.fullmatch(r"checkpoint_(\d+)", path.name)
+    run_dir = path.parent if match else path
+    steps = checkpoint_steps(run_dir)
+    step = int(match.group(1)) if match else (steps[-1] if steps else None)
+    info: dict[str, Any] = {"path": str(path), "step": step}
+    config = run_dir / "config.json"
+    run = json.loads(config.read_text()).get("run", {}) if config.is_file() else {}
+    if run.get("task"):
+        info.update(pretrain_task=run["task"], task_options=run.get("task_options"))
+    name = info.get("pretrain_task") or run_dir.name
+    info["label"] = f"{name}@{step}" if step is not None else name
+    return info
+
+
+def checkpoint_config(ckpt: str) -> T5Config:
+    """The model config of a pre-trained checkpoint, read from its JSON (no arrays, no JAX)."""
+    path = Path(ckpt).expanduser().absolute()
+    if not path.exists():
+        raise SynptError(f"checkpoint path {path} does not exist")
+    return params_location(path)[1]
+
+
+def build_model_config(
+    request: FinetuneRequest, plan: InitPlan, vocab_size: int, knobs: Knobs, source_config: T5Config | None
+) -> T5Config:
+    """The fine-tuning model: the checkpoint's architecture when one is used, else the --model preset.
+
+    Vocabulary rows: the task vocabulary rounded up to a multiple of 128 (32,100 -> 32,128 for the T5 vocabulary),
+    except with transfer "all", which keeps the checkpoint's embedding and therefore its row count.
+    """
+    if source_config is not None:
+        if request.model:
+            wanted = get_config(request.model, vocab_size=source_config.vocab_size, dropout_rate=knobs.dropout_rate)
+            got = get_config(source_config, dropout_rate=knobs.dropout_rate)
+            if wanted != got:
+                raise SynptError(
+                    f"--model {request.model} differs from the architecture of --ckpt {request.ckpt}; the fine-tuned "
+                    "model must match the checkpoint (drop --model)"
+                )
+        base = source_config
+    else:
+        base = request.model or (TINY_MODEL if request.scale == "tiny" else "t5_small")
+    rows = -(-vocab_size // 128) * 128
+    if plan.transfer == "all":
+        if source_config.vocab_size < vocab_size:
+            raise SynptError(
+                f"--init all keeps the checkpoint's {source_config.vocab_size}-row embedding, but the task's "
+                f"vocabulary has {vocab_size} ids; use --init all_but_embedding"
+            )
+        rows = source_config.vocab_size
+    return get_config(base, vocab_size=rows, dropout_rate=knobs.dropout_rate)
+
+
+def check_same_request(out: Path, request: FinetuneRequest) -> None:
+    """Refuse a run directory that holds an unfinished run of another configuration (see `identity`)."""
+    path = out / REQUEST_FILE
+    if not path.is_file():
+        return
+    previous = json.loads(path.read_text())
+    differences = [
+        f"{key}: {previous.get(key)!r} -> {value!r}" for key, value in request.identity().items()
+        if previous.get(key) != value
+    ]  # fmt: skip
+    if differences:
+        raise SynptError(
+            f"{out} holds an unfinished run of another configuration ({'; '.join(differences)}); "
+            "choose another --out, or delete that directory to start over"
+        )
+
+
+def train_config(settings: FinetuneSettings, knobs: Knobs, model_config: T5Config, seed: int) -> TrainConfig:
+    """The trainer's config of a fine-tuning run: constant LR, z-loss, a checkpoint at every eval (§4.6)."""
+    return TrainConfig(
+        model=model_config,
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        schedule="constant",
+        z_loss=knobs.z_loss,
+        dropout_rate=knobs.dropout_rate,
+        input_length=settings.input_length,
+        target_length=settings.target_length,
+        padding="pack" if settings.pack else knobs.padding,
+        eval_period=settings.eval_period,
+        eval_batches=knobs.eval_batches,
+        checkpoint_every=settings.eval_period,
+        keep_checkpoints=knobs.keep_checkpoints,
+        log_every=max(1, min(100, settings.eval_period)),
+        seed=seed,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """A planned fine-tuning run: what the recipe executes."""
+
+    request: FinetuneRequest
+    data_dir: Path
+    task: Any  # the downstream task with the run's settings applied
+    init: InitPlan
+    settings: FinetuneSettings
+    knobs: Knobs
+    vocabulary: Any  # the task's Vocabulary
+    source: dict[str, Any] | None  # describe_checkpoint of --ckpt, when the init uses one
+    model_config: T5Config
+    train_config: TrainConfig
+    resuming: bool  # the run directory holds a checkpoint of this same run
+
+    @property
+    def out(self) -> Path:
+        return Path(self.request.out)
+
+    @property
+    def paper_table(self) -> str:
+        return self.request.paper_table or self.init.paper_table
+
+    @property
+    def ckpt_label(self) -> str | None:
+        return self.request.ckpt_label or (self.source or {}).get("label")
+
+
+def plan_run(request: FinetuneRequest) -> RunSpec:
+    """Every decision of a fine-tuning run, checked, before anything is trained (and without JAX)."""
+    if request.scale not in SCALES:
+        raise SynptError(f"--scale {request.scale!r}: use paper or tiny")
+    init = plan_init(request)
+    data_dir = resolve_data_dir(request.data_dir)
+    task = get_task(request.task, data_dir)  # after the data dir: users' own task folders live there
+    if task.family != "downstream":
+        raise SynptError(
+            f"--task {request.task} is a {task.family} pre-training task; synpt finetune needs a downstream task "
+            "(cnndm_10k, code_translation, mtop, retrosynthesis, squad, webqsp, g2p)"
+        )
+    task, settings, knobs = resolve_settings(request, task, init)
+    vocabulary = task.vocabulary(data_dir)
+    out = Path(request.out)
+    check_same_request(out, request)
+    source = source_config = None
+    if init.needs_checkpoint:
+        source, source_config = describe_checkpoint(request.ckpt), checkpoint_config(request.ckpt)
+    model_config = build_model_config(request, init, vocabulary.vocab_size, knobs, source_config)
+    return RunSpec(
+        request=request,
+        data_dir=data_dir,
+        task=task,
+        init=init,
+        settings=settings,
+        knobs=knobs,
+        vocabulary=vocabulary,
+        source=source,
+        model_config=model_config,
+        train_config=train_config(settings, knobs, model_config, request.seed),
+        resuming=bool(checkpoint_steps(out)),
+    )
