@@ -158,7 +158,7 @@ def _print_pretrain_steps(args: argparse.Namespace) -> int:
 
 def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "The offline end-to-end demo on a CPU (about 10 minutes, no downloads): pre-train a tiny T5 on the Set "
+        "The offline end-to-end demo on a CPU (about 7 minutes, no downloads): pre-train a tiny T5 on the Set "
         "task, then fine-tune it on g2p (CMUdict grapheme-to-phoneme) from Random Init, from the Set checkpoint, "
         "from its Per Param Scale statistics and with pre-attention LN = 0.4, and print the table and plots."
     )
