@@ -1,5 +1,5 @@
 /* Binary tasks (reference §2.6.2) but the set operations: the samplers of count, replace, sort and delete/search
- * (plain and `balanced`), and the targets sort, delete and search (count and replace are numpy, in simple.py). */
+ * (plain and `balanced`); their targets are numpy, in simple.py. */
 #define _GNU_SOURCE /* memmem */
 #include "native.h"
 
@@ -241,88 +241,6 @@ SAMPLER(search)
 SAMPLER(delete_balanced)
 SAMPLER(search_balanced)
 
-/* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
- * the result is, for every order position whose token does not occur again later, that token as often as arg1
- * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */
-static int sort_target(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *seq = RAGGED_ROW(&t->a, r), *order = RAGGED_ROW(&t->b, r);
-        const int64_t n = t->a.lengths[r], m = t->b.lengths[r];
-        int32_t *dst = row_room(out, n);
-        if (!dst) return -1;
-        int64_t k = 0;
-        for (int64_t i = 0; i < m; i++) {
-            int later = 0;
-            for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
-            if (later) continue;
-            for (int64_t j = 0; j < n; j++) {
-                if (seq[j] == order[i]) dst[k++] = order[i];
-            }
-        }
-        if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
-        end_row(out, n);
-    }
-    return 0;
-}
-
-/* The start of the first contiguous occurrence of query in seq, or -1 (also for an empty query). */
-static int64_t first_index(const int32_t *seq, int64_t n, const int32_t *query, int64_t q) {
-    if (q == 0) return -1;
-    for (int64_t i = 0; i + q <= n; i++)
-        if (seq[i] == query[0] && memcmp(seq + i, query, q * sizeof(int32_t)) == 0) return i;
-    return -1;
-}
-
-/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty).
- * search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
-enum { YES_ID = 4273, NO_ID = 150 };
-
-static int find_query(const TargetArgs *t, RaggedOut *out, int search) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *seq = RAGGED_ROW(&t->a, r);
-        const int64_t n = t->a.lengths[r], q = t->b.lengths[r];
-        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = search ? 1 : at < 0 ? n : n - q;
-        int32_t *dst = row_room(out, kept);
-        if (!dst) return -1;
-        if (search) {
-            dst[0] = at >= 0 ? YES_ID : NO_ID;
-        } else {
-            memcpy(dst, seq, (at < 0 ? n : at) * sizeof(int32_t));
-            if (at >= 0) memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
-        }
-        end_row(out, kept);
-    }
-    return 0;
-}
-
-static int delete_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 0); }
-static int search_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 1); }
-
-/* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
-static int text_contains_target(const TargetArgs *t, RaggedOut *out) {
-    Vec text = {0};
-    int rc = 0;
-    for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
-        const int hit =
-            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], &text);
-        int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
-        if (!dst) {
-            rc = -1;
-        } else {
-            *dst = hit;
-            end_row(out, 1);
-        }
-    }
-    vec_clear(&text);
-    return rc;
-}
-
-#define TARGET(name) TARGET_FUNCTION(name, name##_target, 1)
-TARGET(sort)
-TARGET(delete)
-TARGET(search)
-TARGET(text_contains)
-
 PyMethodDef synpt_binary_methods[] = {
     {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
     {"sample_replace", sample_replace, METH_VARARGS, "replace: tokens; arg2 = [key from the tokens, fresh value]"},
@@ -331,9 +249,5 @@ PyMethodDef synpt_binary_methods[] = {
     {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
     {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
     {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
-    {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
-    {"target_delete", target_delete, METH_VARARGS, "arg1 without the first occurrence of arg2"},
-    {"target_search", target_search, METH_VARARGS, "[4273] if arg2 occurs in arg1, else [150]"},
-    {"target_text_contains", target_text_contains, METH_VARARGS, "per row [str(arg2)[1:-1] in str(arg1)] (test hook)"},
     {NULL, NULL, 0, NULL},
 };

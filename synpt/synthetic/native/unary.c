@@ -1,7 +1,7 @@
 /* Unary tasks (reference §2.6.1): the samplers `uniform` (copy, reverse, duplicate, first/last token, length),
- * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word), and the targets set and longest_word
- * (the others are whole-array numpy in simple.py). One example at a time, in the order the reference draws it. */
-#include "cpyset.h"
+ * `runs` (deduplicate), `shuffled_runs` (set) and `words` (longest_word); the targets are numpy, in simple.py.
+ * One example at a time, in the order the reference draws it. */
+#include "native.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
 static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
@@ -94,54 +94,10 @@ SAMPLER(runs)
 SAMPLER(shuffled_runs)
 SAMPLER(words)
 
-/* set: the first occurrence of every token, in order (the reference's explicit loop, not a Python set). */
-static int set_kernel(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int64_t n = t->a.lengths[r];
-        int32_t *dst = row_room(out, n);
-        CSet seen;
-        cset_init(&seen);
-        const Py_ssize_t k = dst ? cset_add_new(&seen, RAGGED_ROW(&t->a, r), n, NULL, dst) : -1;
-        cset_free(&seen);
-        if (k < 0) return -1;
-        end_row(out, k);
-    }
-    return 0;
-}
-
-/* longest_word: the row split at WORD_DIVIDER (empty words allowed, an empty row is one empty word); the first
- * word of maximal length, i.e. a later word wins only when strictly longer. */
-static int longest_word_kernel(const TargetArgs *t, RaggedOut *out) {
-    const RaggedIn *a = &t->a;
-    for (Py_ssize_t r = 0; r < a->count; r++) {
-        const int32_t *row = RAGGED_ROW(a, r);
-        int64_t n = a->lengths[r], start = 0, best = 0, best_len = -1;
-        for (int64_t j = 0; j <= n; j++) {
-            if (j < n && row[j] != WORD_DIVIDER) continue;
-            if (j - start > best_len) {
-                best = start;
-                best_len = j - start;
-            }
-            start = j + 1;
-        }
-        int32_t *dst = row_room(out, best_len);
-        if (!dst) return -1;
-        memcpy(dst, row + best, (size_t)best_len * 4);
-        end_row(out, best_len);
-    }
-    return 0;
-}
-
-#define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 0)
-TARGET(set)
-TARGET(longest_word)
-
 PyMethodDef synpt_unary_methods[] = {
     {"sample_uniform", sample_uniform, METH_VARARGS, "copy & co: L ~ U{lo..hi} uniform pool tokens"},
     {"sample_runs", sample_runs, METH_VARARGS, "deduplicate: run_sequence(L, k ~ U{1..L}) of pool tokens"},
     {"sample_shuffled_runs", sample_shuffled_runs, METH_VARARGS, "set: the runs of sample_runs, shuffled"},
     {"sample_words", sample_words, METH_VARARGS, "longest_word: words of pool tokens joined by 32098"},
-    {"target_set", target_set, METH_VARARGS, "the distinct tokens in order of first appearance"},
-    {"target_longest_word", target_longest_word, METH_VARARGS, "the first longest word between 32098 dividers"},
     {NULL, NULL, 0, NULL},
 };
