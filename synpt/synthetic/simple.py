@@ -115,16 +115,11 @@ sample_sort = native.sampler("sort")  # sort: shuffled runs over an order; arg2 
 sample_two_sets = native.sampler("two_sets")  # union / intersect / differences: two lists over a local pool
 
 
-def _sample_query(name: str) -> Sampler:
-    """delete / search: one kernel draws the branch (query present with probability 0.75 / 0.5, else absent) and
-    rejects on the length range per example, redrawing the branch too (the reference's skew, quirk 5), or with
-    `balanced` only within the branch."""
-    plain, balanced = native.sampler(name), native.sampler(f"{name}_balanced")
-
-    def sample(rng, count, ctx) -> Sample:
-        return (balanced if ctx.balanced else plain)(rng, count, ctx)
-
-    return sample
+# delete / search: one kernel draws the branch (query present with probability 0.75 / 0.5, else absent) and rejects
+# on the length range per example, redrawing the branch too (the reference's skew, quirk 5), or with `balanced`
+# only within the branch.
+sample_delete = native.sampler("delete")
+sample_search = native.sampler("search")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -376,8 +371,8 @@ SAMPLERS: dict[str, Sampler] = {
     "count": sample_count,
     "replace": sample_replace,
     "sort": sample_sort,
-    "delete": _sample_query("delete"),
-    "search": _sample_query("search"),
+    "delete": sample_delete,
+    "search": sample_search,
     "union": sample_two_sets,
 }
 BINARY_SAMPLERS = {"count", "replace", "sort", "delete", "search", "union"}

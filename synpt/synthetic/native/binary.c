@@ -13,7 +13,7 @@ static int check_range(const char *what, int64_t lo, int64_t hi) {
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
-static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
     if (check_range("count", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -68,7 +68,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Vec *work, i
 }
 
 /* n ~ U{lo-3..hi-3} tokens; key uniform among their distinct tokens; value a fresh pool token (may equal key). */
-static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
+int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
     const int64_t lo = max64(a->lo - 3, 1), hi = a->hi - 3;
     if (check_range("replace", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -90,7 +90,7 @@ static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
 
 /* m ~ U{lo/2..(hi-1)/2} order tokens (with replacement); s ~ U{m..hi-1-m};
  * seq = run_sequence(s, m runs, symbols drawn from the order, shuffled). */
-static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
+int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
     const int64_t lo = max64(1, a->lo / 2), hi = max64(1, (a->hi - 1) / 2);
     if (check_range("sort", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -203,7 +203,8 @@ static void drop_last_row(RaggedOut *o) {
     o->values.len -= VEC_I64(&o->lengths)[o->lengths.len];
 }
 
-static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
+int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+    const double p_present = a->variant / 100.0; /* the table's percent: 75 (delete) or 50 (search) */
     /* an empty query is in every seq: the absent branch's redraws would never end */
     int rc = a->lo < 1 ? kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more") : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
@@ -221,33 +222,8 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
                                  (long long)a->lo, (long long)a->hi);
                 break;
             }
-            if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
+            if (!a->balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         }
     }
     return rc;
 }
-
-static int delete_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 0); }
-static int search_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 0); }
-static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 1); }
-static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 1); }
-
-#define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 1)
-SAMPLER(count)
-SAMPLER(replace)
-SAMPLER(sort)
-SAMPLER(delete)
-SAMPLER(search)
-SAMPLER(delete_balanced)
-SAMPLER(search_balanced)
-
-PyMethodDef synpt_binary_methods[] = {
-    {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
-    {"sample_replace", sample_replace, METH_VARARGS, "replace: tokens; arg2 = [key from the tokens, fresh value]"},
-    {"sample_sort", sample_sort, METH_VARARGS, "sort: shuffled runs over an order; arg2 = the order"},
-    {"sample_delete", sample_delete, METH_VARARGS, "delete: branch A (p 0.75) or B, length rejection included"},
-    {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
-    {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
-    {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
-    {NULL, NULL, 0, NULL},
-};

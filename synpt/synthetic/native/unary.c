@@ -4,7 +4,7 @@
 #include "native.h"
 
 /* L ~ U{lo..hi} uniform pool tokens. */
-static int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+int uniform_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     for (Py_ssize_t i = 0; i < a->count; i++) {
         const int64_t n = rng_between(&a->rng, a->lo, a->hi);
         int32_t *dst = row_room(arg1, n);
@@ -37,8 +37,9 @@ static void run_sequence(Rng *rng, int64_t n, int64_t k, const int32_t *symbols,
     if (shuffle) shuffle_ids(rng, dst, n);
 }
 
-/* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (shuffle 0), `set` (1). */
-static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
+/* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (variant 0), `set` (shuffled,
+ * variant 1). */
+int runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     if (a->lo < 1) {
         kernel_fail(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
                      (long long)a->lo, (long long)a->hi);
@@ -50,20 +51,17 @@ static int runs(SamplerArgs *a, RaggedOut *arg1, int shuffle) {
         int32_t *parts = scratch_get(&a->work, (size_t)k * sizeof(int32_t));
         int32_t *dst = parts ? row_room(arg1, n) : NULL;
         if (!dst) return -1;
-        run_sequence(&a->rng, n, k, a->pool, a->pool_size, shuffle, parts, dst);
+        run_sequence(&a->rng, n, k, a->pool, a->pool_size, a->variant, parts, dst);
         end_row(arg1, n);
     }
     return 0;
 }
 
-static int runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) { return runs(a, arg1, 0); }
-static int shuffled_runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) { return runs(a, arg1, 1); }
-
 #define WORD_DIVIDER 32098 /* <extra_id_1>, between the words of longest_word */
 
 /* longest_word: W ~ U{1..max(1, hi//2)} words, N ~ U{max(lo-(W-1), W) .. hi-(W-1)} word tokens split into W
  * positive word lengths, the words joined by WORD_DIVIDER: N + W - 1 ids, always within [lo, hi] for hi >= 1. */
-static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     if (a->hi < 1) {
         kernel_fail(PyExc_ValueError, "word sampling needs hi >= 1, got the range (%lld, %lld)", (long long)a->lo,
                      (long long)a->hi);
@@ -87,17 +85,3 @@ static int words_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     }
     return 0;
 }
-
-#define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 0)
-SAMPLER(uniform)
-SAMPLER(runs)
-SAMPLER(shuffled_runs)
-SAMPLER(words)
-
-PyMethodDef synpt_unary_methods[] = {
-    {"sample_uniform", sample_uniform, METH_VARARGS, "copy & co: L ~ U{lo..hi} uniform pool tokens"},
-    {"sample_runs", sample_runs, METH_VARARGS, "deduplicate: run_sequence(L, k ~ U{1..L}) of pool tokens"},
-    {"sample_shuffled_runs", sample_shuffled_runs, METH_VARARGS, "set: the runs of sample_runs, shuffled"},
-    {"sample_words", sample_words, METH_VARARGS, "longest_word: words of pool tokens joined by 32098"},
-    {NULL, NULL, 0, NULL},
-};
