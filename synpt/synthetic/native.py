@@ -74,16 +74,12 @@ def sampler(name: str):
     return fn
 
 
-SET_OPS = ("set", "union", "intersect", "set_1_minus_2", "set_2_minus_1")
-"""The operations of `_native.set_op` by code: list(set(x)), then set(x) OP set(y) of the four set-operation tasks."""
-
-
 def target(name: str):
-    """The set-operation target `name` (union, intersect, set_1_minus_2, set_2_minus_1) as `(a, b, ctx) -> Ragged`."""
-    op = SET_OPS.index(name)
+    """The C target `name` (the table in native/module.c: sort and the set operations union, intersect, set_1_minus_2,
+    set_2_minus_1) as `(a, b, ctx) -> Ragged`; the set operations write their members in `ctx.set_order`."""
 
     def fn(a: Ragged, b: Ragged | None, ctx) -> Ragged:
-        return as_ragged(*_native.set_op(op, *ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
+        return as_ragged(*_native.target(name, *ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
 
     fn.__name__ = fn.__qualname__ = f"target_{name}"
     return fn
@@ -91,8 +87,9 @@ def target(name: str):
 
 def cpython_set_order(op: int, x, y) -> list[int]:
     """The emulated CPython 3.11 order of list(set(x)) (op 0), set(x) | set(y) (1), & (2) or - (3)."""
+    name = ("list_set", "union", "intersect", "set_1_minus_2")[op]
     x, y = (Ragged.from_lists([list(v)]) for v in (x, y))
-    return as_ragged(*_native.set_op(op, *ragged_args(x), *ragged_args(y), 0)).values.tolist()
+    return as_ragged(*_native.target(name, *ragged_args(x), *ragged_args(y), 0)).values.tolist()
 
 
 def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) -> Ragged:

@@ -1,10 +1,10 @@
 """The 18 simple synthetic tasks of the paper (reference §2.2-§2.8): their samplers, targets and oracles.
 
 Each task is a sampler (candidate arguments for a whole block, as ragged arrays; a C kernel of
-`synpt/synthetic/native/`, wrapped by `synpt.synthetic.native`) and a target function (whole-block numpy, or a C kernel
-for the set operations), plus a pure-Python *oracle* written the reference's way (`fn(sample)`, one example at a
-time). The oracle is the definition; `synpt verify` and the
-property tests check the kernels and the reference's files against it.
+`synpt/synthetic/native/`, wrapped by `synpt.synthetic.native`) and a target function (whole-block numpy, or a C
+kernel for sort and the set operations), plus a pure-Python *oracle* written the reference's way (`fn(sample)`, one
+example at a time). The oracle is the definition; `synpt verify` and the property tests check the kernels and the
+reference's files against it.
 
 Register your own task with `simple_task` (see docs/synthetic_tasks.md):
 
@@ -127,8 +127,8 @@ sample_search = native.sampler("search")
 # ------------------------------------------------------------------------------------------------------------------
 
 
-# Whole-block numpy, but for the set operations (C: they need the CPython set order). The targets consume no random
-# draws, so how they compute changes no byte; the oracles below define them.
+# Whole-block numpy, but for the set operations (C: they need the CPython set order) and sort. The targets consume no
+# random draws, so how they compute changes no byte; the oracles below define them.
 
 
 def _numbers(n: np.ndarray) -> Ragged:
@@ -202,8 +202,12 @@ def _row_keys(a: Ragged) -> np.ndarray:
 
 
 def target_set(a, b, ctx):
-    keep = np.zeros(len(a.values), dtype=bool)
-    keep[np.unique(_row_keys(a), return_index=True)[1]] = True  # unique's index is the first occurrence
+    keys = _row_keys(a)
+    by_key = np.argsort(keys, kind="stable")  # rows are runs of ascending keys: a quick stable sort
+    keys = keys[by_key]
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[by_key[np.flatnonzero(keys[1:] != keys[:-1]) + 1]] = True  # the first of the equal keys, after a stable sort
+    keep[by_key[:1]] = True
     return a.mask(keep)
 
 
@@ -223,20 +227,7 @@ def target_longest_word(a, b, ctx):
     return a.mask(~divider & (word == chosen[a.segment_ids]))
 
 
-def target_sort(a, b, ctx):
-    # each order token's LAST index in its row: the last of the equal keys after a stable sort
-    keys = _row_keys(b)
-    by_key = np.argsort(keys, kind="stable")
-    keys = keys[by_key]
-    last = np.ones(len(keys), dtype=bool)
-    last[:-1] = keys[1:] != keys[:-1]
-    keys, rank = keys[last], b.positions[by_key][last]
-    seq_keys = _row_keys(a)
-    at = np.minimum(np.searchsorted(keys, seq_keys), len(keys) - 1)
-    missing = np.flatnonzero(keys[at] != seq_keys) if len(keys) else np.arange(len(seq_keys))
-    if len(missing):
-        raise ValueError(f"sort: row {a.segment_ids[missing[0]]} holds a token which is not in its order")
-    return Ragged(a.values[np.argsort((a.segment_ids << 32) | rank[at], kind="stable")], a.lengths)
+target_sort = native.target("sort")  # C: the whole-block numpy sort costs several times the C kernel
 
 
 def _first_indices(a: Ragged, b: Ragged) -> np.ndarray:

@@ -1,5 +1,5 @@
 /* Binary tasks (reference §2.6.2) but the set operations: the samplers of count, replace, sort and delete/search
- * (plain and `balanced`); their targets are numpy, in simple.py. */
+ * (plain and `balanced`), and the target of sort (the others are numpy, in simple.py). */
 #define _GNU_SOURCE /* memmem */
 #include "native.h"
 
@@ -226,4 +226,26 @@ int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
         }
     }
     return rc;
+}
+
+/* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
+ * the result is, for every order position whose token does not occur again later, that token as often as arg1
+ * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */
+int sort_row(int variant, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out) {
+    const int32_t *seq = RAGGED_ROW(a, r), *order = RAGGED_ROW(b, r);
+    const int64_t n = a->lengths[r], m = b->lengths[r];
+    int32_t *dst = row_room(out, n);
+    if (!dst) return -1;
+    int64_t k = 0;
+    for (int64_t i = 0; i < m; i++) {
+        int later = 0;
+        for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
+        if (later) continue;
+        for (int64_t j = 0; j < n; j++) {
+            if (seq[j] == order[i]) dst[k++] = order[i];
+        }
+    }
+    if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
+    end_row(out, n);
+    return 0;
 }

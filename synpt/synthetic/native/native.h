@@ -2,7 +2,8 @@
  *   sample(name, seed: bytes[32], count, lo, hi, pool: int32[], balanced=0) -> (v1, l1, v2, l2): `count` samples
  *             of the sampler `name` (module.c's table), arg1 = (int32 values, int64 lengths), arg2 likewise or
  *             (None, None) for a unary sampler; LIME's samplers give whole examples (inputs, targets);
- *   set_op(op, v1, l1, v2, l2, set_order) -> (tv, tl): a set operation's target of every sample (setops.c);
+ *   target(name, v1, l1, v2, l2, set_order) -> (tv, tl): the target `name` of every sample (module.c's table: the set
+ *             operations of setops.c, and sort);
  *   format_pairs, assemble: writing examples (format.c).
  * Arrays come in through the buffer protocol and go out as bytearrays (no numpy headers). Kernels run without the
  * GIL (so `generate --workers K` threads work in parallel): they allocate with PyMem_Raw* and report a failure with
@@ -21,7 +22,6 @@ typedef struct {
     uint64_t s[4];
 } Rng;
 
-int rng_seed(Rng *r, PyObject *seed); /* from a 32-byte bytes-like object; -1 with a Python error */
 
 static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -184,8 +184,15 @@ typedef int SamplerKernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
 SamplerKernel uniform_kernel, runs_kernel, words_kernel, count_kernel, replace_kernel, sort_kernel, query_kernel,
     two_sets_kernel, lime_kernel;
 
-/* The other Python functions of the module (its method table is in module.c). */
-PyObject *set_op(PyObject *self, PyObject *args);
+/* A target's row function: appends the target of sample r (a's row r, and b's) to `out` and returns 0, or -1 after
+ * kernel_fail / kernel_no_memory; `variant` comes from module.c's table of targets (for set_op_row, the operation:
+ * list(set(x)), set(x) | set(y), &, x - y, y - x), `set_order` from the caller. */
+typedef int TargetRow(int variant, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out);
+TargetRow set_op_row, sort_row;
+enum { LIST_SET_X, UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
+enum { SET_ORDER_CPYTHON, SET_ORDER_SORTED, SET_ORDER_FIRST_APPEARANCE };
+
+/* The writers of format.c (module.c's method table names them). */
 PyObject *format_pairs(PyObject *self, PyObject *args);
 PyObject *assemble(PyObject *self, PyObject *args);
 

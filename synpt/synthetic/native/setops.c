@@ -1,4 +1,4 @@
-/* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and `set_op`, the targets union, intersect,
+/* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and the targets union, intersect,
  * set_1_minus_2 and set_2_minus_1 (and list(set(x)), for tests of the emulation). Every target builds
  * `set(x) OP set(y)` as the reference does, with cpyset.c's emulation; the cpython order lists the result's table,
  * sorted sorts it, and first_appearance writes its members in order of first appearance in x + y. */
@@ -44,12 +44,10 @@ int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     return 0;
 }
 
-enum { SET_OF_X, UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
-enum { SET_ORDER_CPYTHON, SET_ORDER_SORTED, SET_ORDER_FIRST_APPEARANCE };
-
 /* One row: `set(x) OP set(y)` (or list(set(x))) in `set_order`. */
-static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
-                      RaggedOut *out) {
+int set_op_row(int op, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out) {
+    const int32_t *x = RAGGED_ROW(a, r), *y = RAGGED_ROW(b, r);
+    const int64_t nx = a->lengths[r], ny = b->lengths[r];
     CSet sx, sy, result, seen;
     cset_init(&sx);
     cset_init(&sy);
@@ -58,7 +56,7 @@ static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const
     int rc = -1, failed = 0;
     if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
     switch (op) {
-    case SET_OF_X: failed = cset_from_list(&result, x, nx); break;
+    case LIST_SET_X: failed = cset_from_list(&result, x, nx); break;
     case UNION: failed = cset_union(&result, &sx, &sy); break;
     case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
     case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
@@ -81,24 +79,4 @@ done:
     cset_free(&result);
     cset_free(&seen);
     return rc;
-}
-
-PyObject *set_op(PyObject *self, PyObject *args) {
-    PyObject *v1, *l1, *v2, *l2, *result = NULL;
-    int op, set_order, rc = 0;
-    RaggedIn a, b;
-    if (!PyArg_ParseTuple(args, "iOOOOi", &op, &v1, &l1, &v2, &l2, &set_order)) return NULL;
-    if (op < SET_OF_X || op > Y_MINUS_X || set_order < SET_ORDER_CPYTHON || set_order > SET_ORDER_FIRST_APPEARANCE)
-        return PyErr_Format(PyExc_ValueError, "unknown set operation %d or set order %d", op, set_order);
-    if (two_ragged(v1, l1, v2, l2, &a, &b, 0) < 0) return NULL;
-    RaggedOut out = RAGGED_OUT;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < a.count && rc == 0; r++)
-        rc = set_op_row(op, set_order, RAGGED_ROW(&a, r), a.lengths[r], RAGGED_ROW(&b, r), b.lengths[r], &out);
-    Py_END_ALLOW_THREADS
-    result = rc < 0 ? raise_kernel_error() : ragged_out_finish(&out);
-    ragged_out_clear(&out);
-    ragged_release(&a);
-    ragged_release(&b);
-    return result;
 }

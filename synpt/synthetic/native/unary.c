@@ -23,35 +23,26 @@ static void partition_no_zeros(Rng *rng, int64_t n, int64_t k, int32_t *parts) {
     for (int64_t i = k; i < n; i++) parts[rng_below(rng, (uint32_t)k)]++;
 }
 
-/* run_sequence(n, k, symbols, shuffle) into dst[0..n): run lengths partition_no_zeros(n, k) (in `parts`, room for
- * k), one symbol per run drawn with replacement from symbols[0..nsymbols), the runs concatenated, then the whole
- * row shuffled when `shuffle`. Neighbouring runs may draw the same symbol and merge, as in the reference. */
-static void run_sequence(Rng *rng, int64_t n, int64_t k, const int32_t *symbols, uint32_t nsymbols, int shuffle,
-                         int32_t *parts, int32_t *dst) {
-    partition_no_zeros(rng, n, k, parts);
-    int32_t *p = dst;
-    for (int64_t j = 0; j < k; j++) {
-        int32_t symbol = symbols[rng_below(rng, nsymbols)];
-        for (int32_t i = 0; i < parts[j]; i++) *p++ = symbol;
-    }
-    if (shuffle) shuffle_ids(rng, dst, n);
-}
-
-/* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: `deduplicate` (variant 0), `set` (shuffled,
- * variant 1). */
+/* run_sequence(L, k, pool, shuffle) with L ~ U{lo..hi}, k ~ U{1..L}: run lengths partition_no_zeros(L, k), one
+ * symbol per run drawn with replacement from the pool, the runs concatenated, then the whole row shuffled for `set`
+ * (variant 1; `deduplicate` is variant 0). Neighbouring runs may draw the same symbol and merge, as in the
+ * reference. */
 int runs_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
-    if (a->lo < 1) {
-        kernel_fail(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
-                     (long long)a->lo, (long long)a->hi);
-        return -1;
-    }
+    if (a->lo < 1)
+        return kernel_fail(PyExc_ValueError, "run sampling needs lengths >= 1, got the range (%lld, %lld)",
+                           (long long)a->lo, (long long)a->hi);
     for (Py_ssize_t r = 0; r < a->count; r++) {
         int64_t n = rng_between(&a->rng, a->lo, a->hi);
         int64_t k = rng_between(&a->rng, 1, n);
         int32_t *parts = scratch_get(&a->work, (size_t)k * sizeof(int32_t));
-        int32_t *dst = parts ? row_room(arg1, n) : NULL;
+        int32_t *dst = parts ? row_room(arg1, n) : NULL, *p = dst;
         if (!dst) return -1;
-        run_sequence(&a->rng, n, k, a->pool, a->pool_size, a->variant, parts, dst);
+        partition_no_zeros(&a->rng, n, k, parts);
+        for (int64_t j = 0; j < k; j++) {
+            const int32_t symbol = draw_token(a);
+            for (int32_t i = 0; i < parts[j]; i++) *p++ = symbol;
+        }
+        if (a->variant) shuffle_ids(&a->rng, dst, n);
         end_row(arg1, n);
     }
     return 0;
