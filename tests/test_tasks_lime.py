@@ -14,8 +14,8 @@ import pytest
 
 from synpt.catalog import get_task
 from synpt.errors import SynptError
+from synpt.synthetic import native
 from synpt.synthetic.lime import CLOSE, COLON, LOWER, MATH, MODES, OPEN, SEP, UPPER
-from synpt.synthetic.native import _native
 from synpt.synthetic.sampling import Ragged
 
 IS_CPYTHON_311 = platform.python_implementation() == "CPython" and sys.version_info[:2] == (3, 11)
@@ -96,7 +96,7 @@ def test_set_order_emulation_on_lime_like_inputs():
         variables = rng.sample(range(2, 32000), k)
         chars = rng.choices(variables, k=2 * k)
         x = np.array(chars, dtype=np.int32)
-        assert _native.cpython_set_order(0, x, x) == list(set(chars)), chars
+        assert native.cpython_set_order(0, x, x) == list(set(chars)), chars
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -141,14 +141,14 @@ def test_length_range_admitting_nothing_raises():
 
 def test_kernel_argument_errors():
     pool = np.arange(2, 32000, dtype=np.int32)
-    with pytest.raises(ValueError, match="mode"):
-        _native.lime_generate(bytes(32), 4, 3, 0, 220, pool)
+    with pytest.raises(ValueError, match="unknown sampler 'lime_conduct'"):
+        native.sample("lime_conduct", bytes(32), 4, 0, 220, pool)
     with pytest.raises(ValueError, match="at least 68"):
-        _native.lime_generate(bytes(32), 4, 0, 0, 220, pool[:67])
+        native.sample("lime_induct", bytes(32), 4, 0, 220, pool[:67])
     with pytest.raises(ValueError, match="32 bytes"):
-        _native.lime_generate(bytes(31), 4, 0, 0, 220, pool)
-    iv, il, tv, tl = _native.lime_generate(bytes(32), 0, 0, 0, 220, pool)
-    assert len(il) == len(tl) == 0
+        native.sample("lime_induct", bytes(31), 4, 0, 220, pool)
+    inputs, targets = native.sample("lime_induct", bytes(32), 0, 0, 220, pool)
+    assert len(inputs) == len(targets) == 0
 
 
 def test_determinism_by_seed():
@@ -159,8 +159,9 @@ def test_determinism_by_seed():
             assert np.array_equal(x.values, y.values) and np.array_equal(x.lengths, y.lengths)
         assert not np.array_equal(a[0].lengths, c[0].lengths)
     pool = np.arange(2, 32000, dtype=np.int32)
-    first, second = ([bytes(a) for a in _native.lime_generate(b"\x01" * 32, 50, 1, 0, 220, pool)] for _ in range(2))
-    assert first == second
+    first, second = (native.sample("lime_deduct", b"\x01" * 32, 50, 0, 220, pool) for _ in range(2))
+    for x, y in zip(first, second, strict=True):
+        assert np.array_equal(x.values, y.values) and np.array_equal(x.lengths, y.lengths)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """LIME (Wu et al. 2021): induct / deduct / abduct over random symbols, and the task `lime` mixing them (§2.9).
 
-A block is one call of the C kernel `lime_generate` (synpt/synthetic/native/lime.c): it draws and assembles every
-example, writes the rule variables in CPython's iteration order of `set(pattern_chars)` (quirk 6) through its
-emulation of CPython 3.11's set, and applies the length check with whole-example rejection.
+A block is one call of the C kernel `lime_kernel` (synpt/synthetic/native/lime.c; the samplers `lime_<mode>` of
+`native.sample`): it draws and assembles every example, writes the rule variables in CPython's iteration order of
+`set(pattern_chars)` (quirk 6) through its emulation of CPython 3.11's set, and applies the length check with
+whole-example rejection.
 The task `lime` is the equal-rate mixture of the three modes: global example i is example i // 3 of mode i % 3.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from synpt.errors import SynptError
-from synpt.synthetic.native import _native, as_ragged
+from synpt.synthetic import native
 from synpt.synthetic.sampling import Ragged, make_pool
 from synpt.synthetic.task import SyntheticTask
 from synpt.tasks.registry import register_task
@@ -55,10 +56,10 @@ class LimeTask(SyntheticTask):
 
     def _generate(self, rng, count, part, seed):
         lo, hi = self.options["length_range"]
-        iv, il, tv, tl = _native.lime_generate(rng.bytes(32), int(count), MODES.index(part), lo, hi, _POOL)
-        if count and not len(il):  # none of the first 50 * (count + count // 8 + 8) candidates fitted
+        inputs, targets = native.sample(f"lime_{part}", rng.bytes(32), count, lo, hi, _POOL)
+        if count and not len(inputs):  # none of the first 50 * (count + count // 8 + 8) candidates fitted
             raise SynptError(f"LIME length_range ({lo}, {hi}) admits no {part} example; widen it")
-        return as_ragged(iv, il), as_ragged(tv, tl)
+        return inputs, targets
 
     def _on_load(self, inputs: Ragged, targets: Ragged, path: Path) -> None:
         """Detect which symbol ids a LIME file uses (quirk 8) and log it."""

@@ -57,36 +57,39 @@ def ragged_args(r: Ragged | None) -> tuple:
     return np.ascontiguousarray(r.values, dtype=np.int32), np.ascontiguousarray(r.lengths, dtype=np.int64)
 
 
+def sample(name: str, seed: bytes, count: int, lo: int, hi: int, pool, balanced: bool = False):
+    """`count` samples (arg1, arg2 or None) of the C sampler `name` (the table in native/module.c), or for the
+    `lime_<mode>` samplers `count` whole examples (inputs, targets); `seed` is 32 bytes."""
+    v1, l1, v2, l2 = _native.sample(name, seed, int(count), int(lo), int(hi), pool, bool(balanced))
+    return as_ragged(v1, l1), (None if v2 is None else as_ragged(v2, l2))
+
+
 def sampler(name: str):
-    """The sampler `sample_<name>` as `(rng, count, ctx) -> (arg1, arg2 or None)`; it draws its seed from `rng`."""
-    kernel = getattr(_native, f"sample_{name}")
+    """The sampler `name` as `(rng, count, ctx) -> (arg1, arg2 or None)`; it draws its seed from `rng`."""
 
-    def sample(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged | None]:
-        v1, l1, v2, l2 = kernel(rng.bytes(32), int(count), int(ctx.lo), int(ctx.hi), ctx.pool)
-        return as_ragged(v1, l1), (None if v2 is None else as_ragged(v2, l2))
+    def fn(rng: np.random.Generator, count: int, ctx) -> tuple[Ragged, Ragged | None]:
+        return sample(name, rng.bytes(32), count, ctx.lo, ctx.hi, ctx.pool, ctx.balanced)
 
-    sample.__name__ = sample.__qualname__ = f"sample_{name}"
-    sample.__doc__ = kernel.__doc__
-    return sample
+    fn.__name__ = fn.__qualname__ = f"sample_{name}"
+    return fn
 
 
 def target(name: str):
-    """The target `target_<name>` as `(a, b, ctx) -> Ragged` (b is None for unary tasks)."""
-    kernel = getattr(_native, f"target_{name}")
+    """The C target `name` (the table in native/module.c: sort and the set operations union, intersect, set_1_minus_2,
+    set_2_minus_1) as `(a, b, ctx) -> Ragged`; the set operations write their members in `ctx.set_order`."""
 
     def fn(a: Ragged, b: Ragged | None, ctx) -> Ragged:
-        return as_ragged(*kernel(*ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
+        return as_ragged(*_native.target(name, *ragged_args(a), *ragged_args(b), SET_ORDER_CODES[ctx.set_order]))
 
     fn.__name__ = fn.__qualname__ = f"target_{name}"
-    fn.__doc__ = kernel.__doc__
     return fn
 
 
 def cpython_set_order(op: int, x, y) -> list[int]:
     """The emulated CPython 3.11 order of list(set(x)) (op 0), set(x) | set(y) (1), & (2) or - (3)."""
-    return _native.cpython_set_order(
-        op, np.asarray(x, dtype=np.int32).tobytes(), np.asarray(y, dtype=np.int32).tobytes()
-    )
+    name = ("list_set", "union", "intersect", "set_1_minus_2")[op]
+    x, y = (Ragged.from_lists([list(v)]) for v in (x, y))
+    return as_ragged(*_native.target(name, *ragged_args(x), *ragged_args(y), 0)).values.tolist()
 
 
 def assemble(head: np.ndarray, arg1: Ragged, arg2: Ragged | None, divider: int) -> Ragged:

@@ -1,9 +1,10 @@
 """The 18 simple synthetic tasks of the paper (reference §2.2-§2.8): their samplers, targets and oracles.
 
-Each task is a sampler (candidate arguments for a whole block, as ragged arrays) and a target function, both C
-kernels (`synpt/synthetic/native/`, wrapped by `synpt.synthetic.native`), plus a pure-Python *oracle* written the
-reference's way (`fn(sample)`, one example at a time). The oracle is the definition; `synpt verify` and the
-property tests check the kernels and the reference's files against it.
+Each task is a sampler (candidate arguments for a whole block, as ragged arrays; a C kernel of
+`synpt/synthetic/native/`, wrapped by `synpt.synthetic.native`) and a target function (whole-block numpy, or a C
+kernel for sort and the set operations), plus a pure-Python *oracle* written the reference's way (`fn(sample)`, one
+example at a time). The oracle is the definition; `synpt verify` and the property tests check the kernels and the
+reference's files against it.
 
 Register your own task with `simple_task` (see docs/synthetic_tasks.md):
 
@@ -114,16 +115,11 @@ sample_sort = native.sampler("sort")  # sort: shuffled runs over an order; arg2 
 sample_two_sets = native.sampler("two_sets")  # union / intersect / differences: two lists over a local pool
 
 
-def _sample_query(name: str) -> Sampler:
-    """delete / search: one kernel draws the branch (query present with probability 0.75 / 0.5, else absent) and
-    rejects on the length range per example, redrawing the branch too (the reference's skew, quirk 5), or with
-    `balanced` only within the branch."""
-    plain, balanced = native.sampler(name), native.sampler(f"{name}_balanced")
-
-    def sample(rng, count, ctx) -> Sample:
-        return (balanced if ctx.balanced else plain)(rng, count, ctx)
-
-    return sample
+# delete / search: one kernel draws the branch (query present with probability 0.75 / 0.5, else absent) and rejects
+# on the length range per example, redrawing the branch too (the reference's skew, quirk 5), or with `balanced`
+# only within the branch.
+sample_delete = native.sampler("delete")
+sample_search = native.sampler("search")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -131,7 +127,8 @@ def _sample_query(name: str) -> Sampler:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-# The targets that are a few whole-array operations are numpy; the per-example loops are C kernels.
+# Whole-block numpy, but for the set operations (C: they need the CPython set order) and sort. The targets consume no
+# random draws, so how they compute changes no byte; the oracles below define them.
 
 
 def _numbers(n: np.ndarray) -> Ragged:
@@ -199,11 +196,64 @@ def target_replace(a, b, ctx):
     return Ragged(np.where(a.values == _per_value(a, key), _per_value(a, value), a.values), a.lengths)
 
 
-target_set = native.target("set")
-target_longest_word = native.target("longest_word")
-target_sort = native.target("sort")
-target_delete = native.target("delete")
-target_search = native.target("search")
+def _row_keys(a: Ragged) -> np.ndarray:
+    """One int64 per value, (its row, the value): equal exactly for equal values of one row, ordered by row."""
+    return (a.segment_ids << 32) | (a.values.astype(np.int64) & 0xFFFFFFFF)
+
+
+def target_set(a, b, ctx):
+    keys = _row_keys(a)
+    by_key = np.argsort(keys, kind="stable")  # rows are runs of ascending keys: a quick stable sort
+    keys = keys[by_key]
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[by_key[np.flatnonzero(keys[1:] != keys[:-1]) + 1]] = True  # the first of the equal keys, after a stable sort
+    keep[by_key[:1]] = True
+    return a.mask(keep)
+
+
+def target_longest_word(a, b, ctx):
+    divider = a.values == WORD_DIVIDER
+    # Number all rows' words in order (row r's first word is r + the dividers of the rows before it; a row has one
+    # word more than dividers): a value's word is the dividers up to it plus its row.
+    word = np.cumsum(divider) + a.segment_ids
+    words_per_row = np.bincount(a.segment_ids[divider], minlength=len(a)) + 1
+    first_word = np.cumsum(words_per_row) - words_per_row
+    sizes = np.bincount(word[~divider], minlength=int(words_per_row.sum()))
+    if not len(a):
+        return a
+    longest = np.repeat(np.maximum.reduceat(sizes, first_word), words_per_row)
+    numbers = np.arange(len(sizes))
+    chosen = np.minimum.reduceat(np.where(sizes == longest, numbers, len(sizes)), first_word)  # the first longest
+    return a.mask(~divider & (word == chosen[a.segment_ids]))
+
+
+target_sort = native.target("sort")  # C: the whole-block numpy sort costs several times the C kernel
+
+
+def _first_indices(a: Ragged, b: Ragged) -> np.ndarray:
+    """Per row, the start of the first contiguous occurrence of b's row in a's row, or -1 (also for an empty one):
+    bytes.find over the int32 bytes, a hit counting only at a 4-byte boundary."""
+    seqs = np.ascontiguousarray(a.values, dtype=np.int32).tobytes()
+    queries = np.ascontiguousarray(b.values, dtype=np.int32).tobytes()
+    found, rows = [], 4 * np.stack([a.offsets, a.offsets + a.lengths, b.offsets, b.lengths])
+    for start, end, q_start, q in zip(*rows.tolist(), strict=True):
+        query = queries[q_start : q_start + q]
+        i = seqs.find(query, start, end) if q else -1
+        while i >= 0 and (i - start) % 4:
+            i = seqs.find(query, i + 1, end)
+        found.append(i if i < 0 else (i - start) // 4)
+    return np.array(found, dtype=np.int64)
+
+
+def target_delete(a, b, ctx):
+    at = _per_value(a, _first_indices(a, b))
+    start = a.positions - at
+    return a.mask((at < 0) | (start < 0) | (start >= _per_value(a, b.lengths)))
+
+
+def target_search(a, b, ctx):
+    return Ragged(np.where(_first_indices(a, b) >= 0, YES_ID, NO_ID).astype(np.int32), np.ones(len(a), np.int64))
+
 
 _SET_OPS = {
     "union": lambda x, y: x | y,
@@ -312,8 +362,8 @@ SAMPLERS: dict[str, Sampler] = {
     "count": sample_count,
     "replace": sample_replace,
     "sort": sample_sort,
-    "delete": _sample_query("delete"),
-    "search": _sample_query("search"),
+    "delete": sample_delete,
+    "search": sample_search,
     "union": sample_two_sets,
 }
 BINARY_SAMPLERS = {"count", "replace", "sort", "delete", "search", "union"}

@@ -1,5 +1,5 @@
 /* Binary tasks (reference §2.6.2) but the set operations: the samplers of count, replace, sort and delete/search
- * (plain and `balanced`), and the targets sort, delete and search (count and replace are numpy, in simple.py). */
+ * (plain and `balanced`), and the target of sort (the others are numpy, in simple.py). */
 #define _GNU_SOURCE /* memmem */
 #include "native.h"
 
@@ -13,7 +13,7 @@ static int check_range(const char *what, int64_t lo, int64_t hi) {
 static inline int64_t max64(int64_t x, int64_t y) { return x > y ? x : y; }
 
 /* n ~ U{lo-2..hi-2}; query q; c ~ U{0..n} copies of q among n - c pool fillers (which may equal q), shuffled. */
-static int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+int count_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
     const int64_t lo = max64(a->lo - 2, 1), hi = a->hi - 2;
     if (check_range("count", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -68,7 +68,7 @@ static int32_t pick_distinct(Rng *r, const int32_t *row, int64_t n, Vec *work, i
 }
 
 /* n ~ U{lo-3..hi-3} tokens; key uniform among their distinct tokens; value a fresh pool token (may equal key). */
-static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
+int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
     const int64_t lo = max64(a->lo - 3, 1), hi = a->hi - 3;
     if (check_range("replace", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -90,7 +90,7 @@ static int replace_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *pairs) {
 
 /* m ~ U{lo/2..(hi-1)/2} order tokens (with replacement); s ~ U{m..hi-1-m};
  * seq = run_sequence(s, m runs, symbols drawn from the order, shuffled). */
-static int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
+int sort_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *orders) {
     const int64_t lo = max64(1, a->lo / 2), hi = max64(1, (a->hi - 1) / 2);
     if (check_range("sort", lo, hi) < 0) return -1;
     for (Py_ssize_t i = 0; i < a->count; i++) {
@@ -203,7 +203,8 @@ static void drop_last_row(RaggedOut *o) {
     o->values.len -= VEC_I64(&o->lengths)[o->lengths.len];
 }
 
-static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, double p_present, int balanced) {
+int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries) {
+    const double p_present = a->variant / 100.0; /* the table's percent: 75 (delete) or 50 (search) */
     /* an empty query is in every seq: the absent branch's redraws would never end */
     int rc = a->lo < 1 ? kernel_fail(PyExc_ValueError, "delete/search: the length range must start at 1 or more") : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < a->count; i++) {
@@ -221,119 +222,30 @@ static int query_kernel(SamplerArgs *a, RaggedOut *seqs, RaggedOut *queries, dou
                                  (long long)a->lo, (long long)a->hi);
                 break;
             }
-            if (!balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
+            if (!a->balanced) branch = rng_uniform(&a->rng) < p_present ? PRESENT : ABSENT;
         }
     }
     return rc;
 }
-
-static int delete_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 0); }
-static int search_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 0); }
-static int delete_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.75, 1); }
-static int search_balanced_kernel(SamplerArgs *a, RaggedOut *s, RaggedOut *q) { return query_kernel(a, s, q, 0.5, 1); }
-
-#define SAMPLER(name) SAMPLER_FUNCTION(name, name##_kernel, 1)
-SAMPLER(count)
-SAMPLER(replace)
-SAMPLER(sort)
-SAMPLER(delete)
-SAMPLER(search)
-SAMPLER(delete_balanced)
-SAMPLER(search_balanced)
 
 /* sort: arg1 stably sorted by each token's LAST index in the order arg2. Equal tokens are indistinguishable, so
  * the result is, for every order position whose token does not occur again later, that token as often as arg1
  * holds it. Rows are short (an order of m <= ~110 tokens), so the O(m * (m + n)) scans are cheap. */
-static int sort_target(const TargetArgs *t, RaggedOut *out) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *seq = RAGGED_ROW(&t->a, r), *order = RAGGED_ROW(&t->b, r);
-        const int64_t n = t->a.lengths[r], m = t->b.lengths[r];
-        int32_t *dst = row_room(out, n);
-        if (!dst) return -1;
-        int64_t k = 0;
-        for (int64_t i = 0; i < m; i++) {
-            int later = 0;
-            for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
-            if (later) continue;
-            for (int64_t j = 0; j < n; j++) {
-                if (seq[j] == order[i]) dst[k++] = order[i];
-            }
+int sort_row(int variant, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out) {
+    const int32_t *seq = RAGGED_ROW(a, r), *order = RAGGED_ROW(b, r);
+    const int64_t n = a->lengths[r], m = b->lengths[r];
+    int32_t *dst = row_room(out, n);
+    if (!dst) return -1;
+    int64_t k = 0;
+    for (int64_t i = 0; i < m; i++) {
+        int later = 0;
+        for (int64_t j = i + 1; j < m; j++) later |= order[j] == order[i];
+        if (later) continue;
+        for (int64_t j = 0; j < n; j++) {
+            if (seq[j] == order[i]) dst[k++] = order[i];
         }
-        if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
-        end_row(out, n);
     }
+    if (k < n) return kernel_fail(PyExc_ValueError, "sort: row %zd holds a token which is not in its order", r);
+    end_row(out, n);
     return 0;
 }
-
-/* The start of the first contiguous occurrence of query in seq, or -1 (also for an empty query). */
-static int64_t first_index(const int32_t *seq, int64_t n, const int32_t *query, int64_t q) {
-    if (q == 0) return -1;
-    for (int64_t i = 0; i + q <= n; i++)
-        if (seq[i] == query[0] && memcmp(seq + i, query, q * sizeof(int32_t)) == 0) return i;
-    return -1;
-}
-
-/* delete: arg1 without the first contiguous occurrence of arg2 (unchanged when absent or arg2 is empty).
- * search: [yes] when arg2 occurs contiguously in arg1, else [no]. */
-enum { YES_ID = 4273, NO_ID = 150 };
-
-static int find_query(const TargetArgs *t, RaggedOut *out, int search) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        const int32_t *seq = RAGGED_ROW(&t->a, r);
-        const int64_t n = t->a.lengths[r], q = t->b.lengths[r];
-        const int64_t at = first_index(seq, n, RAGGED_ROW(&t->b, r), q), kept = search ? 1 : at < 0 ? n : n - q;
-        int32_t *dst = row_room(out, kept);
-        if (!dst) return -1;
-        if (search) {
-            dst[0] = at >= 0 ? YES_ID : NO_ID;
-        } else {
-            memcpy(dst, seq, (at < 0 ? n : at) * sizeof(int32_t));
-            if (at >= 0) memcpy(dst + at, seq + at + q, (n - at - q) * sizeof(int32_t));
-        }
-        end_row(out, kept);
-    }
-    return 0;
-}
-
-static int delete_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 0); }
-static int search_target(const TargetArgs *t, RaggedOut *out) { return find_query(t, out, 1); }
-
-/* Test hook: per row [1] if str(arg2)[1:-1] in str(arg1) else [0], through the sampler's own text test. */
-static int text_contains_target(const TargetArgs *t, RaggedOut *out) {
-    Vec text = {0};
-    int rc = 0;
-    for (Py_ssize_t r = 0; r < t->a.count && rc == 0; r++) {
-        const int hit =
-            text_contains(RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r), t->b.lengths[r], &text);
-        int32_t *dst = hit < 0 ? NULL : row_room(out, 1);
-        if (!dst) {
-            rc = -1;
-        } else {
-            *dst = hit;
-            end_row(out, 1);
-        }
-    }
-    vec_clear(&text);
-    return rc;
-}
-
-#define TARGET(name) TARGET_FUNCTION(name, name##_target, 1)
-TARGET(sort)
-TARGET(delete)
-TARGET(search)
-TARGET(text_contains)
-
-PyMethodDef synpt_binary_methods[] = {
-    {"sample_count", sample_count, METH_VARARGS, "count: copies of a query token among fillers; arg2 = [query]"},
-    {"sample_replace", sample_replace, METH_VARARGS, "replace: tokens; arg2 = [key from the tokens, fresh value]"},
-    {"sample_sort", sample_sort, METH_VARARGS, "sort: shuffled runs over an order; arg2 = the order"},
-    {"sample_delete", sample_delete, METH_VARARGS, "delete: branch A (p 0.75) or B, length rejection included"},
-    {"sample_search", sample_search, METH_VARARGS, "search: branch A (p 0.5) or B, length rejection included"},
-    {"sample_delete_balanced", sample_delete_balanced, METH_VARARGS, "delete, rejection within the branch"},
-    {"sample_search_balanced", sample_search_balanced, METH_VARARGS, "search, rejection within the branch"},
-    {"target_sort", target_sort, METH_VARARGS, "arg1 sorted by each token's last index in arg2"},
-    {"target_delete", target_delete, METH_VARARGS, "arg1 without the first occurrence of arg2"},
-    {"target_search", target_search, METH_VARARGS, "[4273] if arg2 occurs in arg1, else [150]"},
-    {"target_text_contains", target_text_contains, METH_VARARGS, "per row [str(arg2)[1:-1] in str(arg1)] (test hook)"},
-    {NULL, NULL, 0, NULL},
-};

@@ -226,6 +226,7 @@ Py_ssize_t cset_list(const CSet *s, int32_t *out) {
     }
     return n;
 }
+
 Py_ssize_t cset_add_new(CSet *seen, const int32_t *keys, Py_ssize_t n, const CSet *within, int32_t *dst) {
     Py_ssize_t k = 0;
     for (Py_ssize_t j = 0; j < n; j++) {
@@ -236,47 +237,3 @@ Py_ssize_t cset_add_new(CSet *seen, const int32_t *keys, Py_ssize_t n, const CSe
     }
     return k;
 }
-
-/* cpython_set_order(op, x, y) -> list: list(set(x)) (op 0), list(set(x) | set(y)) (1), & (2), - (3), computed by
- * the emulation. For tests against the running interpreter, and for users who want to inspect an order. */
-static PyObject *cpython_set_order(PyObject *self, PyObject *args) {
-    int op;
-    Py_buffer x, y;
-    if (!PyArg_ParseTuple(args, "iy*y*", &op, &x, &y)) return NULL;
-    PyObject *result = NULL;
-    CSet a, b, out;
-    cset_init(&a);
-    cset_init(&b);
-    cset_init(&out);
-    int (*apply[])(CSet *, const CSet *, const CSet *) = {NULL, cset_union, cset_intersection, cset_difference};
-    int32_t *keys = NULL;
-    if (op < 0 || op > 3 || x.len % 4 || y.len % 4) {
-        PyErr_SetString(PyExc_ValueError, "op must be 0..3 and x, y int32 arrays");
-    } else if (cset_from_list(&a, x.buf, x.len / 4) < 0 || cset_from_list(&b, y.buf, y.len / 4) < 0 ||
-               (op > 0 && apply[op](&out, &a, &b) < 0)) {
-        raise_kernel_error();
-    } else {
-        const CSet *shown = op > 0 ? &out : &a;
-        keys = PyMem_Malloc((shown->mask + 1) * sizeof(int32_t));
-        const Py_ssize_t n = keys ? cset_list(shown, keys) : 0;
-        result = keys ? PyList_New(n) : PyErr_NoMemory();
-        for (Py_ssize_t i = 0; result && i < n; i++) {
-            PyObject *item = PyLong_FromLong(keys[i]);
-            if (item) PyList_SET_ITEM(result, i, item);
-            else Py_CLEAR(result);
-        }
-    }
-    PyMem_Free(keys);
-    cset_free(&a);
-    cset_free(&b);
-    cset_free(&out);
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&y);
-    return result;
-}
-
-PyMethodDef synpt_cpyset_methods[] = {
-    {"cpython_set_order", cpython_set_order, METH_VARARGS,
-     "cpython_set_order(op, x, y) -> list: list(set(x)) (op 0), set(x) | set(y) (1), & (2), - (3), emulated"},
-    {NULL, NULL, 0, NULL},
-};

@@ -76,25 +76,11 @@ static uint64_t digest_ids(const int32_t *v, Py_ssize_t n) {
     return fmix64(h1 ^ rotl64(fmix64(h2), 17));
 }
 
-/* Parses two ragged arguments; the second must have as many rows as the first, or (may_lack) be None. */
-static int two_ragged(PyObject *v1, PyObject *l1, PyObject *v2, PyObject *l2, RaggedIn *a, RaggedIn *b, int may_lack) {
-    if (ragged_in(v1, l1, a) < 0) return -1;
-    if (ragged_in(v2, l2, b) < 0) {
-        ragged_release(a);
-        return -1;
-    }
-    if (a->present && (b->present ? b->count == a->count : may_lack)) return 0;
-    PyErr_SetString(PyExc_ValueError, "needs two ragged arrays with as many rows");
-    ragged_release(a);
-    ragged_release(b);
-    return -1;
-}
-
 /* format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths: int64, digests: uint64)
  * The text goes into `buffer`, a bytearray grown as needed and never shrunk. Why a caller-owned buffer: a fresh
  * multi-megabyte object per block is fresh memory from the OS each time, whose page faults cost more than the
  * formatting; a reused buffer is faulted in once. */
-static PyObject *format_pairs(PyObject *self, PyObject *args) {
+PyObject *format_pairs(PyObject *self, PyObject *args) {
     PyObject *buffer, *iv, *il, *tv, *tl, *result = NULL;
     RaggedIn in = {0}, tg = {0};
     if (!PyArg_ParseTuple(args, "YOOOO", &buffer, &iv, &il, &tv, &tl)) return NULL;
@@ -135,7 +121,7 @@ static PyObject *format_pairs(PyObject *self, PyObject *args) {
 
 /* assemble(head, v1, l1, v2, l2, divider) -> (values, lengths): row r = head + arg1[r] (+ [divider] + arg2[r]).
  * `head` is an int32 array (the task-name prefix and the 32099 divider). */
-static PyObject *assemble(PyObject *self, PyObject *args) {
+PyObject *assemble(PyObject *self, PyObject *args) {
     PyObject *v1, *l1, *v2, *l2, *result = NULL;
     Py_buffer head;
     int divider;
@@ -169,10 +155,3 @@ static PyObject *assemble(PyObject *self, PyObject *args) {
     PyBuffer_Release(&head);
     return result;
 }
-
-PyMethodDef synpt_format_methods[] = {
-    {"format_pairs", format_pairs, METH_VARARGS,
-     "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
-    {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
-    {NULL, NULL, 0, NULL},
-};

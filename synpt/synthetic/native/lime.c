@@ -113,12 +113,16 @@ static int draw_example(SamplerArgs *a, Example *e) {
     return 0;
 }
 
-/* `count` examples of `mode` whose input and target lengths are within [lo, hi]; none (zero rows) when
+/* `count` examples of mode `variant` whose input and target lengths are within [lo, hi]; none (zero rows) when
  * REJECTION_ROUNDS * (count + count / 8 + 8) candidates in a row were all rejected before the first one kept. */
-static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets) {
+int lime_kernel(SamplerArgs *a, RaggedOut *inputs, RaggedOut *targets) {
     const Py_ssize_t give_up = REJECTION_ROUNDS * (a->count + a->count / 8 + 8);
+    const int mode = a->variant;
     Py_ssize_t kept = 0, tried = 0;
     Example e;
+    if (a->pool_size < NUM_SYMBOLS)
+        return kernel_fail(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
+                           a->pool_size);
     while (kept < a->count) {
         if (kept == 0 && tried++ >= give_up) return 0;
         if (draw_example(a, &e) < 0) return -1;
@@ -145,31 +149,3 @@ static int lime_kernel(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *t
     }
     return 0;
 }
-
-/* lime_generate(seed: bytes[32], count, mode, lo, hi, pool: int32[]) -> (iv, il, tv, tl)
- * mode 0/1/2 = induct/deduct/abduct; (lo, hi) = length_range. Zero rows when the range admits nothing. */
-static PyObject *lime_generate(PyObject *self, PyObject *args) {
-    PyObject *seed, *pool;
-    Py_ssize_t count;
-    int mode;
-    long long lo, hi;
-    if (!PyArg_ParseTuple(args, "OniLLO", &seed, &count, &mode, &lo, &hi, &pool)) return NULL;
-    if (mode < INDUCT || mode > ABDUCT)
-        return PyErr_Format(PyExc_ValueError, "LIME mode must be 0 (induct), 1 (deduct) or 2 (abduct), got %d", mode);
-    SamplerArgs a;
-    if (sampler_args(seed, count, lo, hi, pool, &a) < 0) return NULL;
-    if (a.pool_size < NUM_SYMBOLS) {
-        PyErr_Format(PyExc_ValueError, "LIME needs a pool of at least %d distinct tokens, got %u", NUM_SYMBOLS,
-                     a.pool_size);
-        sampler_args_release(&a);
-        return NULL;
-    }
-    return run_generator(&a, lime_kernel, mode);
-}
-
-PyMethodDef synpt_lime_methods[] = {
-    {"lime_generate", lime_generate, METH_VARARGS,
-     "lime_generate(seed, count, mode, lo, hi, pool) -> (iv, il, tv, tl): `count` LIME examples of mode 0/1/2 "
-     "(induct/deduct/abduct) within length_range (lo, hi), or none when the range admits nothing"},
-    {NULL, NULL, 0, NULL},
-};

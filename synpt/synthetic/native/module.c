@@ -1,9 +1,11 @@
-/* The module `synpt.synthetic._native`: the shared helpers of native.h and the kernel drivers. */
+/* The module `synpt.synthetic._native`: the shared helpers of native.h, the drivers of the samplers and targets, and
+ * the method table. */
 #include "native.h"
 
 #include <stdarg.h>
 
-int rng_seed(Rng *r, PyObject *seed) {
+/* The generator state from a 32-byte bytes-like object; -1 with a Python error. */
+static int rng_seed(Rng *r, PyObject *seed) {
     Py_buffer view;
     if (PyObject_GetBuffer(seed, &view, PyBUF_SIMPLE) < 0) return -1;
     const int ok = view.len == (Py_ssize_t)sizeof(r->s);
@@ -111,110 +113,136 @@ void ragged_release(RaggedIn *r) {
     memset(r, 0, sizeof(*r));
 }
 
-int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a) {
-    memset(a, 0, sizeof(*a));
-    if (count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31)) {
-        PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", count, lo, hi);
+int two_ragged(PyObject *v1, PyObject *l1, PyObject *v2, PyObject *l2, RaggedIn *a, RaggedIn *b, int may_lack) {
+    if (ragged_in(v1, l1, a) < 0) return -1;
+    if (ragged_in(v2, l2, b) < 0) {
+        ragged_release(a);
         return -1;
     }
-    a->count = count;
-    a->lo = lo;
-    a->hi = hi;
-    if (rng_seed(&a->rng, seed) < 0 || get_view(pool, &a->pool_view, 4, "pool") < 0) return -1;
-    a->pool = a->pool_view.buf;
-    a->pool_size = (uint32_t)(a->pool_view.len / 4);
-    if (a->pool_view.len > 0 && a->pool_view.len / 4 < (Py_ssize_t)UINT32_MAX) return 0;
-    PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
-    sampler_args_release(a);
+    if (a->present && (b->present ? b->count == a->count : may_lack)) return 0;
+    PyErr_SetString(PyExc_ValueError, "needs two arguments, ragged arrays with as many rows");
+    ragged_release(a);
+    ragged_release(b);
     return -1;
 }
 
-void sampler_args_release(SamplerArgs *a) {
-    if (a->pool_view.obj) PyBuffer_Release(&a->pool_view);
-    vec_clear(&a->work);
-}
+/* The samplers by name: the kernel, whether it gives a second argument, and its `variant`. */
+static const struct {
+    const char *name;
+    SamplerKernel *kernel;
+    int binary, variant;
+} samplers[] = {
+    {"uniform", uniform_kernel, 0, 0},       /* copy & co: L ~ U{lo..hi} uniform pool tokens */
+    {"runs", runs_kernel, 0, 0},             /* deduplicate: runs of pool tokens */
+    {"shuffled_runs", runs_kernel, 0, 1},    /* set: the same, shuffled */
+    {"words", words_kernel, 0, 0},           /* longest_word: words of pool tokens joined by 32098 */
+    {"count", count_kernel, 1, 0},           /* copies of a query token among fillers; arg2 = [query] */
+    {"replace", replace_kernel, 1, 0},       /* tokens; arg2 = [key from the tokens, fresh value] */
+    {"sort", sort_kernel, 1, 0},             /* shuffled runs over an order; arg2 = the order */
+    {"delete", query_kernel, 1, 75},         /* query present (branch A) with probability 75 %, else absent */
+    {"search", query_kernel, 1, 50},         /* the same with 50 % */
+    {"two_sets", two_sets_kernel, 1, 0},     /* union & co: two lists over a local pool */
+    {"lime_induct", lime_kernel, 1, 0},      /* LIME examples (inputs, targets) of one mode */
+    {"lime_deduct", lime_kernel, 1, 1},
+    {"lime_abduct", lime_kernel, 1, 2},
+};
 
-/* Runs a sampler, or (with `generator`) a generator, without the GIL and returns its outputs as
- * (v1, l1, v2, l2), (None, None) standing for the missing arg2 of a unary sampler. Releases `a`. */
-static PyObject *run_kernel(SamplerArgs *a, SamplerKernel sampler, GeneratorKernel generator, int mode, int two) {
+static PyObject *sample(PyObject *self, PyObject *args) {
+    const char *name;
+    PyObject *seed, *pool, *result = NULL;
+    long long lo, hi;
+    int k = 0, n = sizeof(samplers) / sizeof(samplers[0]), rc;
+    SamplerArgs a = {.balanced = 0};
+    if (!PyArg_ParseTuple(args, "sOnLLO|p", &name, &seed, &a.count, &lo, &hi, &pool, &a.balanced)) return NULL;
+    while (k < n && strcmp(samplers[k].name, name) != 0) k++;
+    if (k == n) return PyErr_Format(PyExc_ValueError, "unknown sampler %R", PyTuple_GET_ITEM(args, 0));
+    if (a.count < 0 || lo < 0 || hi < lo || hi >= (1LL << 31))
+        return PyErr_Format(PyExc_ValueError, "bad sampler arguments: count %zd, length range (%lld, %lld)", a.count,
+                            lo, hi);
+    if (rng_seed(&a.rng, seed) < 0 || get_view(pool, &a.pool_view, 4, "pool") < 0) return NULL;
+    a.lo = lo;
+    a.hi = hi;
+    a.variant = samplers[k].variant;
+    a.pool = a.pool_view.buf;
+    a.pool_size = (uint32_t)(a.pool_view.len / 4);
     RaggedOut one = RAGGED_OUT, other = RAGGED_OUT;
-    PyObject *result = NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = generator ? generator(a, mode, &one, &other) : sampler(a, &one, two ? &other : NULL);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        raise_kernel_error();
+    if (a.pool_view.len == 0 || a.pool_view.len / 4 >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the token pool must have between 1 and 2^32 - 1 tokens");
     } else {
-        PyObject *first = ragged_out_finish(&one);
-        PyObject *second = two ? ragged_out_finish(&other) : Py_BuildValue("(OO)", Py_None, Py_None);
-        if (first && second) result = PySequence_Concat(first, second);
+        Py_BEGIN_ALLOW_THREADS
+        rc = samplers[k].kernel(&a, &one, samplers[k].binary ? &other : NULL);
+        Py_END_ALLOW_THREADS
+        PyObject *first = rc < 0 ? raise_kernel_error() : ragged_out_finish(&one), *second = NULL;
+        if (first) second = samplers[k].binary ? ragged_out_finish(&other) : Py_BuildValue("(OO)", Py_None, Py_None);
+        if (second) result = PySequence_Concat(first, second); /* (v1, l1, v2, l2) */
         Py_XDECREF(first);
         Py_XDECREF(second);
     }
     ragged_out_clear(&one);
     ragged_out_clear(&other);
-    sampler_args_release(a);
+    PyBuffer_Release(&a.pool_view);
+    vec_clear(&a.work);
     return result;
 }
 
-PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary) {
-    PyObject *seed, *pool;
-    Py_ssize_t count;
-    long long lo, hi;
-    SamplerArgs a;
-    if (!PyArg_ParseTuple(args, "OnLLO", &seed, &count, &lo, &hi, &pool)) return NULL;
-    if (sampler_args(seed, count, lo, hi, pool, &a) < 0) return NULL;
-    return run_kernel(&a, kernel, NULL, 0, binary);
-}
+/* The targets by name: the row function and its `variant` (which set operation). */
+static const struct {
+    const char *name;
+    TargetRow *row;
+    int variant;
+} targets[] = {
+    {"list_set", set_op_row, LIST_SET_X}, /* list(set(x)): for tests of the set emulation */
+    {"union", set_op_row, UNION},
+    {"intersect", set_op_row, INTERSECT},
+    {"set_1_minus_2", set_op_row, X_MINUS_Y},
+    {"set_2_minus_1", set_op_row, Y_MINUS_X},
+    {"sort", sort_row, 0},
+};
 
-PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, int mode) { return run_kernel(a, NULL, kernel, mode, 1); }
-
-PyObject *run_target(PyObject *args, TargetKernel kernel, int binary) {
+static PyObject *target(PyObject *self, PyObject *args) {
+    const char *name;
     PyObject *v1, *l1, *v2, *l2, *result = NULL;
-    TargetArgs t = {0};
-    if (!PyArg_ParseTuple(args, "OOOOi", &v1, &l1, &v2, &l2, &t.set_order)) return NULL;
-    if (t.set_order < SET_ORDER_CPYTHON || t.set_order > SET_ORDER_FIRST_APPEARANCE)
-        return PyErr_Format(PyExc_ValueError, "unknown set order code %d", t.set_order);
-    if (ragged_in(v1, l1, &t.a) < 0) return NULL;
+    int set_order, k = 0, n = sizeof(targets) / sizeof(targets[0]), rc = 0;
+    RaggedIn a, b;
+    if (!PyArg_ParseTuple(args, "sOOOOi", &name, &v1, &l1, &v2, &l2, &set_order)) return NULL;
+    while (k < n && strcmp(targets[k].name, name) != 0) k++;
+    if (k == n || set_order < SET_ORDER_CPYTHON || set_order > SET_ORDER_FIRST_APPEARANCE)
+        return PyErr_Format(PyExc_ValueError, "unknown target %R or set order %d", PyTuple_GET_ITEM(args, 0),
+                            set_order);
+    if (two_ragged(v1, l1, v2, l2, &a, &b, 0) < 0) return NULL;
     RaggedOut out = RAGGED_OUT;
-    int rc;
-    if (ragged_in(v2, l2, &t.b) < 0) {
-        /* the error is set */
-    } else if (!t.a.present || (t.b.present && t.b.count != t.a.count)) {
-        PyErr_SetString(PyExc_ValueError, "a target needs arg1, and arg2 (when given) with as many rows");
-    } else if (binary && !t.b.present) {
-        PyErr_SetString(PyExc_ValueError, "this task's target needs two arguments, got arg2 None");
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        rc = kernel(&t, &out);
-        Py_END_ALLOW_THREADS
-        result = rc < 0 ? raise_kernel_error() : ragged_out_finish(&out);
-    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < a.count && rc == 0; r++)
+        rc = targets[k].row(targets[k].variant, set_order, &a, &b, r, &out);
+    Py_END_ALLOW_THREADS
+    result = rc < 0 ? raise_kernel_error() : ragged_out_finish(&out);
     ragged_out_clear(&out);
-    ragged_release(&t.a);
-    ragged_release(&t.b);
+    ragged_release(&a);
+    ragged_release(&b);
     return result;
 }
+
+static PyMethodDef methods[] = {
+    {"sample", sample, METH_VARARGS,
+     "sample(name, seed, count, lo, hi, pool, balanced=0) -> (v1, l1, v2, l2): `count` samples of a sampler"},
+    {"target", target, METH_VARARGS,
+     "target(name, v1, l1, v2, l2, set_order) -> (tv, tl): the target of every sample; a set operation's members in "
+     "set_order 0 (CPython 3.11's iteration order), 1 (sorted) or 2 (first appearance)"},
+    {"format_pairs", format_pairs, METH_VARARGS,
+     "format_pairs(buffer, iv, il, tv, tl) -> (nbytes, line_lengths, digests); the text goes into the bytearray"},
+    {"assemble", assemble, METH_VARARGS, "assemble(head, v1, l1, v2, l2, divider) -> (values, lengths)"},
+    {NULL, NULL, 0, NULL},
+};
 
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_native",
     .m_doc = "Synthetic-data kernels of synpt (see synpt/synthetic/native/native.h).",
     .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    PyObject *module = PyModule_Create(&native_module);
-    if (!module) return NULL;
     format_init();
-    PyMethodDef *tables[] = {synpt_format_methods, synpt_cpyset_methods, synpt_unary_methods,
-                             synpt_binary_methods, synpt_setops_methods, synpt_lime_methods};
-    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        if (PyModule_AddFunctions(module, tables[i]) < 0) {
-            Py_DECREF(module);
-            return NULL;
-        }
-    }
-    return module;
+    return PyModule_Create(&native_module);
 }

@@ -1,7 +1,10 @@
 /* Shared pieces of the synthetic-data kernels (`synpt.synthetic._native`, wrapped by synpt/synthetic/native.py):
- *   sampler:  sample_NAME(seed: bytes[32], count, lo, hi, pool: int32[]) -> (v1, l1, v2, l2): `count` samples,
- *             arg1 = (int32 values, int64 lengths), arg2 likewise or (None, None) for a unary sampler;
- *   target:   target_NAME(v1, l1, v2, l2, set_order) -> (tv, tl): the target of every sample.
+ *   sample(name, seed: bytes[32], count, lo, hi, pool: int32[], balanced=0) -> (v1, l1, v2, l2): `count` samples
+ *             of the sampler `name` (module.c's table), arg1 = (int32 values, int64 lengths), arg2 likewise or
+ *             (None, None) for a unary sampler; LIME's samplers give whole examples (inputs, targets);
+ *   target(name, v1, l1, v2, l2, set_order) -> (tv, tl): the target `name` of every sample (module.c's table: the set
+ *             operations of setops.c, and sort);
+ *   format_pairs, assemble: writing examples (format.c).
  * Arrays come in through the buffer protocol and go out as bytearrays (no numpy headers). Kernels run without the
  * GIL (so `generate --workers K` threads work in parallel): they allocate with PyMem_Raw* and report a failure with
  * kernel_fail() / kernel_no_memory(), which the driver raises once it holds the GIL again. */
@@ -19,7 +22,6 @@ typedef struct {
     uint64_t s[4];
 } Rng;
 
-int rng_seed(Rng *r, PyObject *seed); /* from a 32-byte bytes-like object; -1 with a Python error */
 
 static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -141,6 +143,8 @@ typedef struct {
 
 int ragged_in(PyObject *values, PyObject *lengths, RaggedIn *r); /* checks dtypes and sum(lengths) */
 void ragged_release(RaggedIn *r);
+/* Two ragged arguments, the second with as many rows as the first or (may_lack) None; -1 with a Python error. */
+int two_ragged(PyObject *v1, PyObject *l1, PyObject *v2, PyObject *l2, RaggedIn *a, RaggedIn *b, int may_lack);
 
 #define RAGGED_ROW(in, r) ((in)->values + (in)->offsets[r])
 
@@ -161,12 +165,11 @@ typedef struct {
     int64_t lo, hi;
     const int32_t *pool;
     uint32_t pool_size;
+    int variant;  /* from module.c's table: which variant of a kernel shared by several samplers */
+    int balanced; /* the caller's flag (delete/search keep the branch through the length rejection) */
     Py_buffer pool_view;
     Vec work; /* the kernel's work buffer (scratch_get), freed with the arguments */
 } SamplerArgs;
-
-int sampler_args(PyObject *seed, Py_ssize_t count, long long lo, long long hi, PyObject *pool, SamplerArgs *a);
-void sampler_args_release(SamplerArgs *a);
 
 /* One uniform draw from the pool, and n of them (draw_from). */
 static inline int32_t draw_token(SamplerArgs *a) { return a->pool[rng_below(&a->rng, a->pool_size)]; }
@@ -174,35 +177,27 @@ static inline void draw_tokens(SamplerArgs *a, int32_t *dst, int64_t n) {
     draw_from(&a->rng, a->pool, a->pool_size, dst, n);
 }
 
-enum { SET_ORDER_CPYTHON = 0, SET_ORDER_SORTED = 1, SET_ORDER_FIRST_APPEARANCE = 2 };
+/* A sampler kernel fills `a->count` rows of arg1 (and of arg2, NULL for a unary sampler) and returns 0, or -1 after
+ * kernel_fail / kernel_no_memory; `sample` (module.c) parses the arguments, runs it without the GIL and builds the
+ * Python result. */
+typedef int SamplerKernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
+SamplerKernel uniform_kernel, runs_kernel, words_kernel, count_kernel, replace_kernel, sort_kernel, query_kernel,
+    two_sets_kernel, lime_kernel;
 
-typedef struct {
-    RaggedIn a, b; /* b.present == 0 for unary tasks */
-    int set_order;
-} TargetArgs;
+/* A target's row function: appends the target of sample r (a's row r, and b's) to `out` and returns 0, or -1 after
+ * kernel_fail / kernel_no_memory; `variant` comes from module.c's table of targets (for set_op_row, the operation:
+ * list(set(x)), set(x) | set(y), &, x - y, y - x), `set_order` from the caller. */
+typedef int TargetRow(int variant, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out);
+TargetRow set_op_row, sort_row;
+enum { LIST_SET_X, UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
+enum { SET_ORDER_CPYTHON, SET_ORDER_SORTED, SET_ORDER_FIRST_APPEARANCE };
 
-/* A kernel fills its outputs and returns 0, or -1 after kernel_fail / kernel_no_memory: a sampler `a->count` rows
- * of arg1 (and of arg2, NULL for a unary sampler), a target one row per sample, a generator (LIME) whole examples.
- * The drivers parse the arguments, run the kernel without the GIL and build the Python result. */
-typedef int (*SamplerKernel)(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2);
-typedef int (*TargetKernel)(const TargetArgs *t, RaggedOut *out);
-typedef int (*GeneratorKernel)(SamplerArgs *a, int mode, RaggedOut *inputs, RaggedOut *targets);
-PyObject *run_sampler(PyObject *args, SamplerKernel kernel, int binary);
-PyObject *run_target(PyObject *args, TargetKernel kernel, int binary); /* binary: arg2 is required */
-PyObject *run_generator(SamplerArgs *a, GeneratorKernel kernel, int mode); /* releases `a` */
-
-/* The Python functions `sample_NAME` / `target_NAME` of a kernel. */
-#define SAMPLER_FUNCTION(name, kernel, binary) \
-    static PyObject *sample_##name(PyObject *self, PyObject *args) { return run_sampler(args, kernel, binary); }
-#define TARGET_FUNCTION(name, kernel, binary) \
-    static PyObject *target_##name(PyObject *self, PyObject *args) { return run_target(args, kernel, binary); }
+/* The writers of format.c (module.c's method table names them). */
+PyObject *format_pairs(PyObject *self, PyObject *args);
+PyObject *assemble(PyObject *self, PyObject *args);
 
 /* Each id's text and ", " (str(list)'s items) from p on; returns the end. Needs 13 bytes per id + 8 (format.c). */
 char *put_ids(char *p, const int32_t *ids, int64_t n);
 void format_init(void);
-
-/* The method tables of the kernel files, gathered by module.c. */
-extern PyMethodDef synpt_format_methods[], synpt_cpyset_methods[], synpt_unary_methods[], synpt_binary_methods[],
-    synpt_setops_methods[], synpt_lime_methods[];
 
 #endif

@@ -1,7 +1,7 @@
 /* Set-operation tasks (reference §2.6.2, §2.7): the sampler `two_sets` and the targets union, intersect,
- * set_1_minus_2 and set_2_minus_1. Every target builds `set(x) OP set(y)` as the reference does, with cpyset.c's
- * emulation; the cpython order lists the result's table, sorted sorts it, and first_appearance writes its members
- * in order of first appearance in x + y. */
+ * set_1_minus_2 and set_2_minus_1 (and list(set(x)), for tests of the emulation). Every target builds
+ * `set(x) OP set(y)` as the reference does, with cpyset.c's emulation; the cpython order lists the result's table,
+ * sorted sorts it, and first_appearance writes its members in order of first appearance in x + y. */
 #include "cpyset.h"
 
 /* Per example: T ~ U{max(lo-1, 1)..hi-1} tokens, split n1 ~ U{0..T} / T - n1 (either side may be empty); a local
@@ -11,7 +11,7 @@
  * The k distinct tokens come from a partial Fisher-Yates shuffle of a private copy of the pool that is *not* undone
  * between examples: the first k slots after k swap steps are a uniform k-subset whatever order the array was in
  * before, so each example costs k draws and no rejection. */
-static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
+int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     const int64_t t_lo = a->lo - 1 > 1 ? a->lo - 1 : 1, t_hi = a->hi - 1;
     if (t_hi < t_lo) {
         return kernel_fail(PyExc_ValueError,
@@ -44,21 +44,19 @@ static int two_sets_kernel(SamplerArgs *a, RaggedOut *arg1, RaggedOut *arg2) {
     return 0;
 }
 
-SAMPLER_FUNCTION(two_sets, two_sets_kernel, 1)
-
-enum { UNION, INTERSECT, X_MINUS_Y, Y_MINUS_X };
-
-/* One row: `set(x) OP set(y)` in `set_order`. */
-static int set_op_row(int op, int set_order, const int32_t *x, int64_t nx, const int32_t *y, int64_t ny,
-                      RaggedOut *out) {
+/* One row: `set(x) OP set(y)` (or list(set(x))) in `set_order`. */
+int set_op_row(int op, int set_order, const RaggedIn *a, const RaggedIn *b, Py_ssize_t r, RaggedOut *out) {
+    const int32_t *x = RAGGED_ROW(a, r), *y = RAGGED_ROW(b, r);
+    const int64_t nx = a->lengths[r], ny = b->lengths[r];
     CSet sx, sy, result, seen;
     cset_init(&sx);
     cset_init(&sy);
     cset_init(&result);
     cset_init(&seen);
-    int rc = -1, failed;
+    int rc = -1, failed = 0;
     if (cset_from_list(&sx, x, nx) < 0 || cset_from_list(&sy, y, ny) < 0) goto done;
     switch (op) {
+    case LIST_SET_X: failed = cset_from_list(&result, x, nx); break;
     case UNION: failed = cset_union(&result, &sx, &sy); break;
     case INTERSECT: failed = cset_intersection(&result, &sx, &sy); break;
     case X_MINUS_Y: failed = cset_difference(&result, &sx, &sy); break;
@@ -82,33 +80,3 @@ done:
     cset_free(&seen);
     return rc;
 }
-
-static int set_op(const TargetArgs *t, RaggedOut *out, int op) {
-    for (Py_ssize_t r = 0; r < t->a.count; r++) {
-        if (set_op_row(op, t->set_order, RAGGED_ROW(&t->a, r), t->a.lengths[r], RAGGED_ROW(&t->b, r),
-                       t->b.lengths[r], out) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int union_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, UNION); }
-static int intersect_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, INTERSECT); }
-static int set_1_minus_2_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, X_MINUS_Y); }
-static int set_2_minus_1_kernel(const TargetArgs *t, RaggedOut *out) { return set_op(t, out, Y_MINUS_X); }
-
-#define TARGET(name) TARGET_FUNCTION(name, name##_kernel, 1)
-TARGET(union)
-TARGET(intersect)
-TARGET(set_1_minus_2)
-TARGET(set_2_minus_1)
-
-PyMethodDef synpt_setops_methods[] = {
-    {"sample_two_sets", sample_two_sets, METH_VARARGS,
-     "union & co: T ~ U{max(lo-1,1)..hi-1} tokens split n1 ~ U{0..T} / T-n1, drawn from max(T//2, 1) distinct tokens"},
-    {"target_union", target_union, METH_VARARGS, "set(x) | set(y) in the set order"},
-    {"target_intersect", target_intersect, METH_VARARGS, "set(x) & set(y) in the set order"},
-    {"target_set_1_minus_2", target_set_1_minus_2, METH_VARARGS, "set(x) - set(y) in the set order"},
-    {"target_set_2_minus_1", target_set_2_minus_1, METH_VARARGS, "set(y) - set(x) in the set order"},
-    {NULL, NULL, 0, NULL},
-};
