@@ -13,7 +13,7 @@ from synpt.catalog import get_task
 from synpt.cli import main
 from synpt.downstream.tasks import read_tsv_pairs
 from synpt.errors import SynptError
-from synpt.synthetic.files import Chunk, SplitWriter, load_id_pairs, parse_id_pair, text_digest
+from synpt.synthetic.files import Chunk, SplitWriter, keep_first, load_id_pairs, parse_id_pair, text_digest
 
 TRAIN, VALID, NUM = 2000, 300, 2600  # three blocks, 300 lines dropped between train and valid
 
@@ -272,3 +272,19 @@ def test_epoch_order_is_the_seed_sequence_of_the_key_and_epoch():
     assert epoch_order((3,), 2, 10).tolist() == np.random.default_rng([3, 2]).permutation(10).tolist()
     shuffle = EpochShuffle(10, (3,))
     assert [shuffle.row(i) for i in range(20, 30)] == epoch_order((3,), 2, 10).tolist()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3000) | st.integers(0, 2**64 - 1), max_size=2500), max_size=6))
+def test_keep_first_matches_a_python_set(chunks):
+    seen, reference = set(), set()
+    for chunk in chunks:
+        keep = keep_first(seen, np.array(chunk, dtype=np.uint64))
+        expected = []
+        for digest in chunk:
+            expected.append(digest not in reference)
+            reference.add(digest)
+        assert (keep is None) == all(expected)
+        if keep is not None:
+            assert keep.tolist() == expected
+    assert seen == reference

@@ -53,26 +53,6 @@ def test_kernels_reject_inconsistent_lengths():
         native.digests(Ragged(values, np.array([5, -1])))
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 3000) | st.integers(0, 2**64 - 1), max_size=2500), max_size=6))
-def test_keep_new_matches_a_python_set(chunks):
-    seen_c, seen_py = bytearray(), set()
-    for chunk in chunks:
-        keep = native.keep_new(seen_c, np.array(chunk, dtype=np.uint64))
-        expected = []
-        for d in chunk:
-            expected.append(d not in seen_py)
-            seen_py.add(d)
-        assert (keep is None) == all(expected)
-        if keep is not None:
-            assert keep.tolist() == expected
-
-
-def test_keep_new_refuses_a_foreign_table():
-    with pytest.raises(ValueError, match="table"):
-        native.keep_new(bytearray(40), np.zeros(1, dtype=np.uint64))  # 3 slots: not a power of two
-
-
 def test_assemble_puts_head_arguments_and_divider():
     a, b = Ragged.from_lists([[5, 6], [7]]), Ragged.from_lists([[], [8, 9]])
     head = np.array([2405, 32099], dtype=np.int32)

@@ -24,7 +24,6 @@ import numpy as np
 
 from synpt.atomic import temp_path
 from synpt.errors import SynptError
-from synpt.synthetic.native import keep_new
 from synpt.synthetic.sampling import Ragged
 
 log = logging.getLogger(__name__)
@@ -246,6 +245,21 @@ def write_chunks(writer: SplitWriter, chunks: Iterable[Chunk], *, total: int, de
         bar.close()
 
 
+def keep_first(seen: set[int], digests: np.ndarray) -> np.ndarray | None:
+    """Dedup by digest: add `digests` to `seen`; None when every one was new (the usual case), else a bool mask that
+    is true at the first occurrence of each digest not seen before."""
+    values = np.asarray(digests, dtype=np.uint64).tolist()
+    fresh = set(values)
+    if len(fresh) == len(values) and seen.isdisjoint(fresh):
+        seen |= fresh
+        return None
+    keep = np.zeros(len(values), dtype=bool)
+    for i, digest in enumerate(values):
+        keep[i] = digest not in seen
+        seen.add(digest)
+    return keep
+
+
 class SplitWriter:
     """Writes a generated stream as the reference's train/valid split, atomically.
 
@@ -274,7 +288,7 @@ class SplitWriter:
         self._train_tmp = temp_path(self.train_path)
         self._train_file = open(self._train_tmp, "wb")  # noqa: SIM115 - closed by finish()/abort()
         self._tail: deque[bytes] = deque(maxlen=max(num_valid, 1))
-        self._seen = bytearray()  # the digests kept so far (a C hash set, see keep_new)
+        self._seen: set[int] = set()  # the input digests kept so far
         self.generated = 0
         self.kept = 0
         self.written_train = 0
@@ -283,7 +297,7 @@ class SplitWriter:
         """Add the lines of one chunk, in order."""
         self.generated += len(chunk.line_lengths)
         data, lengths = chunk.data, chunk.line_lengths
-        keep = keep_new(self._seen, chunk.digests) if self.dedup else None
+        keep = keep_first(self._seen, chunk.digests) if self.dedup else None
         if keep is not None:  # some line repeats an earlier input: drop it
             kept_lines = [line for line, k in zip(chunk.lines(), keep.tolist(), strict=True) if k]
             data, lengths = b"".join(kept_lines), lengths[keep]

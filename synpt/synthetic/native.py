@@ -8,9 +8,7 @@ C calling conventions are documented in `native/native.h`.
 
 from __future__ import annotations
 
-import secrets
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -118,39 +116,3 @@ def digests(seqs: Ragged) -> np.ndarray:
     return format_pairs(seqs, seqs)[2]
 
 
-_MAGIC = b"synpt-seen\x00\x01"
-_SEEN_SETS: OrderedDict[bytes, set[int]] = OrderedDict()  # the sets of the most recently used tables
-_SEEN_CACHED = 8
-
-
-def keep_new(seen: bytearray, digests: np.ndarray) -> np.ndarray | None:
-    """Dedup by digest: add `digests` to the table `seen` (start with an empty bytearray, pass the same one on
-    every call) and return None when all were new, else a bool mask that is true at the first occurrences.
-
-    `seen` holds a magic prefix, a random table id and every kept digest (8 bytes each); the lookups go to a Python
-    set of them, cached for the few most recently used tables and rebuilt from `seen` when it was evicted."""
-    if not seen:
-        seen += _MAGIC + secrets.token_bytes(8)
-    head = len(_MAGIC) + 8
-    if bytes(seen[: len(_MAGIC)]) != _MAGIC or (len(seen) - head) % 8:
-        raise ValueError("keep_new: the table must be the bytearray a previous call left (or empty)")
-    table_id = bytes(seen[len(_MAGIC) : head])
-    known = _SEEN_SETS.pop(table_id, None)
-    if known is None:
-        known = set(np.frombuffer(seen, dtype=np.uint64, offset=head).tolist())
-    _SEEN_SETS[table_id] = known
-    while len(_SEEN_SETS) > _SEEN_CACHED:
-        _SEEN_SETS.popitem(last=False)
-    digests = np.ascontiguousarray(digests, dtype=np.uint64)
-    values = digests.tolist()
-    fresh = set(values)
-    if len(fresh) == len(values) and known.isdisjoint(fresh):  # all new (the usual case)
-        known |= fresh
-        seen += digests.tobytes()
-        return None
-    keep = np.zeros(len(values), dtype=bool)
-    for i, d in enumerate(values):
-        keep[i] = d not in known
-        known.add(d)
-    seen += digests[keep].tobytes()
-    return keep
