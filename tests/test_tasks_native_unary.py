@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from synpt.synthetic import native, simple
 from synpt.synthetic.sampling import Ragged
-from synpt.synthetic.simple import ORACLES, WORD_DIVIDER, Context
+from synpt.synthetic.simple import ORACLES, WORD_DIVIDER, Context, split_words
 
 N = 20_000
 CTX = SimpleNamespace(set_order="cpython")
@@ -199,25 +199,14 @@ def test_runs_in_the_paper_range_have_k_uniform():
     assert all(10 <= len(r) <= 220 for r in rows)
 
 
-def _words(row):
-    words, word = [], []
-    for t in row + [WORD_DIVIDER]:
-        if t == WORD_DIVIDER:
-            words.append(word)
-            word = []
-        else:
-            word.append(t)
-    return words
-
-
 def test_words_sampler_matches_reference_distribution():
     # With one token in the pool a row is its word lengths; (3, 9) makes W ~ U{1..4} and clips N from below.
     tiny = (3, 9, [7])
     _assert_same_frequencies(_native_rows("words", *tiny), _ref_rows("words", *tiny))
     for lo, hi in [(2, 11), (10, 220)]:
         ours, ref = _native_rows("words", lo, hi, [2, 3, 4]), _ref_rows("words", lo, hi, [2, 3, 4], count=8000)
-        assert all(lo <= len(r) <= hi and all(_words(r)) for r in ours)  # within range, no empty word
-        _assert_same_mean_and_sd([len(_words(r)) for r in ours], [len(_words(r)) for r in ref], "words")
+        assert all(lo <= len(r) <= hi and all(split_words(r)) for r in ours)  # within range, no empty word
+        _assert_same_mean_and_sd([len(split_words(r)) for r in ours], [len(split_words(r)) for r in ref], "words")
         longest = [len(ORACLES["longest_word"](r)) for r in ours]
         _assert_same_mean_and_sd(longest, [len(ORACLES["longest_word"](r)) for r in ref], "longest word")
         # Tokens (and the divider): informative for short rows, which hold 1..3 of the pool's 3 tokens.
@@ -227,7 +216,7 @@ def test_words_sampler_matches_reference_distribution():
 @pytest.mark.parametrize("lo,hi", [(1, 1), (1, 2), (2, 3), (8, 8), (4000, 4000), (0, 5)])
 def test_words_sampler_bounds(lo, hi):
     for row in _native_rows("words", lo, hi, [2, 3], count=500):
-        words = _words(row)
+        words = split_words(row)
         assert lo <= len(row) <= hi and all(words) and len(words) <= max(1, hi // 2)
 
 

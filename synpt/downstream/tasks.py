@@ -210,12 +210,11 @@ def _encode_all(vocabulary: Vocabulary, texts: list[str], label: str) -> list[np
     """Token ids of every text (no EOS), in batched chunks with a progress bar for big splits."""
     from tqdm import tqdm
 
-    encode = getattr(vocabulary, "encode_batch", None) or (lambda xs: [vocabulary.encode(x) for x in xs])
     out: list[np.ndarray] = []
     with tqdm(total=len(texts), desc=label, unit="ex", disable=len(texts) < _PROGRESS_FROM, leave=False) as bar:
         for begin in range(0, len(texts), _ENCODE_CHUNK):
             chunk = texts[begin : begin + _ENCODE_CHUNK]
-            out.extend(np.asarray(ids, np.int32) for ids in encode(chunk))
+            out.extend(np.asarray(ids, np.int32) for ids in vocabulary.encode_batch(chunk))
             bar.update(len(chunk))
     return out
 

@@ -43,7 +43,7 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
     spec = plan_run(request)
     params = maybe_initialize(spec)
     eval_examples = validation_examples(spec)
-    on_eval = InferenceEval(spec.task, spec.settings, spec.knobs, spec.model_config, spec.data_dir, spec.out)
+    on_eval = InferenceEval(spec)
     announce(spec, on_eval)
     started = time.time()
     train(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
+from synpt.experiments.plan import RunSpec
 
 PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs
 
@@ -17,18 +16,20 @@ class InferenceEval:
     §4.7, quirk 13), trimmed to the feature lengths, with the references the metric wants (quirk 15).
     """
 
-    def __init__(self, task, settings, knobs, model_config, data_dir, out: Path):
-        self.task, self.settings, self.knobs, self.model_config, self.out = task, settings, knobs, model_config, out
-        self.vocabulary = task.vocabulary(data_dir)
-        self.examples, self.references = task.evaluation_set(
-            settings.decode_split,
-            data_dir=data_dir,
-            limit=settings.evaluator_num_examples,
-            input_length=settings.input_length,
-            target_length=settings.target_length,
+    def __init__(self, spec: RunSpec):
+        self.task, self.settings, self.knobs = spec.task, spec.settings, spec.knobs
+        self.model_config, self.vocabulary, self.out = spec.model_config, spec.vocabulary, spec.out
+        self.examples, self.references = spec.task.evaluation_set(
+            spec.settings.decode_split,
+            data_dir=spec.data_dir,
+            limit=spec.settings.evaluator_num_examples,
+            input_length=spec.settings.input_length,
+            target_length=spec.settings.target_length,
         )
         if not self.examples:
-            raise SynptError(f"task {task.name}: the {settings.decode_split} split is empty; nothing to decode")
+            raise SynptError(
+                f"task {spec.task.name}: the {spec.settings.decode_split} split is empty; nothing to decode"
+            )
 
     def __call__(self, step: int, params) -> dict[str, float]:
         from synpt.model.decoding import decode_examples
@@ -49,6 +50,5 @@ class InferenceEval:
             {"input": self.vocabulary.decode(list(ex["inputs"])), "prediction": pred, "reference": ref}
             for ex, pred, ref in zip(self.examples, predictions, self.references, strict=True)
         ][:PREDICTIONS_TO_KEEP]
-        (self.out / "predictions").mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
         return metrics

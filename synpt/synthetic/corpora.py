@@ -53,9 +53,7 @@ class CorpusTask(Task):
     writes_dataset = True
     generated_eval_size = 0  # examples in a generated validation/test split
     dedup = False  # whether write_dataset drops lines whose input repeats an earlier one
-
-    def _configure(self) -> None:
-        """Subclasses check their own options and derive what they need from them."""
+    dedup_note = ""  # how the manifest describes the dedup
 
     # -- files -----------------------------------------------------------------------------------------------------
     def folder(self, data_dir: str | os.PathLike | None) -> Path:
@@ -159,8 +157,6 @@ class CorpusTask(Task):
         }
         write_json_atomic(folder / "manifest.json", manifest)
         return manifest
-
-    dedup_note = ""
 
     def lines(self, split: str, seed: int, begin: int, end: int) -> list[str]:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -209,15 +210,19 @@ class Chunk:
 def ordered_map(make: Callable[[int], T], count: int, workers: int = 1, *, processes: bool = False) -> Iterator[T]:
     """`make(0)`, `make(1)`, ..., `make(count - 1)` in order; with workers > 1 made ahead by a pool.
 
-    Threads suit work that releases the GIL (the C kernels and the formatter: no copies between processes, and no
-    fork of a process that may have imported JAX); processes suit pure-Python work (the corpus generators) and need
-    a picklable `make`. At most 2 x workers calls are in flight, so memory stays flat.
+    Threads suit work that releases the GIL (the C kernels and the formatter: no copies between processes);
+    processes suit pure-Python work (the corpus generators) and need a picklable `make`. They are started with
+    "spawn", never forked: the caller may have imported JAX, whose threads a fork can deadlock. At most 2 x workers
+    calls are in flight, so memory stays flat.
     """
     if workers == 1:
         for index in range(count):
             yield make(index)
         return
-    pool = ProcessPoolExecutor(workers) if processes else ThreadPoolExecutor(workers, thread_name_prefix="synpt-write")
+    if processes:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="synpt-write")
     with pool:
         in_flight: deque = deque()
         for index in range(count):

@@ -290,7 +290,8 @@ def oracle_set(s):
     return out
 
 
-def oracle_longest_word(s):
+def split_words(s: list[int]) -> list[list[int]]:
+    """The words of a longest_word row: split at WORD_DIVIDER (empty words kept; an empty row is one empty word)."""
     words, word = [], []
     for t in s + [WORD_DIVIDER]:
         if t == WORD_DIVIDER:
@@ -298,6 +299,11 @@ def oracle_longest_word(s):
             word = []
         else:
             word.append(t)
+    return words
+
+
+def oracle_longest_word(s):
+    words = split_words(s)
     best = words[0]
     for w in words[1:]:
         if len(w) > len(best):
