@@ -220,3 +220,19 @@ def test_finetune_trains_on_this_hosts_shard_of_the_train_stream(tmp_path, monke
     shard = task.examples("train", seed=0, start=5, shard_index=1, shard_count=3)
     assert head(given["train_stream"](5)) == head(shard)
     assert head(given["train_stream"](5)) != head(task.examples("train", seed=0, start=5))
+
+
+def test_train_examples_and_vocab_choose_the_fine_tuning_data(tmp_path):
+    """TRAIN_EXAMPLES=N trains on the first N examples in file order (each epoch a shuffle of those N, the same N
+    for every seed); --vocab picks the tokenizer and is part of the run's identity."""
+    request = FinetuneRequest(task="g2p", out=tmp_path / "run", scale="tiny", gin_bindings=("TRAIN_EXAMPLES=5",))
+    task = plan_run(request).task
+    full = plan_run(FinetuneRequest(task="g2p", out=tmp_path / "full", scale="tiny")).task
+    outside = {tuple(next(full.examples("validation"))["inputs"])}  # a validation row, for contrast
+    seen = {tuple(example["inputs"]) for example in itertools.islice(task.examples("train", seed=3), 30)}
+    subset, _ = full.evaluation_set("train", limit=5)
+    assert seen == {tuple(example["inputs"]) for example in subset} and not seen & outside
+    other_seed = {tuple(example["inputs"]) for example in itertools.islice(task.examples("train", seed=4), 30)}
+    assert other_seed == seen
+    bytes_request = FinetuneRequest(task="g2p", out=tmp_path / "b", scale="tiny", vocab="bytes")
+    assert plan_run(bytes_request).task.vocab == "bytes" and bytes_request.identity()["vocab"] == "bytes"

@@ -203,3 +203,25 @@ def test_resume_redoes_only_the_eval_an_interruption_cut_short(tmp_path):
     assert decoded == [2, 2, 4]
     train(dataclasses.replace(config, steps=4), progress=False, **run)  # complete: nothing redone
     assert decoded == [2, 2, 4]
+
+
+def test_should_stop_ends_the_run_and_a_rerun_does_not_train_on(tmp_path):
+    """`should_stop` (e.g. a validation plateau) ends the run at an eval with a checkpoint; re-running the same
+    call resumes nothing: the stop is recorded, not forgotten."""
+    config = TrainConfig(**{**TINY, "eval_period": 2, "checkpoint_every": 4}, steps=12)
+    examples = list(itertools.islice(copy_stream(0, seed=9), 8))
+    asked = []
+
+    def plateau(evals):
+        asked.append(evals[-1]["step"])
+        return "plateau" if evals[-1]["step"] >= 6 else None
+
+    run = lambda: train(
+        config, model_dir=tmp_path, train_stream=copy_stream, eval_examples=examples, progress=False,
+        should_stop=plateau,
+    )  # fmt: skip
+    first = run()
+    assert (first.step, first.stopped, asked) == (6, "plateau", [2, 4, 6])
+    assert (tmp_path / "checkpoint_6").is_dir()
+    again = run()
+    assert (again.step, again.stopped, again.resumed_from, asked) == (6, "plateau", 6, [2, 4, 6])

@@ -20,7 +20,8 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
         "written to OUT/results.json. Re-running resumes an unfinished run and skips a finished one. "
         "T5X-style overrides: --gin.TRAIN_STEPS=N, --gin.LEARNING_RATE=X, --gin.BATCH_SIZE=N, --gin.EVAL_PERIOD=N, "
         "--gin.EVALUATOR_NUM_EXAMPLES=N, --gin.INPUT_LEN=N, --gin.TARGET_LEN=N, --gin.MAX_DECODE_LENGTH=N, "
-        "--gin.EVAL_STEPS=N, --gin.DROPOUT_RATE=X, --gin.Z_LOSS=X, --gin.BEAM_SIZE=N, --gin.PACK=True|False."
+        "--gin.EVAL_STEPS=N, --gin.TRAIN_EXAMPLES=N, --gin.DROPOUT_RATE=X, --gin.Z_LOSS=X, --gin.BEAM_SIZE=N, "
+        "--gin.PACK=True|False."
     )
     parser.add_argument("--task", required=True, help="downstream task, e.g. code_translation, squad, g2p")
     parser.add_argument(
@@ -43,6 +44,9 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model", help="model preset for runs without --ckpt (default t5_small; tiny with --scale tiny)"
+    )
+    parser.add_argument(
+        "--vocab", help="tokenize with t5, bytes or a SentencePiece .model file (default: the task's vocabulary)"
     )
     parser.add_argument("--steps", type=int, help="training steps (default: the task's paper setting)")
     parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics, results.json)")

@@ -47,6 +47,9 @@ class FinetuneSettings:
     metrics: tuple[str, ...]
     paper_metric: str
     pack: bool
+    # Fine-tune on the first N training examples in file order (None: all). The same N lines for every seed, so
+    # seeds stay paired; pre-training shows most when fine-tuning data is scarce.
+    train_examples: int | None = None
 
     def replace(self, **changes: Any) -> FinetuneSettings:
         """A copy with `changes`; unknown names raise `SynptError` listing the valid ones."""

@@ -335,6 +335,8 @@ class DownstreamTask(Task):
             for i in shard.indices(stop=n):
                 yield self._example(data, i, *lengths)
             return
+        if self.settings.train_examples is not None:
+            n = min(n, self.settings.train_examples)
         epochs = EpochShuffle(n, (seed,))
         for i in shard.indices():
             yield self._example(data, epochs.row(i), *lengths)

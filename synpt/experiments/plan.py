@@ -63,6 +63,7 @@ FINETUNE_MACROS: dict[str, Macro] = {
     "TARGET_LEN": Macro((int,), "target feature length (also sizes the decode cache)", "target_length"),
     "MAX_DECODE_LENGTH": Macro((int,), "longest decoded output", "max_decode_length"),
     "PACK": Macro((bool,), "pack training examples", "pack"),
+    "TRAIN_EXAMPLES": Macro((int,), "fine-tune on the first N training examples (file order)", "train_examples"),
     "EVAL_STEPS": Macro((int,), "teacher-forced validation batches per eval", "eval_batches"),
     "BEAM_SIZE": Macro((int,), "beam width of the decoded evals", "beam_size"),
 }
@@ -86,6 +87,7 @@ class FinetuneRequest:
     transfer: str | None = None
     pre_attn_ln_value: float | None = None
     model: str | None = None
+    vocab: str | None = None  # "t5", "bytes" or a SentencePiece model file; None: the task's own vocabulary
     steps: int | None = None
     seed: int = 0
     data_dir: str | None = None
@@ -98,7 +100,8 @@ class FinetuneRequest:
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a re-run to continue this run (labels and paths may change)."""
-        keep = ("task", "init", "transfer", "pre_attn_ln_value", "model", "steps", "seed", "scale", "paper_table")
+        keep = ("task", "init", "transfer", "pre_attn_ln_value", "model", "vocab", "steps", "seed", "scale")
+        keep += ("paper_table",)
         out = {key: getattr(self, key) for key in keep}
         out["gin_bindings"] = list(self.gin_bindings)
         return out
@@ -338,6 +341,8 @@ def plan_run(request: FinetuneRequest) -> RunSpec:
             f"--task {request.task} is a {task.family} pre-training task; synpt finetune needs a downstream task "
             "(cnndm_10k, code_translation, mtop, retrosynthesis, squad, webqsp, g2p)"
         )
+    if request.vocab is not None:
+        task = task.with_vocabulary(request.vocab)
     task, settings, knobs = resolve_settings(request, task, init)
     vocabulary = task.vocabulary(data_dir)
     out = Path(request.out)

@@ -50,6 +50,7 @@ class TrainSummary:
     train_metrics: dict[str, float]
     evals: list[dict[str, float]]
     seconds: float
+    stopped: str | None = None  # why `should_stop` ended the run before config.steps, if it did
 
 
 def _model_flops(model_config: T5Config, batch: dict[str, np.ndarray]) -> float:
@@ -139,10 +140,13 @@ def train(
     on_eval: Callable[[int, Any], dict[str, float]] | None = None,
     progress: bool = True,
     run_info: dict | None = None,
+    should_stop: Callable[[list[dict[str, float]]], str | None] | None = None,
 ) -> TrainSummary:
     """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md.
 
     `run_info` (task, options, data source, ...) is recorded under "run" in `model_dir/config.json`.
+    `should_stop(evals)` is asked after every eval (all evals of this call so far); a reason string ends the run
+    there with a checkpoint and `stopped.json` (step, reason), so re-running the finished run does not train on.
     """
     config.validate()
     started = time.perf_counter()
@@ -173,6 +177,7 @@ def train(
             latest, with_sharding(abstract, param_shardings), with_sharding(abstract_opt, opt_shardings)
         )
         step, position = extra["step"], extra["examples_consumed"]
+        stopped = _stop_reason(model_dir, latest)
         rng = jnp.asarray(extra["rng_key_data"], jnp.uint32)
         last_checkpoint: Path | None = store.path(latest)
     else:
@@ -182,7 +187,7 @@ def train(
             _check_param_shapes(initial_params, abstract)
             params = jax.device_put(initial_params, param_shardings)
         opt_state = jax.jit(optimizer.init, out_shardings=opt_shardings)(params)
-        step, position, last_checkpoint = 0, 0, None
+        step, position, last_checkpoint, stopped = 0, 0, None, None
         rng = jax.random.key_data(dropout_key)
     state = {
         "params": params,
@@ -219,7 +224,7 @@ def train(
     meter = _PeriodMeter()
     bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
     try:
-        while step < config.steps:
+        while step < config.steps and stopped is None:
             local = next(stream)
             state, metrics = train_step(state, partitioning.global_batch(local, mesh))
             meter.add(step, metrics, local, _model_flops(model_config, local) * jax.process_count() if peak else 0.0)
@@ -232,16 +237,17 @@ def train(
                 meter = _PeriodMeter()
             if step % config.checkpoint_every == 0 or is_last:
                 meter.fetch(last_checkpoint)
-                extra = {
-                    "step": step,
-                    "examples_consumed": position,
-                    "seed": config.seed,
-                    "rng_key_data": np.asarray(jax.device_get(state["rng"])).tolist(),
-                    "model_config": model_config.to_dict(),
-                }
+                extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
                 last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
             if step % config.eval_period == 0 or is_last:
                 evals.append(_evaluate(step, state["params"], evaluator, on_eval, logger))
+                stopped = should_stop(evals) if should_stop and not is_last else None
+                if stopped:
+                    tqdm.write(f"[train] stopping at step {step}: {stopped}")
+                    if last_checkpoint != store.path(step):
+                        extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
+                        last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
+                    write_json_atomic(model_dir / STOPPED_FILE, {"step": step, "reason": stopped})
     finally:
         bar.close()
         logger.close()
@@ -254,7 +260,31 @@ def train(
         train_metrics=train_metrics,
         evals=evals,
         seconds=time.perf_counter() - started,
+        stopped=stopped,
     )
+
+
+STOPPED_FILE = "stopped.json"
+
+
+def _checkpoint_extra(step: int, position: int, seed: int, rng, model_config: T5Config) -> dict:
+    """What a checkpoint stores besides params and optimizer state, so that a resume continues bit-identically."""
+    return {
+        "step": step,
+        "examples_consumed": position,
+        "seed": seed,
+        "rng_key_data": np.asarray(jax.device_get(rng)).tolist(),
+        "model_config": model_config.to_dict(),
+    }
+
+
+def _stop_reason(model_dir: Path, step: int) -> str | None:
+    """The reason `should_stop` ended the run at checkpoint `step`, if it did (else the run goes on)."""
+    path = model_dir / STOPPED_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record["reason"] if record.get("step") == step else None
 
 
 def _check_param_shapes(params, abstract) -> None:
