@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import synpt.natural.task
 import synpt.synthetic.corpora
 import synpt.synthetic.lime
-import synpt.synthetic.simple  # noqa: F401  (these three register the synthetic tasks)
+import synpt.synthetic.simple  # noqa: F401  (these register the synthetic tasks and the natural-text task)
 from synpt.downstream.tasks import downstream_task_for_folder
 from synpt.errors import SynptError
 from synpt.tasks.registry import Task, registered_aliases, registered_names, registered_task

@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("synpt.vocab",),
     ("synpt.tasks",),
     ("synpt.synthetic",),
+    ("synpt.natural",),
     ("synpt.downstream",),
     ("synpt.catalog",),
     ("synpt.data",),

@@ -126,6 +126,7 @@ def run(values: dict[str, Any], *, synthetic_only: bool):
         "task_options": task.options,
         "data_dir": str(data_dir),
         "initial_checkpoint": values.get("INITIAL_CHECKPOINT_PATH"),
+        "data": task.data_info(data_dir),
     }
     summary = train(
         config,

@@ -12,6 +12,7 @@ attributes instead of probing with `hasattr`/`getattr`:
 * `writes_dataset` — True when `write_dataset(...)` writes the task's files (`synpt generate`);
 * `has_oracle` — True when `oracle_target(inputs)` recomputes a target (`synpt verify`);
 * `prefix` — the task-name ids that start every input (`synpt show`), () when none;
+* `data_info(data_dir)` — what a run records about the data's origin (corpus, size, licence), {} when generated;
 * `examples(split, *, seed, data_dir, start, shard_index, shard_count)` — see `Task.examples`; a subclass
   implements `_examples(split, seed, data_dir, shard)` and reads its host's slice from `shard` (a `Shard`).
 
@@ -158,6 +159,10 @@ class Task:
     def _write_dataset(self, root: Path, sizes: tuple, seed: int, workers: int, progress: bool) -> dict:
         """`write_dataset` after its checks; `sizes` is (num_train, num_valid, num_examples or None)."""
         raise NotImplementedError
+
+    def data_info(self, data_dir: str | Path | None = None) -> dict:
+        """What a run records about where the examples come from (corpus, size, licence); {} when generated."""
+        return {}
 
     def oracle_target(self, ids: list[int]) -> list[int]:
         """The target of an input line (no EOS), recomputed one example at a time (when `has_oracle`)."""
