@@ -15,7 +15,7 @@ from synpt.cli import main
         (["--model", "t5_huge"], "unknown model preset 't5_huge'"),
         (["--gin.TRAIN_STEP=3"], "--gin.TRAIN_STEP=3: unknown gin key 'TRAIN_STEP'; valid keys: MODEL_DIR"),
         (["--gin.ACTIVATION_DTYPE=float16"], "overflow in float16"),
-        (["--task", "mtop"], "trains on synthetic tasks; 'mtop' is a downstream task"),
+        (["--task", "mtop"], "(synthetic or natural_text); 'mtop' is a downstream task"),
         (["--task", "no_such_task"], "unknown task 'no_such_task'"),
     ],
 )

@@ -17,7 +17,7 @@ from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
 from synpt.train.gin_config import PRETRAIN_DEFAULTS, parse_gin, train_config_from
 
-SYNTHETIC_FAMILIES = ("simple", "lime", "corpus")
+PRETRAINING_FAMILIES = ("simple", "lime", "corpus", "natural")
 DEFAULTS = TrainConfig()  # the paper's pre-training run (reference §4.5): PRETRAIN_DEFAULTS as macros
 
 # pretrain flag -> macro it sets (a flag left out keeps the gin/default value)
@@ -47,7 +47,7 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def train_main(args: argparse.Namespace) -> int:
     values = parse_gin(args.gin_files, args.gin_bindings)
-    run(values, synthetic_only=False)
+    run(values, pretraining_only=False)
     return 0
 
 
@@ -81,11 +81,11 @@ def pretrain_arguments(parser: argparse.ArgumentParser) -> None:
 def pretrain_main(args: argparse.Namespace) -> int:
     values = parse_gin(args.gin_files, args.gin_bindings, defaults=PRETRAIN_DEFAULTS)
     values.update({_PRETRAIN_FLAGS[k]: v for k, v in vars(args).items() if k in _PRETRAIN_FLAGS and v is not None})
-    run(values, synthetic_only=True)
+    run(values, pretraining_only=True)
     return 0
 
 
-def run(values: dict[str, Any], *, synthetic_only: bool):
+def run(values: dict[str, Any], *, pretraining_only: bool):
     """Train as the macro `values` say: the task's train stream, its first validation examples for eval."""
     from synpt.train.checkpoints import load_params
     from synpt.train.partitioning import host_train_stream
@@ -96,8 +96,11 @@ def run(values: dict[str, Any], *, synthetic_only: bool):
             raise SynptError(f"{key} is not set; pass --gin.{key}=... or set it in a gin file")
     data_dir = resolve_data_dir(values.get("DATA_DIR"))
     task = get_task(values["MIXTURE_OR_TASK_NAME"], data_dir)
-    if synthetic_only and task.family not in SYNTHETIC_FAMILIES:
-        raise SynptError(f"'synpt pretrain' trains on synthetic tasks; {task.name!r} is a {task.family} task")
+    if pretraining_only and task.family not in PRETRAINING_FAMILIES:
+        raise SynptError(
+            f"'synpt pretrain' trains on pre-training tasks (synthetic or natural_text); {task.name!r} is a "
+            f"{task.family} task"
+        )
     if task.settings is not None:  # a downstream task
         raise SynptError(
             f"{task.name!r} is a downstream task: fine-tune it with `synpt finetune --task {task.name} ...`, which "

@@ -45,7 +45,7 @@ class NaturalTextTask(Task):
     """Span-corrupted English prose (see module docstring); options: corpus, inputs_length, span statistics."""
 
     name = "natural_text"
-    family = "corpus"
+    family = "natural"
     default_options = {
         "corpus": corpora.PYTHON_DOCS,
         "inputs_length": 128,

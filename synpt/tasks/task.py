@@ -37,7 +37,7 @@ Example = dict[str, np.ndarray]
 SPLITS = ("train", "validation", "test")
 SPLIT_FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
 """File of each split in the reference layout (`valid.txt` holds the validation split)."""
-FAMILIES = ("simple", "lime", "corpus", "downstream")
+FAMILIES = ("simple", "lime", "corpus", "natural", "downstream")
 
 
 def check_split(task_name: str, split: str) -> None:
