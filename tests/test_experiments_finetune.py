@@ -63,8 +63,10 @@ def test_inconsistent_init_flags_are_clear_errors(fields, message):
 def test_gin_bindings_map_reference_macros():
     settings, knobs = parse_gin_bindings(("TRAIN_STEPS=7", "PERIOD=3", "BEAM_SIZE=2", "PADDING='fixed'"))
     assert settings == {"steps": 7, "eval_period": 3} and knobs == {"beam_size": 2, "padding": "fixed"}
-    with pytest.raises(SynptError, match="does not know 'NOPE'"):
+    with pytest.raises(SynptError, match="unknown gin key 'NOPE'"):
         parse_gin_bindings(("NOPE=1",))
+    with pytest.raises(SynptError, match="synpt finetune does not use SCHEDULE: fine-tuning uses a constant"):
+        parse_gin_bindings(("SCHEDULE='rsqrt'",))
 
 
 def test_settings_follow_the_paper_table_scale_and_overrides():
@@ -112,11 +114,13 @@ def test_a_different_run_in_the_same_directory_is_refused(tmp_path):
         _check_same_request(tmp_path, request(pre_attn_ln_value=0.4))
 
 
-def test_finetune_cli_rejects_a_pretraining_task_and_gin_files(tmp_path, capsys):
+def test_finetune_cli_rejects_a_pretraining_task_and_missing_gin_files(tmp_path, capsys):
     assert cli.main(["finetune", "--task", "set", "--out", str(tmp_path / "x")]) == 2
     assert "needs a downstream task" in capsys.readouterr().err
     assert cli.main(["finetune", "--task", "g2p", "--out", str(tmp_path / "x"), "--gin_file=a.gin"]) == 2
-    assert "no --gin_file" in capsys.readouterr().err
+    assert "gin file 'a.gin' not found" in capsys.readouterr().err
+    assert cli.main(["finetune", "--task", "g2p"]) == 2
+    assert "synpt finetune needs --out (or --gin.MODEL_DIR=...)" in capsys.readouterr().err
 
 
 def test_finetune_gin_bindings_use_the_one_gin_parser():
