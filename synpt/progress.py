@@ -47,11 +47,12 @@ class PlainProgress:
         *,
         initial: int = 0,
         stream: TextIO | None = None,
-        interval: float = PLAIN_INTERVAL_S,
+        interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.total, self.desc, self.unit, self.n = total, desc, unit, initial
-        self.stream, self.interval, self.clock = stream or sys.stderr, interval, clock
+        self.stream, self.clock = stream or sys.stderr, clock
+        self.interval = PLAIN_INTERVAL_S if interval is None else interval
         self.started = self.last_line = clock()
         self.postfix = ""
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from synpt import cli
+from synpt import cli, progress
 from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.experiments.plan import (
+    FINETUNE_UNUSED,
     FinetuneRequest,
     InitPlan,
     Knobs,
@@ -24,6 +25,8 @@ from synpt.experiments.plan import (
 )
 from synpt.experiments.plan import check_same_request as _check_same_request
 from synpt.model.config import get_config
+from synpt.train.gin_config import parse_gin
+from synpt.train.trackers import markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -192,10 +195,20 @@ def test_finetune_finds_a_user_task_in_its_data_dir(tmp_path, monkeypatch, capsy
     data_dir = write_user_task(tmp_path / "my_data")
     argv = ["finetune", "--task", "mybench", "--data-dir", str(data_dir), "--scale", "tiny"]
     argv += ["--out", str(tmp_path / "run"), "--gin.TRAIN_STEPS=4", "--gin.EVAL_PERIOD=2"]
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)  # a progress line at every update (no terminal here)
     assert cli.main(argv) == 0, capsys.readouterr().err
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert (results["task"], results["paper_metric"], results["settings"]["steps"]) == ("mybench", "em", 4)
     assert results["best_step"] in (2, 4) and (tmp_path / "run" / "predictions" / "step_4.json").is_file()
+    # progress for the evals and the decoding inside training, and a train ETA that counts the evals left
+    err = capsys.readouterr().err
+    assert "[eval] " in err and "[decoding] " in err and "incl. 1 evals" in err, err
+    # the operative config, in synpt train's macros, and the decoded examples as a TensorBoard text summary
+    operative = parse_gin([str(tmp_path / "run" / "config.gin")], [], unused=FINETUNE_UNUSED)
+    assert (operative["MIXTURE_OR_TASK_NAME"], operative["TRAIN_STEPS"], operative["EVAL_PERIOD"]) == ("mybench", 4, 2)
+    (events,) = (tmp_path / "run" / "tensorboard" / "inference").glob("events.*")
+    shown = json.loads((tmp_path / "run" / "predictions" / "step_4.json").read_text())
+    assert markdown_table(shown).encode() in events.read_bytes()
 
 
 def test_finetune_trains_on_this_hosts_shard_of_the_train_stream(tmp_path, monkeypatch):
