@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from synpt.cli.run_options import add_run_options
+from synpt.cli.run_options import add_progress_option, add_run_options
 from synpt.errors import SynptError
 
 
@@ -170,10 +170,11 @@ def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("quickstart_out"), help="output directory")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
+    add_progress_option(parser)
 
 
 def quickstart_main(args: argparse.Namespace) -> int:
     from synpt.experiments.quickstart import run_quickstart
 
-    run_quickstart(args.out, seed=args.seed)
+    run_quickstart(args.out, seed=args.seed, progress=not args.no_progress)
     return 0
