@@ -115,6 +115,11 @@ def test_a_different_run_in_the_same_directory_is_refused(tmp_path):
     _check_same_request(tmp_path, request(init="from_scratch"))
     with pytest.raises(SynptError, match="another configuration"):
         _check_same_request(tmp_path, request(pre_attn_ln_value=0.4))
+    # bindings recorded as typed (earlier versions) and as final values (request_from_args) are the same run
+    (tmp_path / "request.json").write_text(json.dumps(request(gin_bindings=("PADDING=fixed",)).identity()))
+    _check_same_request(tmp_path, request(gin_bindings=("PADDING='fixed'",)))
+    with pytest.raises(SynptError, match=r"gin_bindings: \['PADDING=fixed'\] -> \[\"PADDING='bucket'\"\]"):
+        _check_same_request(tmp_path, request(gin_bindings=("PADDING='bucket'",)))
 
 
 def test_finetune_cli_rejects_a_pretraining_task_and_missing_gin_files(tmp_path, capsys):

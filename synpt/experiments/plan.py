@@ -341,6 +341,7 @@ def check_same_request(out: Path, request: FinetuneRequest) -> None:
     if not path.is_file():
         return
     previous = json.loads(path.read_text())
+    previous["gin_bindings"] = _same_values(previous.get("gin_bindings") or [], request.gin_bindings)
     differences = [
         f"{key}: {previous.get(key)!r} -> {value!r}" for key, value in request.identity().items()
         if previous.get(key) != value
@@ -350,6 +351,13 @@ def check_same_request(out: Path, request: FinetuneRequest) -> None:
             f"{out} holds an unfinished run of another configuration ({'; '.join(differences)}); "
             "choose another --out, or delete that directory to start over"
         )
+
+
+def _same_values(recorded: list[str], bindings: tuple[str, ...]) -> list[str]:
+    """`bindings` when they give the same macro values as `recorded` (`PADDING=fixed`, as earlier versions recorded
+    the flag, and `PADDING='fixed'` are one run), else `recorded`, so that the difference is shown."""
+    parse = lambda items: dict(parse_gin([], list(items), unused=FINETUNE_UNUSED))
+    return list(bindings) if parse(recorded) == parse(bindings) else recorded
 
 
 def train_config(settings: FinetuneSettings, knobs: Knobs, model_config: T5Config, seed: int) -> TrainConfig:
