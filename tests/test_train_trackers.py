@@ -95,7 +95,7 @@ def test_wandb_missing_is_one_line(tmp_path, monkeypatch):
 
 
 def test_wandb_offline_run_records_scalars_text_and_hparams(tmp_path, monkeypatch):
-    pytest.importorskip("wandb")
+    wandb = pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb_dir"))
     monkeypatch.setenv("WANDB_SILENT", "true")
@@ -104,6 +104,7 @@ def test_wandb_offline_run_records_scalars_text_and_hparams(tmp_path, monkeypatc
     trackers.scalars("train", 1, {"loss_value": 2.5})
     trackers.text("inference", 2, "predictions", markdown_table([{"input": "in", "prediction": "out"}]))
     trackers.close()
+    wandb.teardown()  # W&B's service process writes the run file; stopping it flushes every record
     (run_dir,) = (tmp_path / "wandb_dir" / "wandb").glob("offline-run-*-my_run-*")
     (records,) = run_dir.glob("*.wandb")
     data = records.read_bytes()

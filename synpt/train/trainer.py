@@ -219,8 +219,10 @@ def train(
     if latest is not None:
         check_same_model(T5Config.from_dict(store.read_extra(latest)["model_config"]), model_config, model_dir)
     _write_run_config(model_dir, config, model_config, run_info)
-    default_config = gin_config.operative_config(gin_config.macro_values(config), {}, f"train(): {model_dir}")
-    gin_config.write_operative_config(model_dir, operative_config or default_config)
+    operative_config = operative_config or gin_config.operative_config(
+        gin_config.macro_values(config), {}, f"train(): {model_dir}"
+    )
+    gin_config.write_operative_config(model_dir, operative_config)
 
     model = T5(model_config)
     schedule = make_schedule(config.schedule, learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)
