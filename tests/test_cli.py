@@ -15,11 +15,13 @@ def test_help_lists_every_command(capsys):
 
 
 def test_gin_flags_are_split_from_arguments():
-    rest, files, bindings = cli._split_gin_flags(
+    rest, files, search_paths, bindings = cli._split_gin_flags(
         ["pretrain", "--gin_file=a.gin", "--gin_file", "b.gin", "--gin.TRAIN_STEPS=5", "--steps", "3"]
+        + ["--gin_search_paths=x,y", "--gin_search_paths", "z"]
     )
     assert rest == ["pretrain", "--steps", "3"]
     assert files == ["a.gin", "b.gin"]
+    assert search_paths == ["x", "y", "z"]
     assert bindings == ["TRAIN_STEPS=5"]
 
 

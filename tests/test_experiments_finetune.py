@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from synpt import cli
+from synpt import cli, progress
 from synpt.catalog import get_task
 from synpt.errors import SynptError
 from synpt.experiments.plan import (
+    FINETUNE_UNUSED,
     FinetuneRequest,
     InitPlan,
     Knobs,
@@ -24,6 +25,8 @@ from synpt.experiments.plan import (
 )
 from synpt.experiments.plan import check_same_request as _check_same_request
 from synpt.model.config import get_config
+from synpt.train.gin_config import parse_gin
+from synpt.train.trackers import markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,8 +66,10 @@ def test_inconsistent_init_flags_are_clear_errors(fields, message):
 def test_gin_bindings_map_reference_macros():
     settings, knobs = parse_gin_bindings(("TRAIN_STEPS=7", "PERIOD=3", "BEAM_SIZE=2", "PADDING='fixed'"))
     assert settings == {"steps": 7, "eval_period": 3} and knobs == {"beam_size": 2, "padding": "fixed"}
-    with pytest.raises(SynptError, match="does not know 'NOPE'"):
+    with pytest.raises(SynptError, match="unknown gin key 'NOPE'"):
         parse_gin_bindings(("NOPE=1",))
+    with pytest.raises(SynptError, match="synpt finetune does not use SCHEDULE: fine-tuning uses a constant"):
+        parse_gin_bindings(("SCHEDULE='rsqrt'",))
 
 
 def test_settings_follow_the_paper_table_scale_and_overrides():
@@ -110,13 +115,20 @@ def test_a_different_run_in_the_same_directory_is_refused(tmp_path):
     _check_same_request(tmp_path, request(init="from_scratch"))
     with pytest.raises(SynptError, match="another configuration"):
         _check_same_request(tmp_path, request(pre_attn_ln_value=0.4))
+    # bindings recorded as typed (earlier versions) and as final values (request_from_args) are the same run
+    (tmp_path / "request.json").write_text(json.dumps(request(gin_bindings=("PADDING=fixed",)).identity()))
+    _check_same_request(tmp_path, request(gin_bindings=("PADDING='fixed'",)))
+    with pytest.raises(SynptError, match=r"gin_bindings: \['PADDING=fixed'\] -> \[\"PADDING='bucket'\"\]"):
+        _check_same_request(tmp_path, request(gin_bindings=("PADDING='bucket'",)))
 
 
-def test_finetune_cli_rejects_a_pretraining_task_and_gin_files(tmp_path, capsys):
+def test_finetune_cli_rejects_a_pretraining_task_and_missing_gin_files(tmp_path, capsys):
     assert cli.main(["finetune", "--task", "set", "--out", str(tmp_path / "x")]) == 2
     assert "needs a downstream task" in capsys.readouterr().err
     assert cli.main(["finetune", "--task", "g2p", "--out", str(tmp_path / "x"), "--gin_file=a.gin"]) == 2
-    assert "no --gin_file" in capsys.readouterr().err
+    assert "gin file 'a.gin' not found" in capsys.readouterr().err
+    assert cli.main(["finetune", "--task", "g2p"]) == 2
+    assert "synpt finetune needs --out (or --gin.MODEL_DIR=...)" in capsys.readouterr().err
 
 
 def test_finetune_gin_bindings_use_the_one_gin_parser():
@@ -188,10 +200,20 @@ def test_finetune_finds_a_user_task_in_its_data_dir(tmp_path, monkeypatch, capsy
     data_dir = write_user_task(tmp_path / "my_data")
     argv = ["finetune", "--task", "mybench", "--data-dir", str(data_dir), "--scale", "tiny"]
     argv += ["--out", str(tmp_path / "run"), "--gin.TRAIN_STEPS=4", "--gin.EVAL_PERIOD=2"]
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)  # a progress line at every update (no terminal here)
     assert cli.main(argv) == 0, capsys.readouterr().err
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert (results["task"], results["paper_metric"], results["settings"]["steps"]) == ("mybench", "em", 4)
     assert results["best_step"] in (2, 4) and (tmp_path / "run" / "predictions" / "step_4.json").is_file()
+    # progress for the evals and the decoding inside training, and a train ETA that counts the evals left
+    err = capsys.readouterr().err
+    assert "[eval] " in err and "[decoding] " in err and "incl. 1 evals" in err, err
+    # the operative config, in synpt train's macros, and the decoded examples as a TensorBoard text summary
+    operative = parse_gin([str(tmp_path / "run" / "config.gin")], [], unused=FINETUNE_UNUSED)
+    assert (operative["MIXTURE_OR_TASK_NAME"], operative["TRAIN_STEPS"], operative["EVAL_PERIOD"]) == ("mybench", 4, 2)
+    (events,) = (tmp_path / "run" / "tensorboard" / "inference").glob("events.*")
+    shown = json.loads((tmp_path / "run" / "predictions" / "step_4.json").read_text())
+    assert markdown_table(shown).encode() in events.read_bytes()
 
 
 def test_finetune_trains_on_this_hosts_shard_of_the_train_stream(tmp_path, monkeypatch):

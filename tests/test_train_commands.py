@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from synpt import progress
 from synpt.cli import main
+from synpt.train.gin_config import parse_gin
 
 
 @pytest.mark.parametrize(
@@ -30,7 +32,8 @@ def test_train_needs_model_dir_and_task(capsys):
     assert "MODEL_DIR is not set" in capsys.readouterr().err
 
 
-def test_pretrain_writes_config_metrics_and_checkpoint(tmp_path, capsys):
+def test_pretrain_writes_config_metrics_and_checkpoint(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)  # a progress line at every step (stderr is no terminal)
     argv = [
         "pretrain", "--task", "identity", "--model", "tiny", "--steps", "2", "--batch-size", "4", "--out",
         str(tmp_path), "--eval-every", "2", "--gin.TASK_FEATURE_LENGTHS={'inputs': 12, 'targets': 12}",
@@ -43,7 +46,14 @@ def test_pretrain_writes_config_metrics_and_checkpoint(tmp_path, capsys):
     events = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [(e["event"], e["step"]) for e in events] == [("train", 2), ("eval", 2)]
     assert (tmp_path / "checkpoint_2" / "params").is_dir()
-    assert "done: step 2" in capsys.readouterr().out
+    assert events[0]["compile_seconds"] > 0  # measured apart from the step time and tokens/s
+    output = capsys.readouterr()
+    assert "done: step 2" in output.out
+    assert "[train] 1/2 step (50%)" in output.err and "\r" not in output.err
+    operative = parse_gin([str(tmp_path / "config.gin")], [])  # the operative config, re-read as gin
+    assert (operative["TRAIN_STEPS"], operative["MODEL"], operative["MODEL_DIR"]) == (2, "tiny", str(tmp_path))
+    assert operative["TASK_OPTIONS"] == {"length_range": (1, 8)} and operative["EVAL_PERIOD"] == 2
+    assert "TRAIN_STEPS = 2  # from --steps" in (tmp_path / "config.gin").read_text()
 
 
 def test_train_refuses_a_downstream_task_and_points_to_finetune(tmp_path, capsys):

@@ -4,8 +4,9 @@ Why lazy: `synpt --help` and data commands should start in a fraction of a secon
 may import JAX) is imported only when that subcommand runs. Each entry of `COMMANDS` names a module that defines
 `<name>_arguments(parser)` and `<name>_main(args) -> int` (dashes in the name become underscores).
 
-T5X-style `--gin_file=F` and `--gin.KEY=VALUE` flags are collected for every command into `args.gin_files` and
-`args.gin_bindings` (lists of str); commands that do not take gin reject them.
+T5X-style `--gin_file=F`, `--gin_search_paths=DIR[,DIR]` and `--gin.KEY=VALUE` flags are collected for every
+command into `args.gin_files`, `args.gin_search_paths` and `args.gin_bindings` (lists of str); commands that do not
+take gin reject them.
 """
 
 from __future__ import annotations
@@ -37,20 +38,23 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def _split_gin_flags(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """Separate `--gin_file=F` / `--gin_file F` and `--gin.KEY=VALUE` flags from the rest of argv."""
+def _split_gin_flags(argv: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Separate `--gin_file F`, `--gin_search_paths DIRS` (either with `=`) and `--gin.KEY=VALUE` from argv."""
     rest: list[str] = []
     gin_files: list[str] = []
+    search_paths: list[str] = []
     gin_bindings: list[str] = []
     items = iter(argv)
     for item in items:
-        if item.startswith("--gin_file="):
-            gin_files.append(item.split("=", 1)[1])
-        elif item == "--gin_file":
-            value = next(items, None)
-            if value is None:
-                raise SynptError("--gin_file needs a file path, e.g. --gin_file=configs/runs/pretrain.gin")
-            gin_files.append(value)
+        flag, has_value, value = item.partition("=")
+        if flag in ("--gin_file", "--gin_search_paths"):
+            value = value if has_value else next(items, None)
+            if not value:
+                raise SynptError(f"{flag} needs a value, e.g. --gin_file=pretrain.gin or --gin_search_paths=my_configs")
+            if flag == "--gin_file":
+                gin_files.append(value)
+            else:
+                search_paths += [path for path in value.split(",") if path]
         elif item.startswith("--gin."):
             binding = item[len("--gin.") :]
             if "=" not in binding:
@@ -58,7 +62,7 @@ def _split_gin_flags(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
             gin_bindings.append(binding)
         else:
             rest.append(item)
-    return rest, gin_files, gin_bindings
+    return rest, gin_files, search_paths, gin_bindings
 
 
 def _command_module(name: str):
@@ -85,16 +89,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        rest, gin_files, gin_bindings = _split_gin_flags(argv)
+        rest, gin_files, search_paths, gin_bindings = _split_gin_flags(argv)
         command = next((a for a in rest if a in COMMANDS), None)
         parser = build_parser(command)
         args = parser.parse_args(rest)
         if args.command is None:
             parser.print_help()
             return 0
-        if (gin_files or gin_bindings) and not COMMANDS[args.command][2]:
-            raise SynptError(f"'synpt {args.command}' takes no --gin_file/--gin.KEY=VALUE flags")
-        args.gin_files, args.gin_bindings = gin_files, gin_bindings
+        if (gin_files or search_paths or gin_bindings) and not COMMANDS[args.command][2]:
+            raise SynptError(f"'synpt {args.command}' takes no --gin_file/--gin_search_paths/--gin.KEY=VALUE flags")
+        args.gin_files, args.gin_search_paths, args.gin_bindings = gin_files, search_paths, gin_bindings
         return int(getattr(_command_module(args.command), f"{args.command.replace('-', '_')}_main")(args) or 0)
     except SynptError as err:
         print(f"synpt: error: {err}", file=sys.stderr)

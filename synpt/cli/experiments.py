@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from synpt.cli.run_options import add_progress_option, add_run_options
 from synpt.errors import SynptError
 
 
@@ -17,13 +18,15 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Fine-tune a T5 on a downstream task with the paper's settings and selection rule: the eval step with the "
         "best teacher-forced validation accuracy (earliest on ties), and the decoded metrics at that step, are "
-        "written to OUT/results.json. Re-running resumes an unfinished run and skips a finished one. "
-        "T5X-style overrides: --gin.TRAIN_STEPS=N, --gin.LEARNING_RATE=X, --gin.BATCH_SIZE=N, --gin.EVAL_PERIOD=N, "
-        "--gin.EVALUATOR_NUM_EXAMPLES=N, --gin.INPUT_LEN=N, --gin.TARGET_LEN=N, --gin.MAX_DECODE_LENGTH=N, "
-        "--gin.EVAL_STEPS=N, --gin.TRAIN_EXAMPLES=N, --gin.DROPOUT_RATE=X, --gin.Z_LOSS=X, --gin.BEAM_SIZE=N, "
-        "--gin.PACK=True|False."
+        "written to OUT/results.json, and the operative config to OUT/config.gin. Re-running resumes an unfinished "
+        "run and skips a finished one. The gin macros of synpt train work here too (--gin_file, "
+        "--gin_search_paths, --gin.KEY=VALUE): MODEL_DIR, MIXTURE_OR_TASK_NAME, SEED, MODEL, "
+        "INITIAL_CHECKPOINT_PATH (= --out, --task, --seed, --model, --ckpt; a flag wins), TRAIN_STEPS, "
+        "BATCH_SIZE, LEARNING_RATE, EVAL_PERIOD (or PERIOD), TASK_FEATURE_LENGTHS (or INPUT_LEN / TARGET_LEN), "
+        "EVALUATOR_NUM_EXAMPLES, MAX_DECODE_LENGTH, EVAL_STEPS, TRAIN_EXAMPLES, DROPOUT_RATE, Z_LOSS, BEAM_SIZE, "
+        "PACK, PADDING, KEEP_CHECKPOINTS, LOG_EVERY, GRAD_ACCUM, TRACKERS."
     )
-    parser.add_argument("--task", required=True, help="downstream task, e.g. code_translation, squad, g2p")
+    parser.add_argument("--task", help="downstream task, e.g. code_translation, squad, g2p (or MIXTURE_OR_TASK_NAME)")
     parser.add_argument(
         "--init",
         default="from_scratch",
@@ -49,8 +52,8 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
         "--vocab", help="tokenize with t5, bytes or a SentencePiece .model file (default: the task's vocabulary)"
     )
     parser.add_argument("--steps", type=int, help="training steps (default: the task's paper setting)")
-    parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics, results.json)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the init, data order and dropout (default 0)")
+    parser.add_argument("--out", type=Path, help="run directory: checkpoints, metrics, results.json (or MODEL_DIR)")
+    parser.add_argument("--seed", type=int, help="seed of the init, data order and dropout (default 0, or SEED)")
     parser.add_argument("--data-dir", help="data directory (default $SYNPT_DATA_DIR, else ./data)")
     parser.add_argument(
         "--scale",
@@ -69,16 +72,15 @@ def finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ckpt-label", help="name of the checkpoint in row labels (default: its pre-training task, else dir name)"
     )
+    add_run_options(parser)
 
 
 def finetune_main(args: argparse.Namespace) -> int:
     from synpt.experiments.finetune import run_finetune
     from synpt.experiments.plan import request_from_args
 
-    if args.gin_files:
-        raise SynptError("synpt finetune takes --gin.KEY=VALUE overrides but no --gin_file (use synpt train)")
     request = request_from_args(args)
-    run_finetune(request)
+    run_finetune(request, progress=not args.no_progress)
     return 0
 
 
@@ -168,10 +170,11 @@ def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("quickstart_out"), help="output directory")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
+    add_progress_option(parser)
 
 
 def quickstart_main(args: argparse.Namespace) -> int:
     from synpt.experiments.quickstart import run_quickstart
 
-    run_quickstart(args.out, seed=args.seed)
+    run_quickstart(args.out, seed=args.seed, progress=not args.no_progress)
     return 0

@@ -115,7 +115,8 @@ def stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def stats_main(args: argparse.Namespace) -> int:
-    from synpt.init.stats import format_stats_table, parameter_stats, plot_stats
+    from synpt.init.stats import format_stats_table, parameter_stats
+    from synpt.init.stats_plot import plot_stats
 
     if not args.checkpoints and not args.random_init:
         raise SynptError("give at least one checkpoint (or --random-init PRESET) to compute statistics of")
@@ -125,6 +126,8 @@ def stats_main(args: argparse.Namespace) -> int:
 
         fresh = init_params(get_config(args.random_init), 0)
         stats_by_label[f"random init ({args.random_init})"] = parameter_stats(fresh)
+    if args.plot:  # first: a reader that leaves early (`| head`) must not cost the plot
+        plot = plot_stats(stats_by_label, args.plot)
     if args.json:
         only = next(iter(stats_by_label.values())) if len(stats_by_label) == 1 else stats_by_label
         json.dump(only, sys.stdout, indent=1)
@@ -132,5 +135,5 @@ def stats_main(args: argparse.Namespace) -> int:
     else:
         print(format_stats_table(stats_by_label))
     if args.plot:
-        print(f"wrote {plot_stats(stats_by_label, args.plot)}", file=sys.stderr if args.json else sys.stdout)
+        print(f"wrote {plot}", file=sys.stderr if args.json else sys.stdout)
     return 0

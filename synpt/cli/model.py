@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from synpt.cli.run_options import add_progress_option
 from synpt.errors import SynptError
 from synpt.vocab import EOS_ID
 
@@ -37,6 +37,7 @@ def score_arguments(parser: argparse.ArgumentParser) -> None:
         "EOS (1) is appended to both sides",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="examples per forward pass (default 32)")
+    add_progress_option(parser)
 
 
 def _parse_ids(text: str, where: str) -> list[int]:
@@ -80,7 +81,7 @@ def score_main(args: argparse.Namespace) -> int:
         raise SynptError(f"--batch-size {args.batch_size}: must be a positive integer")
     params, config = load_params(args.ckpt)
     examples = read_score_file(args.input, config.vocab_size)
-    scores = score_examples(config, params, examples, batch_size=args.batch_size, progress=sys.stderr.isatty())
+    scores = score_examples(config, params, examples, batch_size=args.batch_size, progress=not args.no_progress)
     for example, logprob in zip(examples, scores, strict=True):
         record = {"line": example["line"], "logprob": logprob, "target_tokens": len(example["targets"])}
         print(json.dumps(record))

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from typing import Any
 
 from synpt.catalog import get_task
+from synpt.cli.run_options import add_run_options, apply_tracker_flag
 from synpt.errors import SynptError
 from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
-from synpt.train.gin_config import PRETRAIN_DEFAULTS, parse_gin, train_config_from
+from synpt.train.gin_config import (
+    PRETRAIN_DEFAULTS,
+    GinValues,
+    macro_values,
+    operative_config,
+    parse_gin,
+    train_config_from,
+)
 
 PRETRAINING_FAMILIES = ("simple", "lime", "corpus", "natural")
 DEFAULTS = TrainConfig()  # the paper's pre-training run (reference §4.5): PRETRAIN_DEFAULTS as macros
@@ -38,16 +45,19 @@ _PRETRAIN_FLAGS = {
 
 def train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
-        "Configure with --gin_file=configs/runs/pretrain.gin and --gin.KEY=VALUE overrides, "
-        "e.g. --gin.MODEL_DIR=runs/set --gin.MIXTURE_OR_TASK_NAME=set --gin.TRAIN_STEPS=10000. "
-        "Rerunning the same command resumes from the latest checkpoint in MODEL_DIR. Downstream tasks are "
+        "Configure with --gin_file=pretrain.gin (a packaged config, found from any directory; or any path, or a "
+        "file in a --gin_search_paths folder) and --gin.KEY=VALUE overrides, e.g. --gin.MODEL_DIR=runs/set "
+        "--gin.MIXTURE_OR_TASK_NAME=set --gin.TRAIN_STEPS=10000. The run directory gets config.gin, the operative "
+        "config. Rerunning the same command resumes from the latest checkpoint in MODEL_DIR. Downstream tasks are "
         "fine-tuned with synpt finetune (decoded evals, the paper's selection rule, results.json)."
     )
+    add_run_options(parser)
 
 
 def train_main(args: argparse.Namespace) -> int:
-    values = parse_gin(args.gin_files, args.gin_bindings)
-    run(values, pretraining_only=False)
+    values = parse_gin(args.gin_files, args.gin_bindings, search_paths=args.gin_search_paths, reader="synpt train")
+    apply_tracker_flag(values, args)
+    run(values, pretraining_only=False, progress=not args.no_progress)
     return 0
 
 
@@ -76,19 +86,30 @@ def pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--padding", choices=("bucket", "fixed", "pack"), help=f"batch padding (default {DEFAULTS.padding})"
     )
+    add_run_options(parser)
 
 
 def pretrain_main(args: argparse.Namespace) -> int:
-    values = parse_gin(args.gin_files, args.gin_bindings, defaults=PRETRAIN_DEFAULTS)
-    values.update({_PRETRAIN_FLAGS[k]: v for k, v in vars(args).items() if k in _PRETRAIN_FLAGS and v is not None})
-    run(values, pretraining_only=True)
+    values = parse_gin(
+        args.gin_files,
+        args.gin_bindings,
+        defaults=PRETRAIN_DEFAULTS,
+        search_paths=args.gin_search_paths,
+        reader="synpt pretrain",
+    )
+    for flag, key in _PRETRAIN_FLAGS.items():
+        if getattr(args, flag) is not None:
+            values.set(key, getattr(args, flag), f"--{flag.replace('_', '-')}")
+    apply_tracker_flag(values, args)
+    run(values, pretraining_only=True, progress=not args.no_progress)
     return 0
 
 
-def run(values: dict[str, Any], *, pretraining_only: bool):
+def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
     """Train as the macro `values` say: the task's train stream, its first validation examples for eval."""
     from synpt.train.checkpoints import load_params
     from synpt.train.partitioning import host_train_stream
+    from synpt.train.trackers import open_trackers
     from synpt.train.trainer import train
 
     for key in ("MODEL_DIR", "MIXTURE_OR_TASK_NAME"):
@@ -115,7 +136,8 @@ def run(values: dict[str, Any], *, pretraining_only: bool):
     initial_params = None
     if values.get("INITIAL_CHECKPOINT_PATH"):
         initial_params, checkpoint_config = load_params(values["INITIAL_CHECKPOINT_PATH"])
-        values.setdefault("MODEL", checkpoint_config)
+        if "MODEL" not in values:
+            values.set("MODEL", checkpoint_config, "INITIAL_CHECKPOINT_PATH")
     config = train_config_from(values)
     seed = config.seed
     if "inputs_length" in task.options and "inputs_length" not in options:
@@ -131,14 +153,24 @@ def run(values: dict[str, Any], *, pretraining_only: bool):
         "initial_checkpoint": values.get("INITIAL_CHECKPOINT_PATH"),
         "data": task.data_info(data_dir),
     }
-    summary = train(
-        config,
-        model_dir=values["MODEL_DIR"],
-        train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
-        eval_examples=eval_examples,
-        initial_params=initial_params,
-        run_info=run_info,
-    )
+    operative = {**values, **macro_values(config), "DATA_DIR": str(data_dir)}
+    operative.setdefault("TRACKERS", "tensorboard")
+    command = "synpt pretrain" if pretraining_only else "synpt train"
+    trackers = open_trackers(operative["TRACKERS"], values["MODEL_DIR"], hparams=operative)
+    try:
+        summary = train(
+            config,
+            model_dir=values["MODEL_DIR"],
+            train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
+            eval_examples=eval_examples,
+            initial_params=initial_params,
+            run_info=run_info,
+            progress=progress,
+            operative_config=operative_config(operative, values.sources, f"{command}: {values['MODEL_DIR']}"),
+            trackers=trackers,
+        )
+    finally:
+        trackers.close()
     final = summary.evals[-1] if summary.evals else {}
     print(
         f"done: step {summary.step}, checkpoint {summary.checkpoint}, "

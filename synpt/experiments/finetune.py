@@ -25,13 +25,15 @@ import jax
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.experiments.inference import InferenceEval
-from synpt.experiments.plan import REQUEST_FILE, FinetuneRequest, RunSpec, plan_run
+from synpt.experiments.plan import REQUEST_FILE, FinetuneRequest, RunSpec, operative_gin, plan_run
 from synpt.experiments.report import RESULTS_FILE
 from synpt.experiments.selection import select_best_validation_step
 from synpt.init import initial_params
 from synpt.train.checkpoints import load_params
+from synpt.train.gin_config import operative_config
 from synpt.train.logging import read_metrics
 from synpt.train.partitioning import host_train_stream
+from synpt.train.trackers import open_trackers
 from synpt.train.trainer import train
 
 
@@ -43,18 +45,25 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
     spec = plan_run(request)
     params = maybe_initialize(spec)
     eval_examples = validation_examples(spec)
-    on_eval = InferenceEval(spec)
+    operative = operative_gin(spec)
+    trackers = open_trackers(request.trackers, spec.out, hparams=operative)
+    on_eval = InferenceEval(spec, progress=progress, trackers=trackers)
     announce(spec, on_eval)
     started = time.time()
-    train(
-        spec.train_config,
-        model_dir=spec.out,
-        train_stream=host_train_stream(spec.task, seed=request.seed, data_dir=spec.data_dir),
-        eval_examples=eval_examples,
-        initial_params=params,
-        on_eval=on_eval,
-        progress=progress,
-    )
+    try:
+        train(
+            spec.train_config,
+            model_dir=spec.out,
+            train_stream=host_train_stream(spec.task, seed=request.seed, data_dir=spec.data_dir),
+            eval_examples=eval_examples,
+            initial_params=params,
+            on_eval=on_eval,
+            progress=progress,
+            operative_config=operative_config(operative, operative.sources, f"synpt finetune: {spec.out}"),
+            trackers=trackers,
+        )
+    finally:
+        trackers.close()
     return write_results(spec, started)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.experiments.plan import RunSpec
+from synpt.train.trackers import Trackers, markdown_table
 
 PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs
+# (also the trackers' text summary "predictions" of the "inference" event, as T5X writes them to TensorBoard)
 
 
 class InferenceEval:
@@ -16,7 +18,8 @@ class InferenceEval:
     §4.7, quirk 13), trimmed to the feature lengths, with the references the metric wants (quirk 15).
     """
 
-    def __init__(self, spec: RunSpec):
+    def __init__(self, spec: RunSpec, *, progress: bool = False, trackers: Trackers | None = None):
+        self.progress, self.trackers = progress, trackers
         self.task, self.settings, self.knobs = spec.task, spec.settings, spec.knobs
         self.model_config, self.vocabulary, self.out = spec.model_config, spec.vocabulary, spec.out
         self.examples, self.references = spec.task.evaluation_set(
@@ -43,6 +46,7 @@ class InferenceEval:
             beam_size=self.knobs.beam_size,
             alpha=self.knobs.alpha,
             input_length=self.settings.input_length,
+            progress=self.progress,
         )
         predictions = [self.vocabulary.decode(list(x)) for x in ids]
         metrics = self.task.compute_metrics(predictions, self.references)
@@ -51,4 +55,6 @@ class InferenceEval:
             for ex, pred, ref in zip(self.examples, predictions, self.references, strict=True)
         ][:PREDICTIONS_TO_KEEP]
         write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
+        if self.trackers is not None:
+            self.trackers.text("inference", step, "predictions", markdown_table(shown))
         return metrics

@@ -26,7 +26,7 @@ from synpt.init.schemes import SCHEMES, get_scheme
 from synpt.model.config import T5Config, get_config
 from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
-from synpt.train.gin_config import MACROS, Macro, parse_gin
+from synpt.train.gin_config import LENGTH_ALIASES, GinValues, parse_gin, tracker_names
 from synpt.train.run_dir import checkpoint_steps, params_location
 
 REQUEST_FILE = "request.json"
@@ -48,25 +48,55 @@ class Knobs:
     # Length buckets give the loss of 512/512 padding with less compute (quirk 18); "fixed" compiles one shape only,
     # which is faster for short CPU runs, where compiling each bucket's step costs more than the padding.
     padding: str = "bucket"
+    log_every: int | None = None  # LOG_EVERY; None: every min(100, eval period) steps
+    grad_accum: int = 1
 
 
-# The --gin.KEY=VALUE overrides of `synpt finetune`: the reference fine-tuning scripts' macro names. A macro's field
-# is the FinetuneSettings or Knobs field it sets (the shared ones keep synpt train's meaning and types).
-_NUMBER = (int, float)
-FINETUNE_MACROS: dict[str, Macro] = {
-    **{key: MACROS[key] for key in ("TRAIN_STEPS", "BATCH_SIZE", "EVAL_PERIOD", "DROPOUT_RATE", "Z_LOSS")},
-    **{key: MACROS[key] for key in ("KEEP_CHECKPOINTS", "PADDING")},
-    "LEARNING_RATE": Macro(_NUMBER, "constant learning rate", "learning_rate"),
-    "PERIOD": Macro((int,), "steps between evals and checkpoints (= EVAL_PERIOD)", "eval_period"),
-    "EVALUATOR_NUM_EXAMPLES": Macro((int,), "examples decoded at each eval", "evaluator_num_examples"),
-    "INPUT_LEN": Macro((int,), "input feature length", "input_length"),
-    "TARGET_LEN": Macro((int,), "target feature length (also sizes the decode cache)", "target_length"),
-    "MAX_DECODE_LENGTH": Macro((int,), "longest decoded output", "max_decode_length"),
-    "PACK": Macro((bool,), "pack training examples", "pack"),
-    "TRAIN_EXAMPLES": Macro((int,), "fine-tune on the first N training examples (file order)", "train_examples"),
-    "EVAL_STEPS": Macro((int,), "teacher-forced validation batches per eval", "eval_batches"),
-    "BEAM_SIZE": Macro((int,), "beam width of the decoded evals", "beam_size"),
+# `synpt finetune` reads the same gin macros as `synpt train` (gin_config.MACROS). The ones that set a setting of
+# the run (FinetuneSettings or Knobs field) ...
+FINETUNE_FIELDS: dict[str, str] = {
+    "TRAIN_STEPS": "steps",
+    "BATCH_SIZE": "batch_size",
+    "LEARNING_RATE": "learning_rate",
+    "EVAL_PERIOD": "eval_period",
+    "PERIOD": "eval_period",
+    "EVALUATOR_NUM_EXAMPLES": "evaluator_num_examples",
+    **LENGTH_ALIASES,
+    "MAX_DECODE_LENGTH": "max_decode_length",
+    "PACK": "pack",
+    "TRAIN_EXAMPLES": "train_examples",
+    "EVAL_STEPS": "eval_batches",
+    "BEAM_SIZE": "beam_size",
+    "DROPOUT_RATE": "dropout_rate",
+    "Z_LOSS": "z_loss",
+    "KEEP_CHECKPOINTS": "keep_checkpoints",
+    "PADDING": "padding",
+    "LOG_EVERY": "log_every",
+    "GRAD_ACCUM": "grad_accum",
 }
+# ... the ones that name what the flags name (a flag given on the command line wins) ...
+FINETUNE_REQUEST_MACROS: dict[str, str] = {
+    "MODEL_DIR": "out",
+    "MIXTURE_OR_TASK_NAME": "task",
+    "SEED": "seed",
+    "MODEL": "model",
+    "DATA_DIR": "data_dir",
+    "INITIAL_CHECKPOINT_PATH": "ckpt",
+    "TRACKERS": "trackers",
+}
+# ... TASK_FEATURE_LENGTHS (both lengths), and the ones it refuses, with the reason.
+_SYNTHETIC_ONLY = "it configures synthetic pre-training tasks; downstream tasks read their files"
+_UNSHARDED = "not supported by synpt finetune yet: its decoded evals run unsharded, in the model's dtype"
+FINETUNE_UNUSED: dict[str, str] = {
+    "SCHEDULE": "fine-tuning uses a constant LEARNING_RATE (reference §4.6)",
+    "WARMUP_STEPS": "fine-tuning uses a constant LEARNING_RATE (reference §4.6)",
+    "CHECKPOINT_PERIOD": "fine-tuning checkpoints at every eval (EVAL_PERIOD), which the selection rule needs",
+    "DATA_SOURCE": _SYNTHETIC_ONLY,
+    "TASK_OPTIONS": _SYNTHETIC_ONLY,
+    "MODEL_PARALLEL": _UNSHARDED,
+    "ACTIVATION_DTYPE": _UNSHARDED,
+}
+_NOT_NONE = {"LEARNING_RATE": "a constant learning rate", "EVAL_STEPS": "a number of validation batches"}
 _KNOB_FIELDS = {field.name for field in dataclasses.fields(Knobs)}
 
 # SCALE=tiny: the same pipeline, shrunk to run in a minute or two on a CPU.
@@ -96,7 +126,9 @@ class FinetuneRequest:
     natural: bool = False
     row: str | None = None
     ckpt_label: str | None = None
-    gin_bindings: tuple[str, ...] = ()
+    gin_bindings: tuple[str, ...] = ()  # the run's setting macros, KEY=VALUE (request_from_args: final values)
+    gin_sources: tuple[tuple[str, str], ...] = ()  # (macro, where it was set), for config.gin; not the identity
+    trackers: str = "tensorboard"  # TRACKERS; not the identity (a rerun may log elsewhere)
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a re-run to continue this run (labels and paths may change)."""
@@ -108,11 +140,39 @@ class FinetuneRequest:
 
 
 def request_from_args(args: argparse.Namespace) -> FinetuneRequest:
-    fields = {field.name for field in dataclasses.fields(FinetuneRequest)} - {"out", "gin_bindings"}
+    """The request that flags and gin (`--gin_file`, `--gin_search_paths`, `--gin.KEY=VALUE`) describe.
+
+    Gin is read once here, by the one parser: macros that name what a flag names (MODEL_DIR = --out, ...) fill the
+    request where the flag is not given, and the run's setting macros are kept as KEY=VALUE with their final
+    values, so request.json records what the run is whether it came from a file or the command line.
+    """
+    values = parse_gin(
+        args.gin_files,
+        args.gin_bindings,
+        search_paths=args.gin_search_paths,
+        unused=FINETUNE_UNUSED,
+        reader="synpt finetune",
+    )
+    fields = {field.name for field in dataclasses.fields(FinetuneRequest)} - {"gin_bindings", "gin_sources", "trackers"}
+    given = {name: getattr(args, name) for name in fields if getattr(args, name, None) is not None}
+    sources = dict(values.sources)
+    for key, name in FINETUNE_REQUEST_MACROS.items():
+        flag = "--" + name.replace("_", "-")
+        if key in values and name not in given:
+            given[name] = values[key]
+        elif name in given:
+            sources[key] = flag
+    if args.tracker is not None:
+        given["trackers"] = args.tracker
+    tracker_names(given.get("trackers", ""))
+    for name, key in (("task", "MIXTURE_OR_TASK_NAME"), ("out", "MODEL_DIR")):
+        if name not in given:
+            raise SynptError(f"synpt finetune needs --{name} (or --gin.{key}=...)")
+    settings = [key for key in values if key not in FINETUNE_REQUEST_MACROS]
     return FinetuneRequest(
-        out=Path(args.out),
-        gin_bindings=tuple(args.gin_bindings),
-        **{name: getattr(args, name) for name in fields},
+        **{**given, "out": Path(given["out"])},
+        gin_bindings=tuple(f"{key}={values[key]!r}" for key in settings),
+        gin_sources=tuple(sources.items()),
     )
 
 
@@ -167,11 +227,20 @@ def plan_init(request: FinetuneRequest) -> InitPlan:
 
 
 def parse_gin_bindings(bindings: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(settings changes, knob changes) from `KEY=VALUE` bindings with the reference's macro names."""
-    values = parse_gin([], list(bindings), macros=FINETUNE_MACROS, reader="synpt finetune")
+    """(settings changes, knob changes) from `KEY=VALUE` bindings of the run's setting macros."""
+    values = parse_gin([], list(bindings), unused=FINETUNE_UNUSED, reader="synpt finetune")
     settings, knobs = {}, {}
+    lengths = values.pop("TASK_FEATURE_LENGTHS", None)
+    if lengths is not None:
+        if set(lengths) != {"inputs", "targets"}:
+            raise SynptError(f"TASK_FEATURE_LENGTHS must be {{'inputs': N, 'targets': M}}, got {lengths!r}")
+        settings.update(input_length=lengths["inputs"], target_length=lengths["targets"])
     for key, value in values.items():
-        field = FINETUNE_MACROS[key].field
+        if key not in FINETUNE_FIELDS:
+            raise SynptError(f"{key} names the run, not a setting: give it as a flag or to request_from_args")
+        if value is None and key in _NOT_NONE:
+            raise SynptError(f"synpt finetune needs {_NOT_NONE[key]} for {key}, got None")
+        field = FINETUNE_FIELDS[key]
         (knobs if field in _KNOB_FIELDS else settings)[field] = value
     return settings, knobs
 
@@ -230,6 +299,11 @@ def checkpoint_config(ckpt: str) -> T5Config:
     return params_location(path)[1]
 
 
+def preset_of(request: FinetuneRequest) -> str:
+    """The model preset of a run without a checkpoint: --model, else tiny at tiny scale, else T5-small."""
+    return request.model or (TINY_MODEL if request.scale == "tiny" else "t5_small")
+
+
 def build_model_config(
     request: FinetuneRequest, plan: InitPlan, vocab_size: int, knobs: Knobs, source_config: T5Config | None
 ) -> T5Config:
@@ -249,7 +323,7 @@ def build_model_config(
                 )
         base = source_config
     else:
-        base = request.model or (TINY_MODEL if request.scale == "tiny" else "t5_small")
+        base = preset_of(request)
     rows = -(-vocab_size // 128) * 128
     if plan.transfer == "all":
         if source_config.vocab_size < vocab_size:
@@ -267,6 +341,7 @@ def check_same_request(out: Path, request: FinetuneRequest) -> None:
     if not path.is_file():
         return
     previous = json.loads(path.read_text())
+    previous["gin_bindings"] = _same_values(previous.get("gin_bindings") or [], request.gin_bindings)
     differences = [
         f"{key}: {previous.get(key)!r} -> {value!r}" for key, value in request.identity().items()
         if previous.get(key) != value
@@ -276,6 +351,13 @@ def check_same_request(out: Path, request: FinetuneRequest) -> None:
             f"{out} holds an unfinished run of another configuration ({'; '.join(differences)}); "
             "choose another --out, or delete that directory to start over"
         )
+
+
+def _same_values(recorded: list[str], bindings: tuple[str, ...]) -> list[str]:
+    """`bindings` when they give the same macro values as `recorded` (`PADDING=fixed`, as earlier versions recorded
+    the flag, and `PADDING='fixed'` are one run), else `recorded`, so that the difference is shown."""
+    parse = lambda items: dict(parse_gin([], list(items), unused=FINETUNE_UNUSED))
+    return list(bindings) if parse(recorded) == parse(bindings) else recorded
 
 
 def train_config(settings: FinetuneSettings, knobs: Knobs, model_config: T5Config, seed: int) -> TrainConfig:
@@ -295,8 +377,9 @@ def train_config(settings: FinetuneSettings, knobs: Knobs, model_config: T5Confi
         eval_batches=knobs.eval_batches,
         checkpoint_every=settings.eval_period,
         keep_checkpoints=knobs.keep_checkpoints,
-        log_every=max(1, min(100, settings.eval_period)),
+        log_every=knobs.log_every or max(1, min(100, settings.eval_period)),
         seed=seed,
+        grad_accum=knobs.grad_accum,
     )
 
 
@@ -364,3 +447,31 @@ def plan_run(request: FinetuneRequest) -> RunSpec:
         train_config=train_config(settings, knobs, model_config, request.seed),
         resuming=bool(checkpoint_steps(out)),
     )
+
+
+def operative_gin(spec: RunSpec) -> GinValues:
+    """Every macro of a planned fine-tuning run at its final value, and where it came from (config.gin, hparams).
+
+    The macros are synpt train's names, so a fine-tuning run's config.gin reads like a pre-training run's; MODEL
+    is the checkpoint's architecture (not a preset, so a comment in config.gin) when the init uses one.
+    """
+    request, settings, knobs = spec.request, spec.settings, spec.knobs
+    values: dict[str, Any] = {
+        "MODEL_DIR": str(request.out),
+        "MIXTURE_OR_TASK_NAME": spec.task.name,
+        "TASK_FEATURE_LENGTHS": {"inputs": settings.input_length, "targets": settings.target_length},
+        "MODEL": preset_of(request) if spec.source is None else spec.model_config,
+        "SEED": request.seed,
+        "DATA_DIR": str(spec.data_dir),
+        "INITIAL_CHECKPOINT_PATH": request.ckpt,
+        "TRACKERS": request.trackers,
+    }
+    for key, field in FINETUNE_FIELDS.items():
+        if key not in LENGTH_ALIASES and key != "PERIOD":
+            values[key] = getattr(knobs if field in _KNOB_FIELDS else settings, field)
+    values["LOG_EVERY"] = spec.train_config.log_every
+    sources = {key: f"the {spec.paper_table} settings of {spec.task.name} at {request.scale} scale" for key in values}
+    sources.update(request.gin_sources)
+    if request.steps is not None:
+        sources["TRAIN_STEPS"] = "--steps"
+    return GinValues(values, sources)

@@ -66,7 +66,7 @@ class CompactIds:
             yield {key: self.table[ids] for key, ids in example.items()}
 
 
-def _pretrain(run_dir: Path, seed: int) -> None:
+def _pretrain(run_dir: Path, seed: int, progress: bool) -> None:
     """Pre-train the tiny T5 on Set with the paper's pre-training recipe (rsqrt LR, Adafactor, z-loss 0)."""
     import itertools
 
@@ -97,10 +97,11 @@ def _pretrain(run_dir: Path, seed: int) -> None:
         train_stream=lambda start: compact(task.examples("train", seed=seed, start=start)),
         eval_examples=list(compact(validation)),
         run_info={"task": task.name, "task_options": task.options, "ids": "compacted to 0..n-1 (quickstart)"},
+        progress=progress,
     )
 
 
-def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
+def run_quickstart(out: str | Path, *, seed: int = 0, progress: bool = True) -> str:
     """Run the whole demo under `out`; returns the printed markdown table."""
     from synpt.experiments import report
     from synpt.experiments.finetune import run_finetune
@@ -120,7 +121,7 @@ def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
     if PRETRAIN_STEPS in checkpoint_steps(pretrain_dir):
         print(f"[quickstart] skip: {pretrain_dir} is pre-trained already")
     else:
-        _pretrain(pretrain_dir, seed)
+        _pretrain(pretrain_dir, seed, progress)
     runs = (  # (run directory, row label, init)
         ("random_init", "Random Init", dict(init="from_scratch")),
         ("set_transfer", SET_ROW, dict(init="all_but_embedding", ckpt=str(pretrain_dir))),
@@ -143,7 +144,7 @@ def run_quickstart(out: str | Path, *, seed: int = 0) -> str:
             gin_bindings=FINETUNE_OVERRIDES,
             **init,
         )
-        run_finetune(request)
+        run_finetune(request, progress=progress)
     results = report.find_results([out / "finetune_g2p"])
     markdown = "\n".join(
         report.to_markdown(

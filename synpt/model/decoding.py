@@ -17,8 +17,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
+from synpt import progress as display
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import T5, Params
@@ -277,7 +277,7 @@ def decode_examples(
             raise SynptError(f"decoding: {name}={value!r} must be a positive integer")
     predictions: list[list[int]] = []
     starts = range(0, len(examples), batch_size)
-    for start in tqdm(starts, desc="decoding", unit="batch", disable=not progress):
+    for start in display.iterate(starts, len(starts), "decoding", "batch", enabled=progress):
         inputs = [example["inputs"] for example in examples[start : start + batch_size]]
         length = input_length or bucket_length(max(len(row) for row in inputs))
         tokens = pad_rows(inputs, length, num_rows=batch_size)

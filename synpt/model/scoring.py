@@ -13,8 +13,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
+from synpt import progress as display
 from synpt.model.config import T5Config
 from synpt.model.decoding import bucket_length, pad_rows
 from synpt.model.t5 import T5, Params
@@ -45,7 +45,7 @@ def score_examples(
     """
     scores: list[float] = []
     starts = range(0, len(examples), batch_size)
-    for start in tqdm(starts, desc="scoring", unit="batch", disable=not progress):
+    for start in display.iterate(starts, len(starts), "scoring", "batch", enabled=progress):
         chunk = examples[start : start + batch_size]
         inputs = pad_rows([e["inputs"] for e in chunk], bucket_length(max(len(e["inputs"]) for e in chunk)), batch_size)
         targets = pad_rows(

@@ -1,4 +1,4 @@
-"""Run logging: one console line per log period, `metrics.jsonl`, TensorBoard scalars, and MFU.
+"""Run logging: one console line per log period, `metrics.jsonl`, the trackers (TensorBoard scalars), and MFU.
 
 Why our own TensorBoard writer: scalar summaries need only the TFRecord framing (length + masked CRC32C) around a
 tiny hand-encoded `Event` protobuf, so the run does not depend on TensorFlow, tensorboard or tensorboardX.
@@ -11,11 +11,14 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jax
 
 from synpt.errors import SynptError
+from synpt.train.tb_summaries import _field, _varint, hparams_value, text_value
 
 # Dense peak FLOP/s per chip by precision (reference §8.2); matched by substring of `jax.Device.device_kind`.
 # NVIDIA float32 matmuls run as TF32 on tensor cores (half the bf16 peak); TPUs run float32 matmuls in bf16 passes.
@@ -58,20 +61,6 @@ def _masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number: int, wire_type: int, payload: bytes) -> bytes:
-    key = _varint((number << 3) | wire_type)
-    return key + (_varint(len(payload)) + payload if wire_type == 2 else payload)
-
-
 def _event(wall_time: float, step: int, *, file_version: str | None = None, scalars: dict | None = None) -> bytes:
     """Encode a tensorflow.Event: wall_time=1 (double), step=2 (int64), file_version=3, summary=5."""
     out = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, _varint(step))
@@ -104,8 +93,40 @@ class TensorBoardWriter:
     def scalars(self, step: int, values: dict[str, float]) -> None:
         self._write(_event(time.time(), step, scalars=values))
 
+    def summary(self, step: int, values: list[bytes]) -> None:
+        """Append an Event of encoded Summary.Value messages (text, hparams: see tb_summaries.py)."""
+        self._write(_event(time.time(), step) + _field(5, 2, b"".join(_field(1, 2, value) for value in values)))
+
     def close(self) -> None:
         self._file.close()
+
+
+class TensorBoardTracker:
+    """`RUN_DIR/tensorboard/<event>/` event files (one TensorBoard run per event: train, eval, inference) and the
+    hparams in `RUN_DIR/tensorboard/` itself, which TensorBoard's HParams tab joins with the events below it."""
+
+    def __init__(self, run_dir: Path):
+        self.root = Path(run_dir) / "tensorboard"
+        self._writers: dict[str, TensorBoardWriter] = {}
+
+    def _writer(self, event: str) -> TensorBoardWriter:
+        if event not in self._writers:
+            self._writers[event] = TensorBoardWriter(self.root / event if event else self.root)
+        return self._writers[event]
+
+    def scalars(self, event: str, step: int, values: Mapping[str, float]) -> None:
+        self._writer(event).scalars(step, dict(values))
+
+    def text(self, event: str, step: int, name: str, markdown: str) -> None:
+        self._writer(event).summary(step, [text_value(name, markdown)])
+
+    def hparams(self, values: Mapping[str, Any]) -> None:
+        self._writer("").summary(0, [hparams_value(values, time.time())])
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
 
 
 def format_line(event: str, step: int, values: dict[str, float]) -> str:
@@ -160,16 +181,15 @@ def _drop_partial_line(path: Path) -> None:
 
 
 class RunLogger:
-    """Writes every event to `RUN_DIR/metrics.jsonl` and TensorBoard (`RUN_DIR/<event>/`), and prints it.
-
-    Only process 0 writes, so a multi-host run logs once.
+    """Writes every event to `RUN_DIR/metrics.jsonl` and the run's trackers (trackers.py; default: TensorBoard in
+    `RUN_DIR/tensorboard/<event>/`), and prints it. Only process 0 writes, so a multi-host run logs once.
     """
 
-    def __init__(self, run_dir: Path, *, echo=print):
+    def __init__(self, run_dir: Path, *, echo=print, trackers=None):
         self.enabled = jax.process_index() == 0
         self.echo = echo
         self.run_dir = Path(run_dir)
-        self._writers: dict[str, TensorBoardWriter] = {}
+        self.trackers = trackers if trackers is not None else TensorBoardTracker(self.run_dir)
         if self.enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             _drop_partial_line(self.run_dir / METRICS_FILE)
@@ -181,13 +201,10 @@ class RunLogger:
         self._jsonl.write(json.dumps({"event": event, "step": step, **values}) + "\n")
         self._jsonl.flush()
         numeric = {k: v for k, v in values.items() if isinstance(v, int | float)}
-        if event not in self._writers:
-            self._writers[event] = TensorBoardWriter(self.run_dir / "tensorboard" / event)
-        self._writers[event].scalars(step, numeric)
+        self.trackers.scalars(event, step, numeric)
         self.echo(format_line(event, step, values))
 
     def close(self) -> None:
         if self.enabled:
             self._jsonl.close()
-            for writer in self._writers.values():
-                writer.close()
+        self.trackers.close()

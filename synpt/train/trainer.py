@@ -21,22 +21,24 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
+from synpt import progress as display
 from synpt.atomic import write_json_atomic
 from synpt.data.batching import batches, count_examples
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
 from synpt.model.t5 import T5, init_params
 from synpt.tasks import Example
-from synpt.train import partitioning
+from synpt.train import gin_config, partitioning
 from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model
+from synpt.train.compile_time import compile_seconds
 from synpt.train.config import TrainConfig
 from synpt.train.logging import METRICS_FILE, RunLogger, peak_flops_per_second, read_metrics
 from synpt.train.losses import summarize
 from synpt.train.optimizer import adafactor
 from synpt.train.schedules import make_schedule
 from synpt.train.step import make_eval_step, make_train_step
+from synpt.train.trackers import Trackers
 
 
 @dataclasses.dataclass
@@ -76,7 +78,8 @@ def _write_run_config(model_dir: Path, config: TrainConfig, model_config: T5Conf
 class _Evaluator:
     """Teacher-forced validation: fixed batches built once, pooled loss and token accuracy."""
 
-    def __init__(self, config: TrainConfig, model, examples: list[Example], mesh):
+    def __init__(self, config: TrainConfig, model, examples: list[Example], mesh, progress: bool):
+        self.progress = progress
         if config.eval_batches is not None:
             examples = list(itertools.islice(itertools.cycle(examples), config.eval_batches * config.batch_size))
         padding = "fixed" if config.padding == "fixed" else "bucket"
@@ -94,20 +97,39 @@ class _Evaluator:
 
     def __call__(self, params) -> dict[str, float]:
         totals = None
-        for batch in self.batches:
+        for batch in display.iterate(self.batches, len(self.batches), "eval", "batch", enabled=self.progress):
             sums = self.eval_step(params, batch)
             totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+            if self.progress:  # the bar follows the device, not the (asynchronous) dispatch
+                jax.block_until_ready(totals)
         return summarize(jax.device_get(totals))
 
 
 class _PeriodMeter:
-    """Accumulates one log period's device metrics and host-side token counts; fetches them once."""
+    """Accumulates one log period's device metrics and host-side token counts; fetches them once.
+
+    Its time is training time only: evals (`pause`) and compilation are taken out, so tokens/s and MFU measure the
+    steps, and the compile seconds are reported apart.
+    """
 
     def __init__(self):
         self.pending: list[tuple[int, dict]] = []
         self.real_tokens = self.padded_tokens = 0
         self.flops = 0.0
         self.start = time.perf_counter()
+        self.compile_start = compile_seconds()
+        self.paused = self.paused_compile = 0.0
+
+    def pause(self, seconds: float, compiling: float) -> None:
+        """Leave out `seconds` of other work (an eval), of which `compiling` were compilation."""
+        self.paused += seconds
+        self.paused_compile += compiling
+
+    def timing(self) -> tuple[float, float]:
+        """(training seconds, compile seconds) of the period so far."""
+        compiling = compile_seconds() - self.compile_start - self.paused_compile
+        seconds = time.perf_counter() - self.start - self.paused - compiling
+        return max(seconds, 1e-9), compiling
 
     def add(self, step: int, metrics: dict, batch: dict[str, np.ndarray], flops: float) -> None:
         self.pending.append((step, metrics))
@@ -130,6 +152,40 @@ class _PeriodMeter:
         return fetched
 
 
+class _TimeLeft:
+    """The train bar's ETA: the steps left at the measured step time plus the evals left at their mean time
+    (compilation excluded from the step time); tqdm's own ETA would count steps only."""
+
+    def __init__(self, config: TrainConfig, bar: display.Progress):
+        self.config, self.bar = config, bar
+        self.step_seconds: float | None = None
+        self.eval_seconds: list[float] = []
+
+    def train_period(self, step: int, seconds_per_step: float | None) -> None:
+        self.step_seconds = seconds_per_step
+        self._show(step)
+
+    def eval_done(self, step: int, seconds: float) -> None:
+        self.eval_seconds.append(seconds)
+        self._show(step)
+
+    def evals_left(self, step: int) -> int:
+        steps, period = self.config.steps, self.config.eval_period
+        return steps // period - step // period + (1 if steps % period and step < steps else 0)
+
+    def _show(self, step: int) -> None:
+        if self.step_seconds is None:
+            return
+        evals_left = self.evals_left(step)
+        seconds = (self.config.steps - step) * self.step_seconds
+        if self.eval_seconds:
+            seconds += evals_left * sum(self.eval_seconds) / len(self.eval_seconds)
+            note = f" incl. {evals_left} evals" if evals_left else ""
+        else:
+            note = f" + {evals_left} evals" if evals_left else ""
+        self.bar.set_postfix_str(f"eta {display.format_duration(seconds)}{note}")
+
+
 def train(
     config: TrainConfig,
     *,
@@ -141,10 +197,15 @@ def train(
     progress: bool = True,
     run_info: dict | None = None,
     should_stop: Callable[[list[dict[str, float]]], str | None] | None = None,
+    operative_config: str | None = None,
+    trackers: Trackers | None = None,
 ) -> TrainSummary:
     """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md.
 
-    `run_info` (task, options, data source, ...) is recorded under "run" in `model_dir/config.json`.
+    `run_info` (task, options, data source, ...) is recorded under "run" in `model_dir/config.json`, and
+    `operative_config` (gin_config.operative_config; default: the TrainConfig's macros) as `model_dir/config.gin`.
+    `trackers` (trackers.open_trackers; default TensorBoard) receive every logged event and are closed at the end.
+    `progress=False`: no bars and no progress lines (synpt/progress.py).
     `should_stop(evals)` is asked after every eval (all evals of this call so far); a reason string ends the run
     there with a checkpoint and `stopped.json` (step, reason), so re-running the finished run does not train on.
     """
@@ -158,6 +219,10 @@ def train(
     if latest is not None:
         check_same_model(T5Config.from_dict(store.read_extra(latest)["model_config"]), model_config, model_dir)
     _write_run_config(model_dir, config, model_config, run_info)
+    operative_config = operative_config or gin_config.operative_config(
+        gin_config.macro_values(config), {}, f"train(): {model_dir}"
+    )
+    gin_config.write_operative_config(model_dir, operative_config)
 
     model = T5(model_config)
     schedule = make_schedule(config.schedule, learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)
@@ -206,8 +271,8 @@ def train(
         state_shardings=state_shardings,
     )
     eval_examples = list(eval_examples or [])
-    evaluator = _Evaluator(config, model, eval_examples, mesh) if eval_examples else None
-    logger = RunLogger(model_dir, echo=tqdm.write)
+    evaluator = _Evaluator(config, model, eval_examples, mesh, progress) if eval_examples else None
+    logger = RunLogger(model_dir, echo=display.write, trackers=trackers)
     peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
     per_host_batch = config.batch_size // jax.process_count()
     stream = batches(
@@ -222,7 +287,8 @@ def train(
         evals += _finish_interrupted_eval(latest, config, state["params"], evaluator, on_eval, logger)
     train_metrics: dict[str, float] = {}
     meter = _PeriodMeter()
-    bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = display.bar(config.steps, "train", "step", enabled=progress, initial=step)
+    time_left = _TimeLeft(config, bar)
     try:
         while step < config.steps and stopped is None:
             local = next(stream)
@@ -234,16 +300,20 @@ def train(
             is_last = step == config.steps
             if step % config.log_every == 0 or is_last:
                 train_metrics = _log_period(logger, meter.fetch(last_checkpoint), meter, peak)
+                time_left.train_period(step, train_metrics.get("seconds_per_step"))
                 meter = _PeriodMeter()
             if step % config.checkpoint_every == 0 or is_last:
                 meter.fetch(last_checkpoint)
                 extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
                 last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
             if step % config.eval_period == 0 or is_last:
+                eval_started, compile_before = time.perf_counter(), compile_seconds()
                 evals.append(_evaluate(step, state["params"], evaluator, on_eval, logger))
+                meter.pause(time.perf_counter() - eval_started, compile_seconds() - compile_before)
+                time_left.eval_done(step, time.perf_counter() - eval_started)
                 stopped = should_stop(evals) if should_stop and not is_last else None
                 if stopped:
-                    tqdm.write(f"[train] stopping at step {step}: {stopped}")
+                    display.write(f"[train] stopping at step {step}: {stopped}")
                     if last_checkpoint != store.path(step):
                         extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
                         last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
@@ -301,7 +371,7 @@ def _log_period(logger: RunLogger, fetched: list[tuple[int, dict]], meter: _Peri
     if not fetched:
         return {}
     totals = {k: sum(float(m[k]) for _, m in fetched) for k in ("loss", "z_loss", "correct", "weight")}
-    seconds = time.perf_counter() - meter.start
+    seconds, compiling = meter.timing()
     last_step, last = fetched[-1]
     values = summarize(totals)
     values.update(
@@ -313,6 +383,8 @@ def _log_period(logger: RunLogger, fetched: list[tuple[int, dict]], meter: _Peri
     )
     if peak:
         values["mfu"] = meter.flops / seconds / peak
+    if compiling > 0:
+        values["compile_seconds"] = compiling
     logger.log("train", last_step + 1, values)
     return values
 
@@ -332,7 +404,7 @@ def _finish_interrupted_eval(step, config, params, evaluator, on_eval, logger) -
     redo_inference = on_eval if ("inference", step) not in logged else None
     if redo_eval is None and redo_inference is None:
         return []
-    tqdm.write(f"[train] re-doing the eval of step {step}, which an interruption cut short")
+    display.write(f"[train] re-doing the eval of step {step}, which an interruption cut short")
     return [_evaluate(step, params, redo_eval, redo_inference, logger)]
 
 
