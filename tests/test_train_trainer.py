@@ -22,7 +22,7 @@ import pytest
 
 from synpt.catalog import get_task
 from synpt.errors import SynptError
-from synpt.experiments.quickstart import CompactIds
+from synpt.experiments.pretraining import CompactIds
 from synpt.model.config import get_config
 from synpt.train.checkpoints import load_params
 from synpt.train.trainer import TrainConfig, train
@@ -154,7 +154,7 @@ def test_bad_configs_are_user_errors(overrides, message):
 def test_learns_identity_to_99_percent(tmp_path):
     """The loop learns: a tiny T5 pre-trained on short identity examples (streamed) copies >= 99% of the validation
     tokens. Why these settings: the cost of a step is the output softmax, so the task draws from a 64-token pool
-    relabelled to compact ids (the quickstart's `CompactIds`: a 256-row vocabulary instead of 32,128), few target
+    relabelled to compact ids (the study's `CompactIds`: a 256-row vocabulary instead of 32,128), few target
     tokens (length_range (1, 8), feature lengths 11/9 fit every example exactly) and batch 16; LR 0.0173 for 300
     steps, then 1/sqrt decay (the paper's rsqrt shape) to settle the last percent."""
     task = get_task("identity").with_options(length_range=(1, 8), pool_size=64)

@@ -20,7 +20,8 @@ from synpt.errors import SynptError
 
 # name -> (module, one-line summary, accepts gin flags)
 COMMANDS: dict[str, tuple[str, str, bool]] = {
-    "quickstart": ("synpt.cli.experiments", "offline end-to-end demo: pretrain on Set, fine-tune on g2p", False),
+    "quickstart": ("synpt.cli.experiments", "the study in miniature, offline, on g2p (synpt study)", False),
+    "study": ("synpt.cli.experiments", "pre-training x init rows x tasks x seeds, with CIs and verdicts", False),
     "generate": ("synpt.cli.synthetic", "write synthetic pre-training data in the reference layout", False),
     "verify": ("synpt.cli.synthetic", "recompute every target of a synthetic data file and report mismatches", False),
     "show": ("synpt.cli.synthetic", "print a few examples of a task readably", False),

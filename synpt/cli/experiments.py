@@ -88,7 +88,9 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Build the paper's Tables 1-3 from the results.json of fine-tuning runs (searched recursively under each "
         "RUN_DIR): scores (mean ± SD over seeds), averages, and the % of the natural pre-training benefit, "
-        "100 * (score - Random Init) / (natural - Random Init), per task and averaged. Random Init is every run "
+        "100 * (score - Random Init) / (natural - Random Init), per task and averaged; then the statistics of "
+        "synpt study (mean ± 95 % CI, % of benefit with a paired bootstrap CI, verdicts; runs paired by seed) for "
+        "the teacher-forced validation accuracy and the shown metric. Random Init is every run "
         "with --init from_scratch and no other change; natural rows are runs fine-tuned with --natural or rows "
         "named with --natural-row. With --pretrain-step, print the selected step of pre-training run(s) instead."
     )
@@ -105,7 +107,9 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric",
         help="show this decoded metric (at each run's selected step) instead of the paper metric, e.g. f1",
     )
-    parser.add_argument("--out", type=Path, help="also write tables.md, tables.csv, tables.json and curve plots here")
+    parser.add_argument(
+        "--out", type=Path, help="also write tables.md, tables.csv, tables.json, runs.csv and plots here"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the validation-curve PNGs")
     parser.add_argument(
         "--pretrain-step",
@@ -126,19 +130,30 @@ def report_main(args: argparse.Namespace) -> int:
         raise SynptError(
             f"no results.json under {', '.join(map(str, args.run_dirs))}; runs write it when synpt finetune finishes"
         )
+    from synpt.experiments import evidence
+
     tables = report.build_tables(results, args.natural_row, metric=args.metric)
-    markdown = report.to_markdown(tables, report.metric_names(results, args.metric))
+    names = report.metric_names(results, args.metric)
+    analysis = evidence.analyse(
+        results, {task: [*evidence.accuracy_if_recorded(results, task), metric] for task, metric in names.items()},
+        natural_rows=args.natural_row,
+    )  # fmt: skip
+    markdown = report.to_markdown(tables, names) + "\n## Statistics (95 % CIs, paired by seed)\n\n"
+    markdown += evidence.to_markdown(analysis)
     print(markdown)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "tables.md").write_text(markdown + "\n", encoding="utf-8")
-        (args.out / "tables.json").write_text(json.dumps(report.to_json(tables), indent=2) + "\n", encoding="utf-8")
+        record = report.to_json(tables) | {"statistics": evidence.to_json(analysis)}
+        (args.out / "tables.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         report.write_csv(tables, args.out / "tables.csv")
-        written = [args.out / name for name in ("tables.md", "tables.csv", "tables.json")]
+        evidence.write_runs_csv(results, args.out / "runs.csv", args.natural_row)
+        written = [args.out / name for name in ("tables.md", "tables.csv", "tables.json", "runs.csv")]
         if not args.no_plots:
-            from synpt.experiments.plots import plot_validation_curves
+            from synpt.experiments.plots import plot_benefit, plot_validation_curves
 
             written += plot_validation_curves(results, args.out, args.metric)
+            written += [path for path in [plot_benefit(analysis, args.out)] if path is not None]
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
 
@@ -162,19 +177,77 @@ def _print_pretrain_steps(args: argparse.Namespace) -> int:
     return status
 
 
-def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "The offline end-to-end demo on a CPU (about 7 minutes, no downloads): pre-train a tiny T5 on the Set "
-        "task, then fine-tune it on g2p (CMUdict grapheme-to-phoneme) from Random Init, from the Set checkpoint, "
-        "from its Per Param Scale statistics and with pre-attention LN = 0.4, and print the table and plots."
+def _study_options(parser: argparse.ArgumentParser, *, out_default: Path | None) -> None:
+    parser.add_argument("--seeds", type=int, help="fine-tuning seeds 0..N-1 per row (default: the profile's)")
+    parser.add_argument("--tasks", help="downstream tasks, comma-separated (default: the profile's)")
+    parser.add_argument(
+        "--rows",
+        help="table rows, comma-separated: random, ln=0.4, a pre-training task id (transfer all_but_embedding), "
+        "SCHEME<-TASK (default: the profile's)",
     )
-    parser.add_argument("--out", type=Path, default=Path("quickstart_out"), help="output directory")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
+    parser.add_argument("--jobs", type=int, default=1, help="cells run at once, one thread each (default 1)")
+    parser.add_argument("--out", type=Path, default=out_default, required=out_default is None, help="study directory")
+    parser.add_argument("--data-dir", help="data directory (default $SYNPT_DATA_DIR, else ./data)")
     add_progress_option(parser)
 
 
-def quickstart_main(args: argparse.Namespace) -> int:
-    from synpt.experiments.quickstart import run_quickstart
+def study_arguments(parser: argparse.ArgumentParser) -> None:
+    from synpt.experiments.profiles import PROFILES
 
-    run_quickstart(args.out, seed=args.seed, progress=not args.no_progress)
+    parser.description = (
+        "Run a study: pre-training rows (each once, until its plateau) x init rows x downstream tasks x paired "
+        "seeds, one ordinary run directory per cell, resumable (finished cells are skipped), then print each "
+        "row's mean ± 95 % CI, its % of the natural benefit with a paired bootstrap CI, and the verdicts on the "
+        "paper's findings; writes tables.md, tables.json, runs.csv and benefit.png into --out. Profiles: "
+        + "; ".join(f"{name}: {profile.description}" for name, profile in PROFILES.items())
+    )
+    parser.add_argument("--profile", default="cpu", help="named sizes and rows (default cpu)")
+    parser.add_argument("--spec", type=Path, help="TOML file changing the profile (see docs/experiments.md)")
+    _study_options(parser, out_default=None)
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _run_study(args: argparse.Namespace, profile: str, spec_file: Path | None) -> tuple[str, float]:
+    import time
+
+    from synpt.experiments.study import run_study
+    from synpt.experiments.study_report import write_study_report
+    from synpt.experiments.study_spec import resolve_spec
+
+    spec = resolve_spec(
+        profile, spec_file=spec_file, seeds=args.seeds, tasks=_split(args.tasks), rows=_split(args.rows),
+        data_dir=args.data_dir,
+    )  # fmt: skip
+    started = time.perf_counter()
+    run_study(spec, args.out, jobs=args.jobs, progress=not args.no_progress)
+    markdown = write_study_report(spec, args.out)
+    print("\n" + markdown)
+    print(f"[study] wrote {args.out / 'tables.md'}, tables.json, runs.csv and benefit.png")
+    return markdown, time.perf_counter() - started
+
+
+def study_main(args: argparse.Namespace) -> int:
+    _run_study(args, args.profile, args.spec)
+    return 0
+
+
+def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "The study in miniature, offline on a CPU (`synpt study --profile quickstart`; meant to take at most 15 "
+        "minutes on 2 cores): pre-train a tiny T5 on natural text and on Set until their plateaus, fine-tune on g2p "
+        "from Random Init, natural, Set, Per Param Scale <- Set and pre-attention LN = 0.4 over 3 paired seeds, "
+        "and print mean ± 95 % CI, the % of natural benefit and the verdicts."
+    )
+    _study_options(parser, out_default=Path("quickstart_out"))
+
+
+def quickstart_main(args: argparse.Namespace) -> int:
+    _, seconds = _run_study(args, "quickstart", None)
+    print(
+        f"[quickstart] done in {seconds / 60:.1f} min. The full CPU study (2 tasks, 5 seeds): "
+        "synpt study --profile cpu --out study_cpu --jobs 2"
+    )
     return 0

@@ -55,3 +55,45 @@ def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path, me
         plt.close(figure)
         written.append(path)
     return written
+
+
+def plot_benefit(analysis, out_dir: str | Path) -> Path | None:
+    """`benefit.png`: % of natural benefit per row with its 95 % bootstrap CI, one panel per task, one marker series
+    per metric (evidence.MetricStats); None when no row has a % of benefit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(item.task for item in analysis if item.natural is not None))
+    if not tasks:
+        return None
+    figure, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    for axis, task in zip(axes[0], tasks, strict=True):
+        items = [item for item in analysis if item.task == task and item.natural is not None]
+        labels = [row.label for row in items[0].rows if row.role == "method"]
+        for offset, item in enumerate(items):
+            rows = {row.label: row for row in item.rows}
+            xs, ys, errors = [], [], [[], []]
+            for x, label in enumerate(labels):
+                interval = rows[label].benefit.interval if label in rows and rows[label].benefit else None
+                if interval is None or interval.estimate is None:
+                    continue
+                low = interval.low if interval.low is not None else interval.estimate
+                high = interval.high if interval.high is not None else interval.estimate
+                xs.append(x + (offset - (len(items) - 1) / 2) * 0.15)
+                ys.append(interval.estimate)
+                errors[0].append(interval.estimate - low)
+                errors[1].append(high - interval.estimate)
+            axis.errorbar(xs, ys, yerr=errors, fmt="o", capsize=4, label=item.metric)
+        axis.axhline(0, color="grey", linewidth=0.8)
+        axis.axhline(100, color="grey", linewidth=0.8, linestyle="--")
+        axis.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
+        axis.set(title=f"{task}: % of natural benefit (95 % CI)", ylabel="% of benefit")
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    path = Path(out_dir) / "benefit.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

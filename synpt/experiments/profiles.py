@@ -1,0 +1,234 @@
+"""Named study profiles: every size of `synpt study` in one place, as plain data.
+
+A profile says which model is trained, how each pre-training row is pre-trained (until its plateau), which table
+rows are fine-tuned, on which downstream tasks with which fine-tuning overrides, and over how many seeds.
+
+* `quickstart`: `synpt quickstart`, the study in miniature (one task, g2p; three seeds; tiny sizes; meant to take
+  at most 15 minutes on 2 CPU cores).
+* `cpu`: the full CPU study (g2p and code_translation, five seeds).
+* `gpu`: t5_small-sized, minutes on one GPU (documented; not run in CI).
+
+The numbers are placeholders to be tuned on an idle machine (docs/experiments.md records the measured ones).
+Row syntax (also for `--rows` and the TOML spec): `random` (Random Init), `ln=0.4` (pre-attention LN = 0.4 on a
+random init), `P` (transfer all_but_embedding from pre-training row P, a catalog task id or alias), `SCHEME<-P`
+(a statistics scheme, by id or alias, with the statistics of P's checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from synpt.errors import SynptError
+
+ACCURACY_PLATEAU = "accuracy"  # synthetic tasks: stop when the validation accuracy stops improving (or reaches 0.99)
+LOSS_PLATEAU = "loss"  # natural text: stop when the validation loss stops falling
+
+
+@dataclass(frozen=True)
+class PretrainRow:
+    """How one pre-training row is pre-trained: task, options, sizes, and the plateau rule that ends it."""
+
+    task: str
+    label: str
+    options: dict[str, Any] = field(default_factory=dict)
+    natural: bool = False  # the 100 % reference of the % of benefit
+    steps: int = 800  # at most; the plateau usually ends the run earlier
+    batch_size: int = 32
+    input_length: int = 32
+    target_length: int = 32
+    eval_period: int = 100
+    eval_batches: int = 4
+    plateau: str = ACCURACY_PLATEAU
+    patience: int = 3  # evals without an improvement larger than min_delta
+    min_delta: float = 0.005  # accuracy points (accuracy plateau) or relative loss (loss plateau)
+
+
+@dataclass(frozen=True)
+class DownstreamTask:
+    """A fine-tuning task of the study: `synpt finetune` overrides, vocabulary, and the decoded metrics reported
+    (the first one is the headline; the teacher-forced validation accuracy is always reported too)."""
+
+    name: str
+    gin_bindings: tuple[str, ...]
+    metrics: tuple[str, ...]
+    vocab: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    model: str
+    pretrain: tuple[PretrainRow, ...]  # the pre-training rows the profile knows how to train
+    synthetic_template: PretrainRow  # how a catalog task named only in a row (e.g. lime) is pre-trained
+    rows: tuple[str, ...]
+    tasks: tuple[DownstreamTask, ...]
+    seeds: int
+
+    def pretrain_row(self, task: str) -> PretrainRow:
+        """The profile's pre-training row for `task` (a canonical task name), else the synthetic template's."""
+        known = {row.task: row for row in self.pretrain}
+        return known.get(task) or dataclasses.replace(self.synthetic_template, task=task, label=task, options={})
+
+
+_TINY_FINETUNE = (
+    "EVAL_STEPS=8",
+    "KEEP_CHECKPOINTS=1",
+    "PADDING='fixed'",
+    # 10x the paper's fine-tuning LR: at 1e-3 a tiny model barely moves in a few hundred steps.
+    "LEARNING_RATE=0.01",
+)
+_ROWS = ("random", "natural", "set", "per_param_scale<-set", "ln=0.4")
+_TINY_SET = PretrainRow(
+    task="set",
+    label="Set",
+    # Short arguments from a 64-token pool, ids compacted to 0..n-1 (pretraining.CompactIds): learnt in minutes.
+    options={"length_range": (8, 24), "pool_size": 64},
+    steps=2000,
+)
+_TINY_NATURAL = PretrainRow(task="natural_text", label="natural", natural=True, steps=2000, plateau=LOSS_PLATEAU)
+
+PROFILES: dict[str, Profile] = {
+    "quickstart": Profile(
+        name="quickstart",
+        description="the study in miniature: g2p, 3 seeds, tiny model (<= 15 min on 2 CPU cores)",
+        model="tiny",
+        pretrain=(_TINY_NATURAL, _TINY_SET),
+        synthetic_template=_TINY_SET,
+        rows=_ROWS,
+        tasks=(
+            DownstreamTask(
+                "g2p",
+                (
+                    "TRAIN_STEPS=400",
+                    "EVAL_PERIOD=100",
+                    "BATCH_SIZE=16",
+                    "EVALUATOR_NUM_EXAMPLES=100",
+                    "TRAIN_EXAMPLES=2000",
+                    *_TINY_FINETUNE,
+                ),
+                metrics=("f1", "em"),
+            ),
+        ),  # fmt: skip
+        seeds=3,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="the full CPU study: g2p and code_translation, 5 seeds, tiny model (<= 90 min on 2 CPU cores)",
+        model="tiny",
+        pretrain=(_TINY_NATURAL, _TINY_SET),
+        synthetic_template=_TINY_SET,
+        rows=_ROWS,
+        tasks=(
+            DownstreamTask(
+                "g2p",
+                (
+                    "TRAIN_STEPS=800",
+                    "EVAL_PERIOD=200",
+                    "BATCH_SIZE=16",
+                    "EVALUATOR_NUM_EXAMPLES=200",
+                    "TRAIN_EXAMPLES=2000",
+                    *_TINY_FINETUNE,
+                ),
+                metrics=("f1", "em"),
+            ),
+            DownstreamTask(
+                "code_translation",
+                (
+                    "TRAIN_STEPS=800",
+                    "EVAL_PERIOD=200",
+                    "BATCH_SIZE=16",
+                    "EVALUATOR_NUM_EXAMPLES=100",
+                    "TRAIN_EXAMPLES=2000",
+                    "INPUT_LEN=128",
+                    "TARGET_LEN=128",
+                    "MAX_DECODE_LENGTH=128",
+                    *_TINY_FINETUNE,
+                ),
+                metrics=("bleu", "em"),
+                vocab="bytes",
+            ),
+        ),  # fmt: skip
+        seeds=5,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="t5_small-sized: g2p and code_translation, 5 seeds (minutes on one GPU; not run in CI)",
+        model="t5_small",
+        pretrain=(
+            dataclasses.replace(
+                _TINY_NATURAL,
+                steps=20000,
+                batch_size=128,
+                input_length=256,
+                target_length=128,
+                eval_period=1000,
+                eval_batches=16,
+            ),
+            dataclasses.replace(
+                _TINY_SET,
+                options={},
+                steps=20000,
+                batch_size=128,
+                input_length=256,
+                target_length=256,
+                eval_period=1000,
+                eval_batches=16,
+            ),
+        ),  # fmt: skip
+        synthetic_template=dataclasses.replace(
+            _TINY_SET,
+            options={},
+            steps=20000,
+            batch_size=128,
+            input_length=256,
+            target_length=256,
+            eval_period=1000,
+            eval_batches=16,
+        ),  # fmt: skip
+        rows=_ROWS,
+        tasks=(
+            DownstreamTask(
+                "g2p",
+                (
+                    "TRAIN_STEPS=2000",
+                    "EVAL_PERIOD=250",
+                    "BATCH_SIZE=32",
+                    "EVALUATOR_NUM_EXAMPLES=500",
+                    "TRAIN_EXAMPLES=5000",
+                    "KEEP_CHECKPOINTS=1",
+                    "PADDING='fixed'",
+                    "LEARNING_RATE=0.001",
+                ),
+                metrics=("f1", "em"),
+            ),
+            DownstreamTask(
+                "code_translation",
+                (
+                    "TRAIN_STEPS=4000",
+                    "EVAL_PERIOD=500",
+                    "BATCH_SIZE=32",
+                    "EVALUATOR_NUM_EXAMPLES=500",
+                    "TRAIN_EXAMPLES=5000",
+                    "INPUT_LEN=256",
+                    "TARGET_LEN=256",
+                    "MAX_DECODE_LENGTH=256",
+                    "KEEP_CHECKPOINTS=1",
+                    "PADDING='fixed'",
+                    "LEARNING_RATE=0.001",
+                ),
+                metrics=("bleu", "em"),
+                vocab="bytes",
+            ),
+        ),  # fmt: skip
+        seeds=5,
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise SynptError(f"unknown study profile {name!r}; valid profiles: {', '.join(PROFILES)}")
+    return PROFILES[name]
