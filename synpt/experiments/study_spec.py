@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from synpt.errors import SynptError
 from synpt.experiments.plan import FROM_SCRATCH, parse_gin_bindings
 from synpt.experiments.profiles import DownstreamTask, PretrainRow, Profile, get_profile
@@ -142,6 +140,17 @@ def _with_pretrain_overrides(profile: Profile, overrides: dict[str, dict], data_
     return dataclasses.replace(profile, pretrain=tuple(changed.values()))
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib  # Python >= 3.11; the package supports 3.10, where only spec files are unavailable
+    except ImportError:
+        raise SynptError("study spec files need Python >= 3.11 (tomllib); use --rows/--tasks/--seeds") from None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise SynptError(f"study spec {path}: {err}") from None
+
+
 def option_tuples(options: dict[str, Any]) -> dict[str, Any]:
     """TOML/JSON lists back to the tuples task options use (e.g. length_range)."""
     return {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
@@ -159,10 +168,7 @@ def resolve_spec(
     """The validated study: the profile, changed by the TOML file, changed by the command-line overrides."""
     file: dict[str, Any] = {}
     if spec_file is not None:
-        try:
-            file = tomllib.loads(Path(spec_file).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise SynptError(f"study spec {spec_file}: {err}") from None
+        file = _read_toml(Path(spec_file))
         unknown = sorted(set(file) - set(SPEC_KEYS))
         if unknown:
             raise SynptError(
