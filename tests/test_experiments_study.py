@@ -209,3 +209,31 @@ def test_evidence_tables_and_verdicts_on_hand_made_runs(tmp_path):
     assert "Set pre-training gives a share of natural pre-training's benefit (paper: 65 %)" in text
     with pytest.raises(SynptError, match="two runs with seed 0"):
         evidence.analyse([*results, results[0]], {"g2p": ["em"]})
+
+
+@pytest.mark.parametrize("name", ["quickstart", "cpu", "gpu"])
+def test_every_profile_resolves_with_its_natural_and_random_rows(name):
+    spec = resolve_spec(name)
+    labels = [row.label for row in spec.rows]
+    assert labels == ["Random Init", "natural", "Set", "Per Param Scale ← Set", "pre-attn LN = 0.4"]
+    assert [row.natural for row in spec.rows] == [False, True, False, False, False]
+    plateaus = {p.task: p.plateau for p in spec.pretrain}
+    assert plateaus == {"natural_text": "loss", "set": "accuracy"}
+    assert all(any(b.startswith("TRAIN_EXAMPLES=") for b in task.gin_bindings) for task in spec.tasks)
+    assert spec.seeds >= 3 and (name == "quickstart") == ([t.name for t in spec.tasks] == ["g2p"])
+
+
+def test_plateau_rules_stop_synthetic_at_accuracy_and_natural_at_loss():
+    from synpt.experiments.pretraining import plateau_rule
+    from synpt.experiments.profiles import PretrainRow
+
+    synthetic = plateau_rule(PretrainRow("set", "Set", patience=2, min_delta=0.01))
+    accuracy = lambda *values: [{"accuracy": v, "loss": 1.0} for v in values]  # noqa: E731
+    assert synthetic(accuracy(0.2, 0.4, 0.5)) is None  # still improving
+    assert synthetic(accuracy(0.2, 0.5, 0.505, 0.51)).startswith("validation accuracy plateau")  # +0.01 at most
+    assert synthetic(accuracy(0.2, 0.995)).endswith("(task learnt)")
+    natural = plateau_rule(PretrainRow("natural_text", "natural", plateau="loss", patience=2, min_delta=0.01))
+    loss = lambda *values: [{"accuracy": 0.1, "loss": v} for v in values]  # noqa: E731
+    assert natural(loss(3.0, 2.5, 2.0)) is None
+    assert natural(loss(3.0, 2.0, 1.99, 1.985)).startswith("validation loss plateau")  # < 1 % below 2.0
+    assert natural(loss(3.0, 2.0, 1.99, 1.90)) is None

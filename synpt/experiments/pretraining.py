@@ -75,7 +75,7 @@ def _vocabulary_and_stream(task, seed: int, data_dir):
     if task.options.get("pool_size") is not None:
         compact = CompactIds(task, seed)
         return compact.vocab_size, compact, "compacted to 0..n-1 (study)"
-    if hasattr(task, "vocabulary"):
+    if hasattr(task, "vocabulary"):  # tasks with their own (e.g. natural_text's 384-row byte) vocabulary
         rows = -(-task.vocabulary(data_dir).vocab_size // 128) * 128
         return rows, (lambda examples: examples), "the task's own vocabulary"
     return None, (lambda examples: examples), "the T5 vocabulary"
@@ -95,6 +95,8 @@ def pretrain_until_plateau(
     if (out / PLATEAU_FILE).is_file():
         return json.loads((out / PLATEAU_FILE).read_text())
     task = get_task(row.task, data_dir).with_options(**row.options)
+    if "inputs_length" in task.options and "inputs_length" not in row.options:  # natural_text: chunks fill the input
+        task = task.with_options(inputs_length=row.input_length)
     vocab_size, transform, ids = _vocabulary_and_stream(task, seed, data_dir)
     config = TrainConfig(
         model=get_config(model, **({"vocab_size": vocab_size} if vocab_size else {})),
@@ -117,7 +119,13 @@ def pretrain_until_plateau(
         model_dir=out,
         train_stream=lambda start: transform(task.examples("train", seed=seed, data_dir=data_dir, start=start)),
         eval_examples=list(transform(validation)),
-        run_info={"task": task.name, "task_options": task.options, "ids": ids, "natural": row.natural},
+        run_info={
+            "task": task.name,
+            "task_options": task.options,
+            "ids": ids,
+            "natural": row.natural,
+            "data": task.data_info(data_dir),
+        },
         progress=progress,
         should_stop=plateau_rule(row),
     )

@@ -88,7 +88,11 @@ _TINY_SET = PretrainRow(
     options={"length_range": (8, 24), "pool_size": 64},
     steps=2000,
 )
-_TINY_NATURAL = PretrainRow(task="natural_text", label="natural", natural=True, steps=2000, plateau=LOSS_PLATEAU)
+# Span-corrupted prose: 64-byte chunks give targets of at most 14 ids (natural_text's target_length).
+_TINY_NATURAL = PretrainRow(
+    task="natural_text", label="natural", natural=True, steps=2000, input_length=64, target_length=16,
+    plateau=LOSS_PLATEAU,
+)  # fmt: skip
 
 PROFILES: dict[str, Profile] = {
     "quickstart": Profile(

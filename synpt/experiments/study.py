@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -152,8 +153,13 @@ class _Progress:
         self.done = self.trained = 0
         self.trained_seconds = 0.0
         self.started = time.perf_counter()
+        self.lock = threading.Lock()  # --jobs N reports from N threads
 
     def report(self, cell: Cell, seconds: float | None) -> None:
+        with self.lock:
+            self._report(cell, seconds)
+
+    def _report(self, cell: Cell, seconds: float | None) -> None:
         self.done += 1
         if seconds is None:
             what = "skipped (finished already)"
