@@ -77,6 +77,9 @@ def test_bootstrap_counts_resamples_without_natural_benefit():
     expected = np.mean(np.asarray(natural)[triples].mean(axis=1) <= 0)
     assert benefit.undefined / benefit.resamples == pytest.approx(expected, abs=0.03)
     assert 0 < benefit.undefined < benefit.resamples
+    assert benefit.interval.low is None  # far more than 2.5 % undefined: no interval
+    few = stats.bootstrap_benefit([1.0] * 8, [0.0] * 8, [5.0] * 7 + [-1.0], resamples=4000)
+    assert few.undefined == 0 and few.interval.low is not None
     with pytest.raises(ValueError):
         stats.bootstrap_benefit([1, 2], [1, 2], [1])
 
@@ -109,3 +112,4 @@ def test_difference_verdict_rules():
     assert difference_verdict(interval(-2.0, 0.0)) == "not reproduced (difference CI -2.00..0.00)"
     assert difference_verdict(interval(-1.0, 1.0)) == "inconclusive (CI -1.00..1.00)"
     assert difference_verdict(stats.Interval(1.0, None, None, 1)) == "inconclusive (CI n/a (n=1))"
+    assert difference_verdict(stats.Interval(0.0, 0.0, 0.0, 5)).startswith("inconclusive (the same score")

@@ -9,7 +9,8 @@ Why these and not others:
   may be small; its interval comes from a paired bootstrap: seed indices are resampled jointly across the rows
   (seed s of every row shares the data order and the fresh init, so the rows' seed-to-seed noise is correlated
   and must stay paired), the percentage recomputed per resample, and the 2.5 / 97.5 percentiles taken. A resample
-  whose natural - random gap is <= 0 has no defined percentage; it is left out and counted (`undefined`).
+  whose natural - random gap is <= 0 has no defined percentage; it is left out and counted (`undefined`), and
+  when they are more than the 2.5 % an interval tail holds, no interval is given.
 * "Does natural pre-training help at all here" is the paired difference natural - random with its t interval:
   a % of benefit means nothing unless that interval lies above 0.
 """
@@ -165,7 +166,9 @@ def bootstrap_benefit(
     gap = natural_means - random_means
     defined = gap > 0
     undefined = int(resamples - defined.sum())
-    if not defined.any():
+    if undefined > resamples * (1 - confidence) / 2:
+        # More resamples without a natural benefit than a tail of the interval holds: the ratio is unbounded
+        # there, so no interval is honest (the count is reported instead).
         return Benefit(Interval(point, None, None, n), resamples, undefined)
     percent = 100.0 * (row_means[defined] - random_means[defined]) / gap[defined]
     tail = 100.0 * (1 - confidence) / 2

@@ -9,7 +9,8 @@ The rules (docs/experiments.md, "Studies"):
   reproduced" when it lies at or below 0, else "inconclusive (CI lo..hi)". The line also says whether the paper's
   number lies inside the interval (a share can be reproduced, i.e. positive, yet smaller than the paper's).
 * The layer-norm finding is a paired difference, LN row - Random Init: "reproduced" when its interval lies above 0,
-  "not reproduced" when at or below 0, else "inconclusive (CI lo..hi)". It needs no natural row.
+  "not reproduced" when at or below 0, else "inconclusive (CI lo..hi)"; a difference of exactly 0 on every seed
+  (e.g. exact match 0 for every run) is inconclusive. It needs no natural row.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def _paper_inside(interval: Interval, paper_percent: float | None) -> str:
 
 def difference_verdict(difference: Interval, digits: int = 2) -> str:
     """The verdict of a paired-difference finding (row - Random Init)."""
+    if difference.low == difference.high == 0.0:
+        return "inconclusive (the same score on every seed: the metric does not separate the rows)"
     if difference.above(0.0):
         return f"reproduced (difference CI {difference.text(digits)})"
     if difference.at_or_below(0.0):
