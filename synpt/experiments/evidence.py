@@ -179,7 +179,9 @@ def _benefit_text(row: RowStats) -> str:
     if interval.low is not None:
         text += f" [{interval.low:.1f}, {interval.high:.1f}]"
     if row.benefit.undefined:
-        text += f" ({row.benefit.undefined}/{row.benefit.resamples} resamples without natural benefit left out)"
+        counts = f"{row.benefit.undefined}/{row.benefit.resamples} resamples"
+        left_out = f" ({counts} without natural benefit left out)"
+        text += left_out if interval.low is not None else f" (no CI: {counts} had no natural benefit)"
     return text
 
 
