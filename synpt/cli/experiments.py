@@ -210,7 +210,8 @@ def _split(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
-def _run_study(args: argparse.Namespace, profile: str, spec_file: Path | None) -> tuple[str, float]:
+def _run_study(args: argparse.Namespace, profile: str, spec_file: Path | None) -> float:
+    """Resolve, run and report a study; returns its wall time in seconds."""
     import time
 
     from synpt.experiments.study import run_study
@@ -226,7 +227,7 @@ def _run_study(args: argparse.Namespace, profile: str, spec_file: Path | None) -
     markdown = write_study_report(spec, args.out)
     print("\n" + markdown)
     print(f"[study] wrote {args.out / 'tables.md'}, tables.json, runs.csv and benefit.png")
-    return markdown, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def study_main(args: argparse.Namespace) -> int:
@@ -245,7 +246,7 @@ def quickstart_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def quickstart_main(args: argparse.Namespace) -> int:
-    _, seconds = _run_study(args, "quickstart", None)
+    seconds = _run_study(args, "quickstart", None)
     print(
         f"[quickstart] done in {seconds / 60:.1f} min. The full CPU study (2 tasks, 5 seeds): "
         "synpt study --profile cpu --out study_cpu --jobs 2"
