@@ -89,7 +89,7 @@ def plot_benefit(analysis, out_dir: str | Path) -> Path | None:
         axis.axhline(0, color="grey", linewidth=0.8)
         axis.axhline(100, color="grey", linewidth=0.8, linestyle="--")
         axis.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
-        axis.set_xlim(-0.5, len(labels) - 0.5)
+        axis.set_xlim(-0.5, max(len(labels), 1) - 0.5)
         axis.set(title=f"{task}: % of natural benefit (95 % CI)", ylabel="% of benefit")
         axis.legend(fontsize=8)
     figure.tight_layout()
