@@ -75,7 +75,7 @@ def _vocabulary_and_stream(task, seed: int, data_dir):
     if task.options.get("pool_size") is not None:
         compact = CompactIds(task, seed)
         return compact.vocab_size, compact, "compacted to 0..n-1 (study)"
-    if hasattr(task, "vocabulary"):  # tasks with their own (e.g. natural_text's 384-row byte) vocabulary
+    if task.family == "natural":  # natural_text has its own vocabulary (384 rows: bytes and sentinels)
         rows = -(-task.vocabulary(data_dir).vocab_size // 128) * 128
         return rows, (lambda examples: examples), "the task's own vocabulary"
     return None, (lambda examples: examples), "the T5 vocabulary"

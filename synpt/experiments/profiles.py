@@ -34,6 +34,9 @@ class PretrainRow:
     label: str
     options: dict[str, Any] = field(default_factory=dict)
     natural: bool = False  # the 100 % reference of the % of benefit
+    # How its table row fine-tunes: all_but_embedding (the paper's synthetic rows: their ids mean nothing downstream)
+    # or all (the natural row, whose byte vocabulary is the fine-tuning tasks' own, so the embedding carries over).
+    transfer: str = "all_but_embedding"
     steps: int = 800  # at most; the plateau usually ends the run earlier
     batch_size: int = 32
     input_length: int = 32

@@ -23,7 +23,6 @@ from synpt.experiments.profiles import DownstreamTask, PretrainRow, Profile, get
 from synpt.experiments.report import RANDOM_ROW
 
 STUDY_FILE = "study.json"
-TRANSFER = "all_but_embedding"
 SPEC_KEYS = ("profile", "seeds", "tasks", "rows", "model", "pretrain", "finetune")
 
 
@@ -32,7 +31,7 @@ class TableRow:
     """One row of the study's tables: how its fine-tuning runs are initialised."""
 
     label: str
-    init: str  # from_scratch, all_but_embedding or a statistics scheme id
+    init: str  # from_scratch, all, all_but_embedding or a statistics scheme id
     pretrain: str | None = None  # the pre-training row (canonical task name) whose checkpoint it uses
     pre_attn_ln_value: float | None = None
     natural: bool = False
@@ -101,7 +100,7 @@ def parse_row(text: str, profile: Profile, data_dir=None) -> tuple[TableRow, Pre
     pretrain = profile.pretrain_row(_canonical_pretrain_task(text, data_dir))
     if scheme is not None:
         return TableRow(f"{scheme.paper_name} ← {pretrain.label}", scheme.init_id, pretrain.task), pretrain
-    return TableRow(pretrain.label, TRANSFER, pretrain.task, natural=pretrain.natural), pretrain
+    return TableRow(pretrain.label, pretrain.transfer, pretrain.task, natural=pretrain.natural), pretrain
 
 
 def _downstream_task(name: str, profile: Profile, data_dir) -> DownstreamTask:
