@@ -77,12 +77,29 @@ class Profile:
 
 
 _TINY_FINETUNE = (
+    "BATCH_SIZE=16",
     "EVAL_STEPS=8",
     "KEEP_CHECKPOINTS=1",
     "PADDING='fixed'",
-    # 10x the paper's fine-tuning LR: at 1e-3 a tiny model barely moves in a few hundred steps.
-    "LEARNING_RATE=0.01",
+    # The paper's fine-tuning LR. Few steps on few examples at 1e-3 leave a randomly initialised tiny model far from
+    # converged, which is where a pre-trained init shows (at 1e-2 every row converged alike on this data; measured
+    # on g2p, see docs/experiments.md).
+    "LEARNING_RATE=0.001",
+    "TRAIN_STEPS=300",
+    "EVAL_PERIOD=100",
+    # The first 500 training examples: pre-training shows most when fine-tuning data is scarce.
+    "TRAIN_EXAMPLES=500",
 )
+_G2P = DownstreamTask("g2p", (*_TINY_FINETUNE, "EVALUATOR_NUM_EXAMPLES=100"), metrics=("f1", "em"))
+# Java -> C# in bytes (the natural row's vocabulary), cut to 128 bytes each way; greedy decoding of 32 examples
+# keeps each eval short (the teacher-forced validation accuracy selects the step, as in the paper).
+_CODE = DownstreamTask(
+    "code_translation",
+    (*_TINY_FINETUNE, "INPUT_LEN=128", "TARGET_LEN=128", "MAX_DECODE_LENGTH=128", "EVALUATOR_NUM_EXAMPLES=32",
+     "BEAM_SIZE=1"),
+    metrics=("bleu", "em"),
+    vocab="bytes",
+)  # fmt: skip
 _ROWS = ("random", "natural", "set", "per_param_scale<-set", "ln=0.4")
 _TINY_SET = PretrainRow(
     task="set",
@@ -90,11 +107,12 @@ _TINY_SET = PretrainRow(
     # Short arguments from a 64-token pool, ids compacted to 0..n-1 (pretraining.CompactIds): learnt in minutes.
     options={"length_range": (8, 24), "pool_size": 64},
     steps=2000,
+    eval_period=250,
 )
-# Span-corrupted prose: 64-byte chunks give targets of at most 14 ids (natural_text's target_length).
+# Span-corrupted prose in 128-byte inputs (targets of at most 29 ids: natural_text's target_length for 128).
 _TINY_NATURAL = PretrainRow(
-    task="natural_text", label="natural", natural=True, steps=2000, input_length=64, target_length=16,
-    plateau=LOSS_PLATEAU,
+    task="natural_text", label="natural", natural=True, transfer="all", steps=2000, eval_period=250,
+    input_length=128, target_length=29, plateau=LOSS_PLATEAU,
 )  # fmt: skip
 
 PROFILES: dict[str, Profile] = {
@@ -102,23 +120,13 @@ PROFILES: dict[str, Profile] = {
         name="quickstart",
         description="the study in miniature: g2p, 3 seeds, tiny model (<= 15 min on 2 CPU cores)",
         model="tiny",
-        pretrain=(_TINY_NATURAL, _TINY_SET),
-        synthetic_template=_TINY_SET,
+        pretrain=(
+            dataclasses.replace(_TINY_NATURAL, steps=800, eval_period=200),
+            dataclasses.replace(_TINY_SET, steps=800, eval_period=200),
+        ),
+        synthetic_template=dataclasses.replace(_TINY_SET, steps=800, eval_period=200),
         rows=_ROWS,
-        tasks=(
-            DownstreamTask(
-                "g2p",
-                (
-                    "TRAIN_STEPS=400",
-                    "EVAL_PERIOD=100",
-                    "BATCH_SIZE=16",
-                    "EVALUATOR_NUM_EXAMPLES=100",
-                    "TRAIN_EXAMPLES=2000",
-                    *_TINY_FINETUNE,
-                ),
-                metrics=("f1", "em"),
-            ),
-        ),  # fmt: skip
+        tasks=(_G2P,),
         seeds=3,
     ),
     "cpu": Profile(
@@ -128,36 +136,7 @@ PROFILES: dict[str, Profile] = {
         pretrain=(_TINY_NATURAL, _TINY_SET),
         synthetic_template=_TINY_SET,
         rows=_ROWS,
-        tasks=(
-            DownstreamTask(
-                "g2p",
-                (
-                    "TRAIN_STEPS=800",
-                    "EVAL_PERIOD=200",
-                    "BATCH_SIZE=16",
-                    "EVALUATOR_NUM_EXAMPLES=200",
-                    "TRAIN_EXAMPLES=2000",
-                    *_TINY_FINETUNE,
-                ),
-                metrics=("f1", "em"),
-            ),
-            DownstreamTask(
-                "code_translation",
-                (
-                    "TRAIN_STEPS=800",
-                    "EVAL_PERIOD=200",
-                    "BATCH_SIZE=16",
-                    "EVALUATOR_NUM_EXAMPLES=100",
-                    "TRAIN_EXAMPLES=2000",
-                    "INPUT_LEN=128",
-                    "TARGET_LEN=128",
-                    "MAX_DECODE_LENGTH=128",
-                    *_TINY_FINETUNE,
-                ),
-                metrics=("bleu", "em"),
-                vocab="bytes",
-            ),
-        ),  # fmt: skip
+        tasks=(_G2P, _CODE),
         seeds=5,
     ),
     "gpu": Profile(
