@@ -22,6 +22,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax.traverse_util import flatten_dict, unflatten_dict
 
 from synpt import progress as display
 from synpt.errors import SynptError
@@ -32,6 +33,7 @@ from synpt.vocab import EOS_ID
 NEG_INF = -1.0e7
 START_ID = 0
 SCORINGS = ("t5x", "hf")
+_CROSS_ATTENTION = "encoder_decoder_attention"  # the T5 module name of cross-attention layers (their cache entries)
 
 TokensToLogits = Callable[[jax.Array, Any], tuple[jax.Array, Any]]
 
@@ -229,7 +231,7 @@ def predict_batch(
     encoded = jnp.repeat(encoded, beam_size, axis=0)
     encoder_tokens = jnp.repeat(encoder_input_tokens, beam_size, axis=0)
 
-    def tokens_to_logits(ids: jax.Array, cache: Any) -> tuple[jax.Array, Any]:
+    def decoder_step(ids: jax.Array, cache: Any) -> tuple[jax.Array, Any]:
         logits, variables = model.apply(
             {"params": params, "cache": cache},
             encoded,
@@ -240,6 +242,19 @@ def predict_batch(
             method=T5.decode,
         )
         return logits[:, -1], variables["cache"]
+
+    # Every beam of an example attends to the same encoder output, so the cross-attention keys/values are projected
+    # once, by a first step out here, and closed over: the loop carries, and the beam search reorders at every step,
+    # only the self-attention cache (reordering both made beam search ~1.5x slower).
+    start = jnp.full((encoded.shape[0], 1), START_ID, jnp.int32)
+    _, filled = decoder_step(start, _map_batched(lambda x: jnp.repeat(x, beam_size, axis=0), cache))
+    cross = {path: x for path, x in flatten_dict(filled).items() if _CROSS_ATTENTION in path}
+
+    def tokens_to_logits(ids: jax.Array, own_cache: Any) -> tuple[jax.Array, Any]:
+        logits, new_cache = decoder_step(ids, unflatten_dict({**flatten_dict(own_cache), **cross}))
+        return logits, _without_cross_attention(new_cache)
+
+    cache = _without_cross_attention(cache)
 
     if beam_size == 1:
         seqs, logprobs = greedy_decode(tokens_to_logits, cache, batch_size=batch, max_decode_length=max_decode_length)
@@ -253,6 +268,11 @@ def predict_batch(
         alpha=alpha,
         scoring=scoring,
     )
+
+
+def _without_cross_attention(cache: Any) -> Any:
+    """The cache minus its cross-attention keys/values (see `predict_batch`)."""
+    return unflatten_dict({path: x for path, x in flatten_dict(cache).items() if _CROSS_ATTENTION not in path})
 
 
 def pad_rows(rows: Sequence[Sequence[int]], length: int, num_rows: int | None = None) -> np.ndarray:
