@@ -84,7 +84,8 @@ def checkpoint_vocabulary(
             "model was trained with, e.g. --task g2p for bytes)"
         )
     found = get_task(name, data_dir)
-    vocab = (record.get("task_options") or {}).get("vocab") if task is None else None
+    recorded = record.get("vocab") or (record.get("task_options") or {}).get("vocab")  # finetune --vocab, options
+    vocab = recorded if task is None else None
     if vocab is not None and "vocab" in found.options:
         found = found.with_options(vocab=vocab)
     return found.vocabulary(data_dir)
