@@ -126,7 +126,7 @@ def g2p_run(tmp_path_factory) -> Path:
     """A tiny g2p model trained until it ends its outputs at different lengths (not a constant string)."""
     out = tmp_path_factory.mktemp("g2p") / "run"
     argv = ["finetune", "--task", "g2p", "--scale", "tiny", "--out", str(out), "--gin.TRAIN_STEPS=40"]
-    argv += ["--gin.EVAL_PERIOD=40", "--gin.LEARNING_RATE=0.01", "--gin.MAX_DECODE_LENGTH=16"]
+    argv += ["--gin.EVAL_PERIOD=40", "--gin.LEARNING_RATE=0.01", "--gin.MAX_DECODE_LENGTH=16", "--gin.EVAL_STEPS=1"]
     assert cli.main(argv) == 0
     return out
 
@@ -188,17 +188,8 @@ def test_finetune_takes_hugging_face_folders_and_cached_hub_ids_offline(tmp_path
     ):
         resolve_checkpoint("hf:org/missing")
 
-    base = [
-        "finetune",
-        "--task",
-        "g2p",
-        "--scale",
-        "tiny",
-        "--init",
-        "all",
-        "--gin.TRAIN_STEPS=2",
-        "--gin.EVAL_PERIOD=2",
-    ]
+    base = ["finetune", "--task", "g2p", "--scale", "tiny", "--init", "all", "--gin.TRAIN_STEPS=1"]
+    base += ["--gin.EVAL_PERIOD=1", "--gin.EVAL_STEPS=1", "--gin.EVALUATOR_NUM_EXAMPLES=2", "--gin.MAX_DECODE_LENGTH=4"]
     for name, ckpt in (("folder", str(tmp_path / "hf")), ("hub", "hf:org/t5-micro")):
         assert cli.main([*base, "--ckpt", ckpt, "--out", str(tmp_path / name)]) == 0, capsys.readouterr().err
         results = json.loads((tmp_path / name / "results.json").read_text())

@@ -34,14 +34,14 @@ DECODER_START_ID = 0
 
 def generation_config(decoding: Decoding) -> dict[str, Any]:
     """generation_config.json for `decoding` (see the module docstring for `length_penalty`)."""
+    beam_only = {"length_penalty": decoding.alpha, "early_stopping": "never"} if decoding.beam_size > 1 else {}
     return {
         "decoder_start_token_id": DECODER_START_ID,
         "pad_token_id": PAD_ID,
         "eos_token_id": EOS_ID,
         "num_beams": decoding.beam_size,
         "max_new_tokens": decoding.max_decode_length,
-        "length_penalty": decoding.alpha,
-        "early_stopping": "never",
+        **beam_only,  # transformers warns about beam settings in a greedy config
         "do_sample": False,
     }
 
