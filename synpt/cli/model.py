@@ -53,6 +53,7 @@ def predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="file to write one decoded output per line into")
     parser.add_argument("--batch-size", type=int, default=32, help="inputs decoded together (default 32)")
     _checkpoint_text_arguments(parser)
+    add_progress_option(parser)
 
 
 def predict_main(args: argparse.Namespace) -> int:
@@ -65,7 +66,7 @@ def predict_main(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         task=args.task,
         data_dir=args.data_dir,
-        progress=sys.stderr.isatty(),
+        progress=not args.no_progress,
         **_decoding_changes(args),
     )
     print(f"wrote {count} predictions to {args.out}")
