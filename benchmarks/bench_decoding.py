@@ -1,7 +1,11 @@
-"""Greedy decoding with the KV cache vs recomputing the whole decoder every step (same outputs), side by side.
+"""synpt decoding vs Hugging Face `generate` (same model, same batch, measured in one run), and the KV cache's gain.
 
 Run: .venv/bin/python benchmarks/bench_decoding.py [--preset tiny] [--batch 8] [--input-length 128] [--decode 64]
-Prints the seconds per batch of each (after compilation) and their ratio; also beam-4 time for reference.
+Prints ms per batch (after compilation) of synpt greedy and beam 4, of HF `generate` (torch CPU, the model converted
+with `to_hf_model`, greedy and beam 4, at most `--decode` new tokens: a random init of a 32k vocabulary almost never
+emits EOS, so both run every step) and their ratios; and greedy decoding with the KV cache vs recomputing the decoder
+every step.
+The issue's goal: beam 4 at least 2x HF `generate`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ def naive_greedy(params, config, encoder_tokens, length: int) -> jax.Array:
         return decoded.at[:, t].set(jnp.argmax(logits[:, t], axis=-1).astype(jnp.int32))
 
     return jax.lax.fori_loop(0, length, step, jnp.zeros((encoder_tokens.shape[0], length), jnp.int32))
+
+
+def hf_generate_seconds(params, config, tokens: np.ndarray, decode: int, beam: int, repeats: int) -> float:
+    """Seconds per `generate` call of the same model in Hugging Face (torch CPU), up to `decode` new tokens."""
+    import torch
+
+    from synpt.model.hf import to_hf_model
+
+    model = to_hf_model(params, config)
+    input_ids = torch.tensor(tokens, dtype=torch.long)
+    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    options = dict(num_beams=beam, max_new_tokens=decode, do_sample=False)
+    if beam > 1:
+        options["early_stopping"] = "never"
+    with torch.no_grad():
+        model.generate(**inputs, **options)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model.generate(**inputs, **options)
+    return (time.perf_counter() - start) / repeats
 
 
 def timed(fn, repeats: int) -> tuple[float, jax.Array]:
@@ -62,6 +86,8 @@ def main() -> None:
     cached_s, cached_out = timed(cached, args.repeats)
     naive_s, naive_out = timed(lambda: naive(params, tokens), args.repeats)
     beam_s, _ = timed(beam, args.repeats)
+    hf_greedy_s = hf_generate_seconds(params, config, np.asarray(tokens), args.decode, 1, args.repeats)
+    hf_beam_s = hf_generate_seconds(params, config, np.asarray(tokens), args.decode, 4, args.repeats)
     cached_out, naive_out = np.asarray(cached_out), np.asarray(naive_out)
     same = all(
         (row_c[: list(row_c).index(1) + 1] if 1 in row_c else row_c).tolist()
@@ -72,6 +98,8 @@ def main() -> None:
     print(f"greedy with KV cache : {cached_s * 1e3:9.1f} ms/batch")
     print(f"greedy, no cache     : {naive_s * 1e3:9.1f} ms/batch  (same tokens: {same})")
     print(f"beam 4 with KV cache : {beam_s * 1e3:9.1f} ms/batch")
+    print(f"HF generate, greedy  : {hf_greedy_s * 1e3:9.1f} ms/batch  (synpt {hf_greedy_s / cached_s:.2f}x faster)")
+    print(f"HF generate, beam 4  : {hf_beam_s * 1e3:9.1f} ms/batch  (synpt {hf_beam_s / beam_s:.2f}x faster; goal 2x)")
     ended = int((cached_out == 1).any(axis=1).sum())
     print(f"speed-up of the cache: {naive_s / cached_s:.1f}x  (rows that emitted EOS: {ended} of {args.batch})")
 

@@ -167,3 +167,25 @@ def test_search_stops_early_once_no_live_beam_can_win():
     jax.effects_barrier()
     assert np.asarray(seqs[:, 0, 0]).tolist() == [EOS, EOS]
     assert 1 < len(steps) < length, steps
+
+
+def test_hf_scoring_with_a_large_beam_finds_the_optimum_of_hugging_face_rules():
+    """scoring="hf": log P / L^α, and sequences that reach the length limit without EOS are finished too."""
+    batch, length, vocab = 3, 3, 4
+    tokens_to_logits, cache, log_probs = _toy(3, batch, length, vocab)
+    # 64 beams keep every live prefix (at most 3^2) and rank all of their 9 x 4 candidates in the top 64.
+    seqs, scores = jax.jit(
+        lambda c: beam_search(
+            tokens_to_logits, c, batch_size=batch, beam_size=64, max_decode_length=length, scoring="hf"
+        )
+    )(cache)
+    for b in range(batch):
+        best = (-np.inf, [])
+        for size in range(1, length + 1):
+            for seq in itertools.product(range(vocab), repeat=size):
+                if EOS in seq[:-1] or (size < length and seq[-1] != EOS):
+                    continue  # EOS only last; shorter than the limit only when ended by EOS
+                total = sum(log_probs[b, i, p, t] for i, (p, t) in enumerate(zip([0, *seq[:-1]], seq, strict=True)))
+                best = max(best, (total / size**ALPHA, list(seq)))
+        assert float(scores[b, 0]) == pytest.approx(best[0], abs=1e-4)
+        assert np.asarray(seqs[b, 0, : len(best[1])]).tolist() == best[1]

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from synpt import cli
-from synpt.cli.init import load_any_checkpoint
 from synpt.init import SCHEMES, apply_init
 from synpt.init.groups import OUTPUT_LAYER, parse_roles
 from synpt.init.stats import parameter_stats
 from synpt.model.config import get_config
-from synpt.model.hf import export_hf
+from synpt.model.hf import write_hf_model
 from synpt.model.t5 import flatten_names, init_params, unflatten_names
 from synpt.train.checkpoints import load_params
+from synpt.train.sources import load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_stats_json_and_plot(source_dir, tmp_path, capsys):
 def test_stats_survive_a_hugging_face_round_trip(source_dir, tmp_path, capsys):
     """Export to HF and read back through `stats` (which uses import_hf for HF folders): statistics unchanged."""
     params, config = load_params(source_dir)
-    export_hf(params, config, tmp_path / "hf")
+    write_hf_model(params, config, tmp_path / "hf")
     assert cli.main(["stats", str(source_dir), str(tmp_path / "hf"), "--json"]) == 0
     both = json.loads(capsys.readouterr().out)
     ours, theirs = both[str(source_dir)], both[str(tmp_path / "hf")]
@@ -129,7 +129,7 @@ def test_stats_survive_a_hugging_face_round_trip(source_dir, tmp_path, capsys):
         for key in ("mean", "std", "rms"):
             assert theirs[name][key] == pytest.approx(entry[key], rel=1e-6, abs=1e-9), (name, key)
     assert parameter_stats(params) == ours
-    assert load_any_checkpoint(tmp_path / "hf")[1] == config
+    assert load_checkpoint(tmp_path / "hf")[1] == config
 
 
 def test_real_t5_small_names_give_the_reference_group_counts():

@@ -17,7 +17,7 @@ from synpt.model.scoring import score_examples
 from synpt.model.t5 import init_params
 from synpt.train.checkpoints import save_params
 
-MICRO = dict(vocab_size=64, d_model=32, num_heads=2, head_dim=16, d_ff=64, num_encoder_layers=1, num_decoder_layers=1)
+MICRO = dict(vocab_size=384, d_model=32, num_heads=2, head_dim=16, d_ff=64, num_encoder_layers=1, num_decoder_layers=1)
 LINES = ["5 6 7\t8 9", "[10, 11, 12, 13, 14, 15, 16, 17, 18]\t[19]", "20\t21 22 23 24 25 26"]
 
 
@@ -32,7 +32,7 @@ def _hf_logprob(model, inputs: list[int], targets: list[int]) -> float:
 def test_export_and_score_commands_agree_with_hugging_face(tmp_path, capsys):
     config = get_config("tiny_1_1", **MICRO)
     ckpt = save_params(tmp_path / "ckpt", init_params(config, 7), config)
-    assert main(["export-hf", str(ckpt), str(tmp_path / "hf")]) == 0
+    assert main(["export-hf", str(ckpt), str(tmp_path / "hf"), "--task", "g2p"]) == 0  # bytes: 259 ids
     model = transformers.T5ForConditionalGeneration.from_pretrained(tmp_path / "hf").eval()
 
     (tmp_path / "examples.tsv").write_text("\n".join(LINES) + "\n")

@@ -67,7 +67,7 @@ def test_hugging_face_weights_give_our_logits(projection):
 def test_export_gives_hugging_face_our_logits_and_round_trips_exactly(preset, tmp_path):
     config = get_config(preset, vocab_size=VOCAB, dropout_rate=0.0)
     params = init_params(config, 4)
-    hf.export_hf(params, config, tmp_path)
+    hf.write_hf_model(params, config, tmp_path)
     assert (tmp_path / "config.json").is_file() and (tmp_path / "model.safetensors").is_file()
     loaded = transformers.T5ForConditionalGeneration.from_pretrained(tmp_path).eval()
     enc, dec = _batch(2)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "pretrain": ("synpt.cli.train", "pre-train a T5 on a synthetic task (resumes automatically)", True),
     "score": ("synpt.cli.model", "teacher-forced log-probabilities of targets given inputs", False),
     "export-hf": ("synpt.cli.model", "export a run's checkpoint to Hugging Face format", False),
+    "predict": ("synpt.cli.model", "decode a text file with a checkpoint (beam search), one output per line", False),
     "init": ("synpt.cli.init", "write an initial checkpoint with a weight-transfer or statistics scheme", False),
     "stats": ("synpt.cli.init", "print (and plot) per-parameter statistics of checkpoints", False),
     "finetune": ("synpt.cli.experiments", "fine-tune on a downstream task with the paper's selection rule", True),

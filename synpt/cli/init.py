@@ -4,7 +4,8 @@
 reference's order) a weight transfer from `--ckpt`, a statistics scheme computed from `--stats-from` (or the
 data-free `mimetic` scheme), then a constant pre-attention layer-norm value. The result is a params-only checkpoint
 (`save_params`) that pre-training and fine-tuning start from; its metadata.json records every choice and the log.
-Checkpoints may be synpt run/checkpoint/params directories or Hugging Face T5 folders (config.json + weights).
+Checkpoints may be anything `synpt.train.sources` resolves: synpt run/checkpoint/params directories, Hugging Face
+T5 folders (config.json + weights) or Hub ids (hf:org/name).
 """
 
 from __future__ import annotations
@@ -13,30 +14,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from synpt.errors import SynptError
 from synpt.init.schemes import scheme_names
 from synpt.init.transfer import TRANSFERS
 from synpt.model.config import PRESETS, get_config
-
-
-def is_hf_folder(path: Path) -> bool:
-    """A Hugging Face `save_pretrained` folder (and not a synpt params directory, which also has config.json)."""
-    has_weights = (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file()
-    return path.is_dir() and (path / "config.json").is_file() and has_weights and not (path / "params").exists()
-
-
-def load_any_checkpoint(path: str | Path) -> tuple[Any, Any]:
-    """(params, T5Config) from a synpt checkpoint (run, checkpoint or params-only directory) or a HF T5 folder."""
-    path = Path(path).expanduser()
-    if is_hf_folder(path):
-        from synpt.model.hf import import_hf
-
-        return import_hf(path)
-    from synpt.train.checkpoints import load_params
-
-    return load_params(path)
+from synpt.train.sources import load_checkpoint
 
 
 def init_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +63,7 @@ def init_main(args: argparse.Namespace) -> int:
     config = get_config(args.model) if args.model else None
     if config is None and source_path is None:
         raise SynptError("pass --model PRESET (e.g. --model t5_small): there is no checkpoint to take it from")
-    source, source_config = load_any_checkpoint(source_path) if source_path else (None, None)
+    source, source_config = load_checkpoint(source_path) if source_path else (None, None)
     config = config or source_config
     params, log = initial_params(
         config,
@@ -120,7 +103,7 @@ def stats_main(args: argparse.Namespace) -> int:
 
     if not args.checkpoints and not args.random_init:
         raise SynptError("give at least one checkpoint (or --random-init PRESET) to compute statistics of")
-    stats_by_label = {path: parameter_stats(load_any_checkpoint(path)[0]) for path in args.checkpoints}
+    stats_by_label = {path: parameter_stats(load_checkpoint(path)[0]) for path in args.checkpoints}
     if args.random_init:
         from synpt.model.t5 import init_params
 

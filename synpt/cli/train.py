@@ -107,8 +107,8 @@ def pretrain_main(args: argparse.Namespace) -> int:
 
 def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
     """Train as the macro `values` say: the task's train stream, its first validation examples for eval."""
-    from synpt.train.checkpoints import load_params
     from synpt.train.partitioning import host_train_stream
+    from synpt.train.sources import load_checkpoint
     from synpt.train.trackers import open_trackers
     from synpt.train.trainer import train
 
@@ -135,7 +135,7 @@ def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
 
     initial_params = None
     if values.get("INITIAL_CHECKPOINT_PATH"):
-        initial_params, checkpoint_config = load_params(values["INITIAL_CHECKPOINT_PATH"])
+        initial_params, checkpoint_config = load_checkpoint(values["INITIAL_CHECKPOINT_PATH"])
         if "MODEL" not in values:
             values.set("MODEL", checkpoint_config, "INITIAL_CHECKPOINT_PATH")
     config = train_config_from(values)

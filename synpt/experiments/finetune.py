@@ -29,10 +29,10 @@ from synpt.experiments.plan import REQUEST_FILE, FinetuneRequest, RunSpec, opera
 from synpt.experiments.report import RESULTS_FILE
 from synpt.experiments.selection import select_best_validation_step
 from synpt.init import initial_params
-from synpt.train.checkpoints import load_params
 from synpt.train.gin_config import operative_config
 from synpt.train.logging import read_metrics
 from synpt.train.partitioning import host_train_stream
+from synpt.train.sources import load_checkpoint
 from synpt.train.trackers import open_trackers
 from synpt.train.trainer import train
 
@@ -102,7 +102,7 @@ def maybe_load_source_params(spec: RunSpec):
     if not spec.init.needs_checkpoint:
         return None
     print(f"[finetune] loading the pre-trained checkpoint {spec.request.ckpt}")
-    return load_params(spec.request.ckpt)[0]
+    return load_checkpoint(spec.source["path"])[0]
 
 
 def validation_examples(spec: RunSpec) -> list:

@@ -27,7 +27,8 @@ from synpt.model.config import T5Config, get_config
 from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
 from synpt.train.gin_config import LENGTH_ALIASES, GinValues, parse_gin, tracker_names
-from synpt.train.run_dir import checkpoint_steps, params_location
+from synpt.train.run_dir import checkpoint_steps
+from synpt.train.sources import checkpoint_model_config, is_hf_folder, resolve_checkpoint
 
 REQUEST_FILE = "request.json"
 TRANSFER_INITS = ("all", "all_but_embedding")
@@ -274,14 +275,17 @@ def describe_checkpoint(ckpt: str) -> dict[str, Any]:
     """What is known about a pre-trained checkpoint: path, step, pre-training task and options (when recorded).
 
     `label` names it in table rows: "<task>@<step>" (e.g. set@10000, as the paper's checkpoints differ by step),
-    falling back to the directory name for checkpoints made elsewhere (e.g. converted from Hugging Face).
+    falling back to the directory name for checkpoints made elsewhere (e.g. a Hugging Face folder or Hub id).
     """
-    path = Path(ckpt).expanduser().resolve()
+    path = resolve_checkpoint(ckpt).resolve()
     match = re.fullmatch(r"checkpoint_(\d+)", path.name)
     run_dir = path.parent if match else path
     steps = checkpoint_steps(run_dir)
     step = int(match.group(1)) if match else (steps[-1] if steps else None)
     info: dict[str, Any] = {"path": str(path), "step": step}
+    if is_hf_folder(path):
+        info["label"] = ckpt.removeprefix("hf:") if isinstance(ckpt, str) and ckpt.startswith("hf:") else path.name
+        return info
     config = run_dir / "config.json"
     run = json.loads(config.read_text()).get("run", {}) if config.is_file() else {}
     if run.get("task"):
@@ -289,14 +293,6 @@ def describe_checkpoint(ckpt: str) -> dict[str, Any]:
     name = info.get("pretrain_task") or run_dir.name
     info["label"] = f"{name}@{step}" if step is not None else name
     return info
-
-
-def checkpoint_config(ckpt: str) -> T5Config:
-    """The model config of a pre-trained checkpoint, read from its JSON (no arrays, no JAX)."""
-    path = Path(ckpt).expanduser().absolute()
-    if not path.exists():
-        raise SynptError(f"checkpoint path {path} does not exist")
-    return params_location(path)[1]
 
 
 def preset_of(request: FinetuneRequest) -> str:
@@ -432,7 +428,7 @@ def plan_run(request: FinetuneRequest) -> RunSpec:
     check_same_request(out, request)
     source = source_config = None
     if init.needs_checkpoint:
-        source, source_config = describe_checkpoint(request.ckpt), checkpoint_config(request.ckpt)
+        source, source_config = describe_checkpoint(request.ckpt), checkpoint_model_config(request.ckpt)
     model_config = build_model_config(request, init, vocabulary.vocab_size, knobs, source_config)
     return RunSpec(
         request=request,

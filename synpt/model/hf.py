@@ -3,10 +3,7 @@
 Layout differences handled here: HF `nn.Linear` weights are `(out, in)` (ours are `(in, out)` kernels), HF keeps the
 relative-attention table `(buckets, heads)` in layer 0 of each stack only, the layer norms are `layer.N.layer_norm`,
 and `lm_head` is tied to `shared` (and the decoder output scaled by d_model**-0.5) exactly when the model is T5 1.0.
-
-transformers 5 forces `T5Config.tie_word_embeddings=True` in its constructor and keeps the "untied" meaning only in
-`scale_decoder_outputs`; an untied (T5 1.1) model is therefore built by setting `tie_word_embeddings=False` after
-construction (`hf_config`), which also makes `save_pretrained` write `lm_head` separately.
+The configs are mapped in hf_config.py (no JAX there).
 """
 
 from __future__ import annotations
@@ -19,61 +16,10 @@ import numpy as np
 
 from synpt.errors import SynptError
 from synpt.model.config import T5Config
+from synpt.model.hf_config import config_from_hf, hf_config, hf_config_dict
 from synpt.model.t5 import Params, flatten_names, unflatten_names
 
 _ATTENTION_NAMES = {"query": "q", "key": "k", "value": "v", "out": "o"}
-
-
-def hf_config(config: T5Config) -> Any:
-    """The `transformers.T5Config` equivalent to `config`."""
-    import transformers
-
-    hf = transformers.T5Config(
-        vocab_size=config.vocab_size,
-        d_model=config.d_model,
-        d_kv=config.head_dim,
-        d_ff=config.d_ff,
-        num_layers=config.num_encoder_layers,
-        num_decoder_layers=config.num_decoder_layers,
-        num_heads=config.num_heads,
-        relative_attention_num_buckets=config.relative_attention_num_buckets,
-        relative_attention_max_distance=config.relative_attention_max_distance,
-        dropout_rate=config.dropout_rate,
-        layer_norm_epsilon=1e-6,
-        feed_forward_proj=config.feed_forward,
-        tie_word_embeddings=config.tie_embeddings,
-        decoder_start_token_id=0,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    hf.tie_word_embeddings = config.tie_embeddings  # see the module docstring
-    return hf
-
-
-def config_from_hf(hf: Any) -> T5Config:
-    """Our `T5Config` for a `transformers.T5Config` (or its config.json dict)."""
-    values = hf if isinstance(hf, dict) else hf.to_dict()
-    projection = values.get("feed_forward_proj", "relu")
-    if projection not in ("relu", "gated-gelu"):
-        raise SynptError(f"Hugging Face feed_forward_proj={projection!r} is not supported; use 'relu' or 'gated-gelu'")
-    if "scale_decoder_outputs" in values:
-        tied = bool(values["scale_decoder_outputs"])
-    else:
-        tied = bool(values.get("tie_word_embeddings", True))
-    return T5Config(
-        vocab_size=values["vocab_size"],
-        d_model=values["d_model"],
-        num_heads=values["num_heads"],
-        head_dim=values["d_kv"],
-        num_encoder_layers=values["num_layers"],
-        num_decoder_layers=values.get("num_decoder_layers") or values["num_layers"],
-        d_ff=values["d_ff"],
-        feed_forward=projection,
-        tie_embeddings=tied,
-        dropout_rate=float(values.get("dropout_rate", 0.1)),
-        relative_attention_num_buckets=values.get("relative_attention_num_buckets", 32),
-        relative_attention_max_distance=values.get("relative_attention_max_distance", 128),
-    )
 
 
 def _name_pairs(config: T5Config) -> list[tuple[str, str, bool]]:
@@ -187,14 +133,25 @@ def to_hf_model(params: Params, config: T5Config) -> Any:
     return model.eval()
 
 
-def export_hf(params: Params, config: T5Config, out_dir: str | Path) -> Path:
-    """Write `out_dir/config.json` + `out_dir/model.safetensors` loadable by
-    `T5ForConditionalGeneration.from_pretrained(out_dir)`."""
+def write_hf_model(params: Params, config: T5Config, out_dir: str | Path) -> Path:
+    """Write `out_dir/config.json` + `out_dir/model.safetensors`, loadable by
+    `T5ForConditionalGeneration.from_pretrained(out_dir)`, with numpy and safetensors only (no torch, no transformers).
+
+    The token embedding is stored once (`shared.weight`, plus `lm_head.weight` when untied), as `save_pretrained`
+    does for tied weights; the `{"format": "pt"}` metadata is what transformers checks before loading.
+    """
+    from safetensors.numpy import save_file
+
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SynptError(f"{out} exists and is not a directory; pass a new or empty folder as OUT_DIR")
     out.mkdir(parents=True, exist_ok=True)
-    to_hf_model(params, config).save_pretrained(out)
+    aliases = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"}
+    if config.tie_embeddings:
+        aliases.add("lm_head.weight")
+    state = {name: value for name, value in to_hf_state_dict(params, config).items() if name not in aliases}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "config.json").write_text(json.dumps(hf_config_dict(config), indent=2) + "\n")
     return out
 
 

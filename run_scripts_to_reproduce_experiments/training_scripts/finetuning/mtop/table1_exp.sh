@@ -2,7 +2,8 @@
 # Table 1 on mtop: fine-tune from a pre-trained checkpoint (weight transfer) or from a random init.
 # Edit the variables below or set them in the environment (the environment wins):
 #   exp_dir:  run directory; empty = runs/finetuning/mtop/table1/<ckpt name>_<transfer>
-#   ckpt:     pre-trained run directory or checkpoint_<step> directory, or from_scratch (the Random Init row)
+#   ckpt:     pre-trained run directory or checkpoint_<step> directory, a Hugging Face folder or Hub id, or
+#             from_scratch (the Random Init row); the natural row: ckpt=hf:google-t5/t5-small transfer=all natural=1
 #   transfer: all_but_embedding (the authors' main-table runs) or all (the released scripts; quirk 9)
 #   natural:  1 marks this run as the natural pre-training reference row of synpt report
 # Optional last argument: echo_exp_logdir, remove_exp_logdir, max_valid_acc_metric (mvam).
