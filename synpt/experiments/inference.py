@@ -5,6 +5,7 @@ from __future__ import annotations
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.experiments.plan import RunSpec
+from synpt.train.distributed import is_main_process
 
 PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs
 
@@ -50,5 +51,6 @@ class InferenceEval:
             {"input": self.vocabulary.decode(list(ex["inputs"])), "prediction": pred, "reference": ref}
             for ex, pred, ref in zip(self.examples, predictions, self.references, strict=True)
         ][:PREDICTIONS_TO_KEEP]
-        write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
+        if is_main_process():
+            write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
         return metrics
