@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from synpt.errors import SynptError
 
-# CLI commands that touch devices (train, evaluate or decode), and so take the multi-process flags.
-DISTRIBUTED_COMMANDS = frozenset({"train", "pretrain", "finetune", "quickstart", "score", "predict", "info"})
+# CLI commands that can run as several processes (train, evaluate, decode) and so take the multi-process flags.
+# `score` and `quickstart` stay single-process: every process would do (and print) the whole job.
+DISTRIBUTED_COMMANDS = frozenset({"train", "pretrain", "finetune", "info"})
 
 DEFAULT_HEARTBEAT_SECONDS = 100  # JAX's default: a process that stops answering for this long ends the others
 

@@ -210,7 +210,8 @@ def train(
     eval_examples = list(eval_examples or [])
     evaluator = _Evaluator(config, model, eval_examples, mesh) if eval_examples else None
     logger = RunLogger(model_dir, echo=tqdm.write)
-    peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
+    chip_peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
+    peak = chip_peak * jax.device_count() if chip_peak else None  # MFU: the global batch's FLOPs over all devices'
     per_host_batch = config.batch_size // jax.process_count()
     stream = batches(
         train_stream(position.start),
