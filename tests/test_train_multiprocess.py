@@ -35,8 +35,8 @@ DEVICES = 8
 TIMEOUT = 240
 
 PRETRAIN = [
-    "pretrain", "--task", "identity", "--model", "tiny", "--batch-size", "8", "--seed", "3", "--checkpoint-every",
-    "2", "--gin.TASK_FEATURE_LENGTHS={'inputs': 12, 'targets': 12}", "--gin.TASK_OPTIONS={'length_range': (1, 8)}",
+    "pretrain", "--task", "identity", "--model", "tiny", "--batch-size", "8", "--seed", "3",
+    "--gin.TASK_FEATURE_LENGTHS={'inputs': 12, 'targets': 12}", "--gin.TASK_OPTIONS={'length_range': (1, 8)}",
     "--gin.LOG_EVERY=1", "--gin.EVAL_STEPS=1", "--gin.DROPOUT_RATE=0.0", "--heartbeat-timeout", "5",
 ]  # fmt: skip
 
@@ -78,8 +78,14 @@ def run(args: list[str], *, processes: int) -> None:
         assert process.returncode == 0, stderr[-3000:]
 
 
+def pretrain_args(out: Path, steps: int, *, checkpoint_every: int) -> list[str]:
+    every = ["--checkpoint-every", str(checkpoint_every), "--eval-every", str(steps)]
+    return [*PRETRAIN, "--steps", str(steps), *every, "--out", str(out)]
+
+
 def pretrain(out: Path, steps: int, *, processes: int) -> None:
-    run([*PRETRAIN, "--steps", str(steps), "--eval-every", str(steps), "--out", str(out)], processes=processes)
+    """Train to `steps` (resuming from `out`'s checkpoint if any), one checkpoint at the end."""
+    run(pretrain_args(out, steps, checkpoint_every=steps), processes=processes)
 
 
 def assert_same_params(a: Path, b: Path) -> None:
@@ -116,8 +122,8 @@ def test_two_processes_equal_one_and_checkpoints_move_both_ways(single, tmp_path
 
 
 def test_killing_one_process_stops_both_and_the_same_command_resumes(tmp_path):
-    out, steps = tmp_path / "run", 12
-    args = [*PRETRAIN, "--steps", str(steps), "--eval-every", str(steps), "--out", str(out)]
+    out, steps = tmp_path / "run", 8
+    args = pretrain_args(out, steps, checkpoint_every=2)
     survivor, victim = launch(args, processes=2)
     deadline = time.time() + TIMEOUT
     while not (out / "checkpoint_2" / "extra").is_dir():
