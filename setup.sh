@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Create .venv and install synpt with its test extras.
-#   ./setup.sh        CPU (default)
-#   ./setup.sh gpu    NVIDIA GPU (CUDA 12 jax wheels)
-#   ./setup.sh tpu    Cloud TPU VM
+# Create .venv and install synpt with its test tools.
+#   ./setup.sh        CPU (default), with torch + transformers for the Hugging Face comparisons
+#   ./setup.sh gpu    NVIDIA GPU (CUDA 12 jax wheels); no torch: its CUDA build would clash with jax's CUDA wheels
+#   ./setup.sh tpu    Cloud TPU VM; no torch either (the Hugging Face tests skip)
 set -euo pipefail
 cd "$(dirname "$0")"
 target="${1:-cpu}"
 case "$target" in
-  cpu) extras="test" ;;
-  gpu) extras="test,gpu" ;;
-  tpu) extras="test,tpu" ;;
+  cpu) extras="test,hf,hub,wandb" ;;
+  gpu) extras="test,gpu,hub" ;;
+  tpu) extras="test,tpu,hub" ;;
   *) echo "setup.sh: unknown target '$target' (use: cpu, gpu or tpu)" >&2; exit 2 ;;
 esac
 python="${PYTHON:-python3}"

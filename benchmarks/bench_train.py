@@ -1,6 +1,16 @@
-"""Train-step throughput: synpt (JAX, jit) vs Hugging Face transformers T5 (PyTorch eager), side by side.
+"""Train-step throughput: synpt (JAX, jit) vs Hugging Face transformers T5 (PyTorch eager), side by side; and a
+device profile (tokens/s and MFU) for a GPU or TPU.
 
     .venv/bin/python benchmarks/bench_train.py [--steps 5] [--set-model tiny] [--set-batches 4]
+    .venv/bin/python benchmarks/bench_train.py --device gpu      # or tpu: the device profile, a few minutes
+    .venv/bin/python benchmarks/bench_train.py --device cpu --smoke  # the device profile at a tiny size, any machine
+
+Device profile (`--device gpu|tpu`, no torch needed): t5_small in bfloat16 at batch 128, inputs 512 -> targets 114
+(the paper's span-corruption shape, random tokens, no padding), then the Set pre-training profile (t5_small bf16,
+batch 128, 512/512 Set examples, bucketed and packed batches). Each line gives real and padded tokens/s, seconds
+per step and MFU against `synpt.train.logging.peak_flops_per_second` (model FLOPs of the padded batch shapes,
+reference §8.1). Shapes are compiled before timing. `--smoke` shrinks everything (tiny model, batch 8, short
+lengths, 2 steps) so that the code path can be checked on a CPU; its figures mean nothing.
 
 Part 1, raw tokens/s (inputs + targets, padding included) on the same model config and the same full-length batch
 of random tokens, fp32 on CPU: one synpt train step (forward, backward, Adafactor §4.1, jit) against HF
@@ -155,14 +165,68 @@ def set_throughput(preset: str, num_batches: int, batch_size: int) -> None:
         print(f"  {name:>18}: {rate:9.0f} tok/s  ({rate / reference:5.2f}x synpt fixed, {rate / hf:5.2f}x HF fixed)")
 
 
+def profile_line(name: str, config, batch_list, seconds: float) -> str:
+    from synpt.model.flops import train_flops_per_example
+    from synpt.train.logging import peak_flops_per_second
+
+    flops = sum(
+        b["encoder_input_tokens"].shape[0]
+        * train_flops_per_example(config, b["encoder_input_tokens"].shape[1], b["decoder_target_tokens"].shape[1])
+        for b in batch_list
+    )
+    peak = peak_flops_per_second(jax.devices()[0].device_kind, config.dtype)
+    mfu = f"MFU {flops / seconds / peak:6.1%}" if peak else "MFU n/a (unknown peak)"
+    return (
+        f"  {name:>34}: {tokens(batch_list, real=True) / seconds:10.0f} real tok/s | "
+        f"{tokens(batch_list, real=False) / seconds:10.0f} padded tok/s | "
+        f"{seconds / len(batch_list):.3f} s/step | {mfu}"
+    )
+
+
+def device_profile(steps: int, smoke: bool) -> None:
+    """tokens/s and MFU of t5_small bf16 at 128 x (512 -> 114), and on Set pre-training batches (bucket, pack)."""
+    from synpt.catalog import get_task
+
+    preset, batch_size, lengths, steps = ("tiny", 8, (32, 8), 2) if smoke else ("t5_small", 128, (512, 114), steps)
+    config = get_config(preset, dtype="bfloat16", dropout_rate=0.0)
+    params = init_params(config, 0)
+    print(f"device profile: {preset} bfloat16, batch {batch_size}{' (smoke: figures mean nothing)' * smoke}")
+    batch_list = [random_batch(batch_size, *lengths, seed=i) for i in range(steps)]
+    seconds = timed(OursTrainer(config, params), batch_list, repeats=2)
+    print(profile_line(f"random {lengths[0]} -> {lengths[1]}", config, batch_list, seconds))
+    set_length = 32 if smoke else 512
+    for padding in ("bucket", "pack"):
+        made = batches(
+            get_task("set").examples("train", seed=0),
+            batch_size=batch_size,
+            input_length=set_length,
+            target_length=set_length,
+            padding=padding,
+        )
+        batch_list = list(itertools.islice(made, steps))
+        seconds = timed(OursTrainer(config, params), batch_list, repeats=1)
+        print(profile_line(f"Set pre-training {set_length}/{set_length} {padding}", config, batch_list, seconds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=3, help="timed steps per raw-throughput measurement")
     parser.add_argument("--set-model", default="tiny", help="model preset for the Set comparison")
     parser.add_argument("--set-batch-size", type=int, default=16)
     parser.add_argument("--set-batches", type=int, default=4, help="batches per padding mode in the Set comparison")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "gpu", "tpu"),
+        help="run the device profile on this backend (refused when JAX runs elsewhere) instead of the CPU comparison",
+    )
+    parser.add_argument("--smoke", action="store_true", help="device profile at a tiny size (checks the code path)")
     args = parser.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {os.cpu_count()} CPU cores")
+    if args.device or args.smoke:
+        if args.device and jax.default_backend() != args.device:
+            raise SystemExit(f"--device {args.device}, but JAX runs on {jax.default_backend()} ({jax.devices()})")
+        device_profile(max(args.steps, 10), args.smoke)
+        return
     for preset in ("tiny", "t5_small"):
         raw_throughput(preset, args.steps)
     set_throughput(args.set_model, args.set_batches, args.set_batch_size)

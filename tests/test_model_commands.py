@@ -6,8 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
-import transformers
 
 from synpt.cli import main
 from synpt.cli.model import read_score_file
@@ -16,6 +14,9 @@ from synpt.model.config import get_config
 from synpt.model.scoring import score_examples
 from synpt.model.t5 import init_params
 from synpt.train.checkpoints import save_params
+
+torch = pytest.importorskip("torch")  # Hugging Face comparisons need the hf extra (./setup.sh gpu leaves it out)
+transformers = pytest.importorskip("transformers")
 
 MICRO = dict(vocab_size=384, d_model=32, num_heads=2, head_dim=16, d_ff=64, num_encoder_layers=1, num_decoder_layers=1)
 LINES = ["5 6 7\t8 9", "[10, 11, 12, 13, 14, 15, 16, 17, 18]\t[19]", "20\t21 22 23 24 25 26"]

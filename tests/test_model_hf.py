@@ -5,13 +5,14 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-import torch
-import transformers
 
 from synpt.errors import SynptError
 from synpt.model import hf
 from synpt.model.config import get_config
 from synpt.model.t5 import T5, flatten_names, init_params
+
+torch = pytest.importorskip("torch")  # Hugging Face comparisons need the hf extra (./setup.sh gpu leaves it out)
+transformers = pytest.importorskip("transformers")
 
 VOCAB = 96
 

@@ -17,6 +17,7 @@ import sys
 
 from synpt import __version__
 from synpt.errors import SynptError
+from synpt.train import distributed
 
 # name -> (module, one-line summary, accepts gin flags)
 COMMANDS: dict[str, tuple[str, str, bool]] = {
@@ -37,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "stats": ("synpt.cli.init", "print (and plot) per-parameter statistics of checkpoints", False),
     "finetune": ("synpt.cli.experiments", "fine-tune on a downstream task with the paper's selection rule", True),
     "report": ("synpt.cli.experiments", "build the paper's tables and plots from run directories", False),
+    "info": ("synpt.cli.info", "print jax, the devices, the mesh a run would build and the assumed peak FLOP/s", False),
 }
 
 
@@ -85,6 +87,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=summary, description=summary)
         if name == command:
             getattr(_command_module(name), f"{name.replace('-', '_')}_arguments")(sub)
+            if name in distributed.DISTRIBUTED_COMMANDS:
+                distributed.add_arguments(sub)
     return parser
 
 
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         if (gin_files or search_paths or gin_bindings) and not COMMANDS[args.command][2]:
             raise SynptError(f"'synpt {args.command}' takes no --gin_file/--gin_search_paths/--gin.KEY=VALUE flags")
         args.gin_files, args.gin_search_paths, args.gin_bindings = gin_files, search_paths, gin_bindings
+        if args.command in distributed.DISTRIBUTED_COMMANDS:
+            distributed.initialize_from_args(args)  # before any device is touched
         return int(getattr(_command_module(args.command), f"{args.command.replace('-', '_')}_main")(args) or 0)
     except SynptError as err:
         print(f"synpt: error: {err}", file=sys.stderr)

@@ -29,6 +29,7 @@ from synpt.experiments.plan import REQUEST_FILE, FinetuneRequest, RunSpec, opera
 from synpt.experiments.report import RESULTS_FILE
 from synpt.experiments.selection import select_best_validation_step
 from synpt.init import initial_params
+from synpt.train.distributed import is_main_process
 from synpt.train.gin_config import operative_config
 from synpt.train.logging import read_metrics
 from synpt.train.partitioning import host_train_stream
@@ -38,7 +39,8 @@ from synpt.train.trainer import train
 
 
 def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume, or skip) one fine-tuning run; returns its results.json content."""
+    """Run (or resume, or skip) one fine-tuning run; returns its results.json content (on process 0 of a
+    multi-process run, which writes it; the other processes return an empty dict)."""
     finished = maybe_skip_finished(Path(request.out))
     if finished is not None:
         return finished
@@ -64,7 +66,7 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
         )
     finally:
         trackers.close()
-    return write_results(spec, started)
+    return write_results(spec, started) if is_main_process() else {}
 
 
 def maybe_skip_finished(out: Path) -> dict[str, Any] | None:
@@ -89,9 +91,9 @@ def maybe_initialize(spec: RunSpec):
         params, log = initial_params(
             spec.model_config, key, source_params=source, seed=spec.request.seed, **dataclasses.asdict(spec.init)
         )
-        spec.out.mkdir(parents=True, exist_ok=True)
-        record = {**spec.request.identity(), "ckpt": spec.request.ckpt, "init_log": log}
-        write_json_atomic(spec.out / REQUEST_FILE, record)
+        if is_main_process():
+            record = {**spec.request.identity(), "ckpt": spec.request.ckpt, "init_log": log}
+            write_json_atomic(spec.out / REQUEST_FILE, record)
     for line in log:
         print(f"[finetune] init: {line}")
     return params

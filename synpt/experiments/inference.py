@@ -5,6 +5,7 @@ from __future__ import annotations
 from synpt.atomic import write_json_atomic
 from synpt.errors import SynptError
 from synpt.experiments.plan import RunSpec
+from synpt.train.distributed import is_main_process
 from synpt.train.trackers import Trackers, markdown_table
 
 PREDICTIONS_TO_KEEP = 20  # decoded examples written per eval step (the reference keeps 3), for a look at outputs
@@ -54,7 +55,8 @@ class InferenceEval:
             {"input": self.vocabulary.decode(list(ex["inputs"])), "prediction": pred, "reference": ref}
             for ex, pred, ref in zip(self.examples, predictions, self.references, strict=True)
         ][:PREDICTIONS_TO_KEEP]
-        write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
-        if self.trackers is not None:
-            self.trackers.text("inference", step, "predictions", markdown_table(shown))
+        if is_main_process():
+            write_json_atomic(self.out / "predictions" / f"step_{step}.json", shown)
+            if self.trackers is not None:
+                self.trackers.text("inference", step, "predictions", markdown_table(shown))
         return metrics

@@ -31,7 +31,7 @@ def download_hub_model(spec: str) -> Path:
         from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
     except ImportError:
         raise SynptError(
-            f"{spec}: reading Hub models needs huggingface_hub; install it with `pip install 'synpt[hf]'`"
+            f"{spec}: reading Hub models needs huggingface_hub; install it with `pip install 'synpt[hub]'`"
         ) from None
 
     def fetch(patterns: list[str]) -> Path:

@@ -52,8 +52,8 @@ def check_same_model(found: T5Config, wanted: T5Config, where: Path) -> None:
 
 
 def abstract_params(config: T5Config, sharding=None):
-    """Shapes and dtypes of `init_params(config)` (no memory), with `sharding` (default: first device)."""
-    sharding = sharding or jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    """Shapes and dtypes of `init_params(config)` (no memory), with `sharding` (default: this process's 1st device)."""
+    sharding = sharding or jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     shapes = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
 

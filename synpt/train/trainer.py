@@ -84,7 +84,7 @@ class _Evaluator:
             examples = list(itertools.islice(itertools.cycle(examples), config.eval_batches * config.batch_size))
         padding = "fixed" if config.padding == "fixed" else "bucket"
         self.batches = [
-            partitioning.global_batch(b, mesh)
+            partitioning.global_batch(partitioning.host_rows(b), mesh)
             for b in batches(
                 iter(examples),
                 batch_size=config.batch_size,
@@ -233,6 +233,8 @@ def train(
     param_shardings = partitioning.tree_shardings(abstract, mesh)
     opt_shardings = partitioning.tree_shardings(abstract_opt, mesh)
     replicated = partitioning.replicated(mesh)
+    if jax.process_index() == 0:
+        display.write(partitioning.describe_shardings(abstract, param_shardings))
 
     if latest is not None:
         with_sharding = lambda tree, shardings: jax.tree.map(
@@ -241,7 +243,7 @@ def train(
         params, opt_state, extra = store.restore(
             latest, with_sharding(abstract, param_shardings), with_sharding(abstract_opt, opt_shardings)
         )
-        step, position = extra["step"], extra["examples_consumed"]
+        step, position = extra["step"], partitioning.StreamPosition(extra)
         stopped = _stop_reason(model_dir, latest)
         rng = jnp.asarray(extra["rng_key_data"], jnp.uint32)
         last_checkpoint: Path | None = store.path(latest)
@@ -250,9 +252,9 @@ def train(
             params = jax.jit(lambda: init_params(model_config, init_key), out_shardings=param_shardings)()
         else:
             _check_param_shapes(initial_params, abstract)
-            params = jax.device_put(initial_params, param_shardings)
+            params = partitioning.put_global(initial_params, param_shardings)
         opt_state = jax.jit(optimizer.init, out_shardings=opt_shardings)(params)
-        step, position, last_checkpoint, stopped = 0, 0, None, None
+        step, position, last_checkpoint, stopped = 0, partitioning.StreamPosition(), None, None
         rng = jax.random.key_data(dropout_key)
     state = {
         "params": params,
@@ -273,10 +275,11 @@ def train(
     eval_examples = list(eval_examples or [])
     evaluator = _Evaluator(config, model, eval_examples, mesh, progress) if eval_examples else None
     logger = RunLogger(model_dir, echo=display.write, trackers=trackers)
-    peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
+    chip_peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
+    peak = chip_peak * jax.device_count() if chip_peak else None  # MFU: the global batch's FLOPs over all devices'
     per_host_batch = config.batch_size // jax.process_count()
     stream = batches(
-        train_stream(position),
+        train_stream(position.start),
         batch_size=per_host_batch,
         input_length=config.input_length,
         target_length=config.target_length,
@@ -287,14 +290,14 @@ def train(
         evals += _finish_interrupted_eval(latest, config, state["params"], evaluator, on_eval, logger)
     train_metrics: dict[str, float] = {}
     meter = _PeriodMeter()
-    bar = display.bar(config.steps, "train", "step", enabled=progress, initial=step)
+    bar = display.bar(config.steps, "train", "step", enabled=progress and jax.process_index() == 0, initial=step)
     time_left = _TimeLeft(config, bar)
     try:
         while step < config.steps and stopped is None:
             local = next(stream)
             state, metrics = train_step(state, partitioning.global_batch(local, mesh))
             meter.add(step, metrics, local, _model_flops(model_config, local) * jax.process_count() if peak else 0.0)
-            position += count_examples(local) * jax.process_count()
+            position.advance(count_examples(local))
             step += 1
             bar.update(1)
             is_last = step == config.steps
@@ -337,11 +340,11 @@ def train(
 STOPPED_FILE = "stopped.json"
 
 
-def _checkpoint_extra(step: int, position: int, seed: int, rng, model_config: T5Config) -> dict:
+def _checkpoint_extra(step: int, position: partitioning.StreamPosition, seed: int, rng, model_config: T5Config) -> dict:
     """What a checkpoint stores besides params and optimizer state, so that a resume continues bit-identically."""
     return {
         "step": step,
-        "examples_consumed": position,
+        **position.checkpoint_fields(),
         "seed": seed,
         "rng_key_data": np.asarray(jax.device_get(rng)).tolist(),
         "model_config": model_config.to_dict(),
@@ -415,7 +418,7 @@ def _evaluate(step, params, evaluator, on_eval, logger) -> dict[str, float]:
         logger.log("eval", step, metrics)
         result.update(metrics)
     if on_eval is not None:
-        inference = {k: float(v) for k, v in on_eval(step, params).items()}
+        inference = {k: float(v) for k, v in on_eval(step, partitioning.host_local(params)).items()}
         logger.log("inference", step, inference)
         result.update({f"inference/{k}": v for k, v in inference.items()})
     return result
