@@ -223,3 +223,16 @@ def test_get_all_data_script_is_valid_bash_and_goes_to_the_repo_root():
     assert script.stat().st_mode & 0o111
     subprocess.run(["bash", "-n", str(script)], check=True)
     assert "data download all" in script.read_text()
+
+
+def test_a_base_url_flag_the_group_does_not_use_is_refused(tmp_path, capsys):
+    assert main(["data", "download", "vocab", "--dest", str(tmp_path), "--base-url", "http://127.0.0.1:9/"]) == 2
+    err = capsys.readouterr().err
+    assert "--base-url is not used by 'data download vocab'; its files take --vocab-base-url" in err
+
+
+def test_download_errors_name_the_right_flag_and_only_an_existing_part_file(server, tmp_path, capsys):
+    assert main(["data", "download", "vocab", "--dest", str(tmp_path), "--vocab-base-url", server.url]) == 2
+    assert "(HTTP 404); check --vocab-base-url" in capsys.readouterr().err  # the server holds no vocabulary
+    with pytest.raises(SynptError, match=r"after 1 attempts \(.*\); run the same command again to try again$"):
+        dl.download_file("http://127.0.0.1:9/x.txt", tmp_path / "x.txt", retries=0, backoff_s=0, progress=False)

@@ -110,7 +110,7 @@ def test_model_vocabulary_rows_and_checkpoint_architecture():
         build_model_config(request(ckpt="c", model="t5_small"), InitPlan("all", None, None), 300, knobs, source)
 
 
-def test_a_different_run_in_the_same_directory_is_refused(tmp_path):
+def test_a_directory_from_before_run_json_with_a_different_request_is_refused(tmp_path):
     (tmp_path / "request.json").write_text(json.dumps(request(init="from_scratch").identity()))
     _check_same_request(tmp_path, request(init="from_scratch"))
     with pytest.raises(SynptError, match="another configuration"):

@@ -45,8 +45,8 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 400
-    # Ctrl-C right after the teacher-forced eval of step 10, while its decoding (and 20 more steps) are still to
-    # come: the re-run must resume from checkpoint 10 and do that decoding first.
+    # Ctrl-C right after the teacher-forced eval of step 10, while its decoding, its checkpoint (saved after the
+    # eval) and 20 more steps are still to come: the re-run rewinds the logs, redoes step 10 and logs it once.
     while not _logged(run_dir / "metrics.jsonl", "eval", 10):
         assert first.poll() is None, first.stderr.read()
         assert time.monotonic() < deadline, "the first eval never came"
@@ -62,7 +62,7 @@ def test_tiny_table_script_resumes_after_ctrl_c_and_skips_when_finished(tmp_path
     assert results["paper_table"] == "table3" and results["scale"] == "tiny"
     eval_steps = [r["step"] for r in read_metrics(run_dir) if r["event"] == "eval"]
     assert sorted(set(eval_steps)) == [10, 20, 30]
-    assert eval_steps.count(10) == 1, "the re-run started over instead of resuming"
+    assert eval_steps.count(10) == 1, "the logs were not rewound to the restored step"
     inference_steps = [r["step"] for r in read_metrics(run_dir) if r["event"] == "inference"]
     assert sorted(inference_steps) == [10, 20, 30], "an eval was lost or logged twice"
 

@@ -115,6 +115,20 @@ def test_generate_rejects_bad_flags(tmp_path):
     assert main(["generate", "--task", "nope", "--out", str(tmp_path)]) == 2
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "--task", "set", "--train", "-5"], "--train -5: must be >= 0"),
+        (["generate", "--task", "set", "--workers", "0"], "--workers 0: must be >= 1"),
+        (["show", "--task", "set", "-n", "-3"], "-n -3: the number of examples to show must be >= 1"),
+    ],
+)
+def test_negative_counts_are_one_line_errors(tmp_path, capsys, argv, message):
+    assert main([*argv, *(["--out", str(tmp_path)] if argv[0] == "generate" else [])]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.txt"))
+
+
 # -- writer --------------------------------------------------------------------------------------------------------
 def _chunk(lines: list[bytes]) -> Chunk:
     """A chunk of complete lines, each keyed by the digest of its input (as the task formatters make them)."""

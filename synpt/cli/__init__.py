@@ -16,7 +16,7 @@ import importlib
 import sys
 
 from synpt import __version__
-from synpt.errors import SynptError
+from synpt.errors import SynptError, storage_error
 from synpt.train import distributed
 
 # name -> (module, one-line summary, accepts gin flags)
@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(getattr(_command_module(args.command), f"{args.command.replace('-', '_')}_main")(args) or 0)
     except SynptError as err:
         print(f"synpt: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, read-only or forbidden path that no command turned into a SynptError
+        converted = storage_error(err, "a file")
+        if converted is None:
+            raise
+        print(f"synpt: error: {converted}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `synpt data check | head`: the reader left, nothing to report
         sys.stderr.close()

@@ -47,15 +47,13 @@ def data_arguments(parser: argparse.ArgumentParser) -> None:
 def data_main(args: argparse.Namespace) -> int:
     if args.action == "download":
         dest = resolve_data_dir(args.dest or args.data_dir)
-        bases = {
-            name: url
-            for name, url in (
-                ("paper_bucket", args.base_url),
-                ("t5_vocab", args.vocab_base_url),
-                ("squad", args.squad_base_url),
-            )
-            if url
-        }
+        given = {flag: getattr(args, flag.removeprefix("--").replace("-", "_")) for flag in dl.BASE_FLAGS.values()}
+        bases = {name: given[flag] for name, flag in dl.BASE_FLAGS.items() if given[flag]}
+        used = {entry.base for entry in dl.manifest_files([args.group])}
+        unused = [dl.BASE_FLAGS[name] for name in bases if name not in used]
+        if unused:
+            flags = " or ".join(sorted(dl.BASE_FLAGS[name] for name in used))
+            raise SynptError(f"{', '.join(unused)} is not used by 'data download {args.group}'; its files take {flags}")
         summary = dl.download([args.group], dest, base_urls=bases, force=args.force, retries=args.retries)
         print(
             f"{len(summary['downloaded'])} file(s) downloaded, {len(summary['skipped'])} already present, under {dest}"

@@ -45,6 +45,7 @@ def init_main(args: argparse.Namespace) -> int:
 
     from synpt.init import check_init_settings, initial_params
     from synpt.train.checkpoints import save_params
+    from synpt.train.run_identity import check_run_dir, claim_run_dir
 
     if args.ckpt and args.transfer in (None, "from_scratch"):
         raise SynptError("--ckpt is only used with --transfer all|all_but_embedding; add one or drop --ckpt")
@@ -60,6 +61,7 @@ def init_main(args: argparse.Namespace) -> int:
     )
     if (Path(args.out) / "params").exists():
         raise SynptError(f"{args.out} already holds a params checkpoint; choose another --out or delete it")
+    check_run_dir(args.out, "init", {})  # a params checkpoint is written once: its kind is all there is to check
     config = get_config(args.model) if args.model else None
     if config is None and source_path is None:
         raise SynptError("pass --model PRESET (e.g. --model t5_small): there is no checkpoint to take it from")
@@ -84,7 +86,8 @@ def init_main(args: argparse.Namespace) -> int:
         "include_pre_mlp_ln": args.include_pre_mlp_ln,
         "seed": args.seed,
     }
-    out = save_params(args.out, params, config, metadata={"init": settings, "init_log": log})
+    with claim_run_dir(args.out, "init", {}):
+        out = save_params(args.out, params, config, metadata={"init": settings, "init_log": log})
     print("\n".join(log))
     print(f"wrote the initial checkpoint to {out}")
     return 0

@@ -39,10 +39,13 @@ def export_hf_arguments(parser: argparse.ArgumentParser) -> None:
 
 def export_hf_main(args: argparse.Namespace) -> int:
     from synpt.experiments.export import export_checkpoint
+    from synpt.train.run_identity import checkpoint_identity, claim_run_dir
 
-    written = export_checkpoint(
-        args.run_dir, args.out_dir, task=args.task, data_dir=args.data_dir, **_decoding_changes(args)
-    )
+    source = checkpoint_identity(args.run_dir)  # a re-export of the same checkpoint may overwrite, nothing else
+    with claim_run_dir(args.out_dir, "export", {"source": source}):
+        written = export_checkpoint(
+            args.run_dir, args.out_dir, task=args.task, data_dir=args.data_dir, **_decoding_changes(args)
+        )
     print(f"wrote {', '.join(written)} to {args.out_dir} (load with AutoTokenizer / T5ForConditionalGeneration)")
     return 0
 

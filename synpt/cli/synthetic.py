@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from synpt.catalog import get_task
-from synpt.errors import SynptError
+from synpt.errors import SynptError, storage_errors
 from synpt.paths import resolve_data_dir
 from synpt.synthetic.files import parse_id_pair
 
@@ -89,7 +89,16 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     _add_task_options(parser)
 
 
+def _check_counts(**counts: tuple[int | None, int]) -> None:
+    """Refuse a count flag below its minimum: `flag_name=(value, minimum)`; None means the flag was left out."""
+    for name, (value, minimum) in counts.items():
+        if value is not None and value < minimum:
+            raise SynptError(f"--{name.replace('_', '-')} {value}: must be >= {minimum}")
+
+
 def generate_main(args) -> int:
+    counts = dict(train=(args.train, 0), valid=(args.valid, 0), num_examples=(args.num_examples, 1))
+    _check_counts(**counts, workers=(args.workers, 1))
     if args.task == "all":
         from synpt.synthetic.simple import BUILTIN_TASKS
 
@@ -103,15 +112,16 @@ def generate_main(args) -> int:
             raise SynptError(f"task {name!r} is a {task.family} task; 'synpt generate' writes synthetic tasks only")
         sizes = {"num_train": 1_000_000, "num_valid": 10_000, **task.default_sizes}
         start = time.perf_counter()
-        manifest = task.write_dataset(
-            root,
-            num_train=sizes["num_train"] if args.train is None else args.train,
-            num_valid=sizes["num_valid"] if args.valid is None else args.valid,
-            seed=args.seed,
-            workers=args.workers,
-            progress=not args.no_progress,
-            num_examples=args.num_examples,
-        )
+        with storage_errors(root):
+            manifest = task.write_dataset(
+                root,
+                num_train=sizes["num_train"] if args.train is None else args.train,
+                num_valid=sizes["num_valid"] if args.valid is None else args.valid,
+                seed=args.seed,
+                workers=args.workers,
+                progress=not args.no_progress,
+                num_examples=args.num_examples,
+            )
         print(f"{task.name}: {json.dumps(manifest.get('counts'))} in {time.perf_counter() - start:.1f} s -> {root}")
     return 0
 
@@ -215,6 +225,8 @@ def show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def show_main(args) -> int:
+    if args.n < 1:
+        raise SynptError(f"-n {args.n}: the number of examples to show must be >= 1")
     task = _configured(args, args.task)
     if args.source:
         task = task.with_options(source=args.source)

@@ -107,7 +107,10 @@ def pretrain_main(args: argparse.Namespace) -> int:
 
 def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
     """Train as the macro `values` say: the task's train stream, its first validation examples for eval."""
+    import jax
+
     from synpt.train.partitioning import host_train_stream
+    from synpt.train.run_identity import checkpoint_identity, claim_run_dir, train_fingerprint
     from synpt.train.sources import load_checkpoint
     from synpt.train.trackers import open_trackers
     from synpt.train.trainer import train
@@ -153,24 +156,32 @@ def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
         "initial_checkpoint": values.get("INITIAL_CHECKPOINT_PATH"),
         "data": task.data_info(data_dir),
     }
+    source = values.get("INITIAL_CHECKPOINT_PATH")
+    identity = {
+        "task": task.name,
+        "task_options": task.options,
+        "initial_checkpoint": source and checkpoint_identity(source),
+    }
+    fingerprint = train_fingerprint(config, identity)
     operative = {**values, **macro_values(config), "DATA_DIR": str(data_dir)}
     operative.setdefault("TRACKERS", "tensorboard")
     command = "synpt pretrain" if pretraining_only else "synpt train"
-    trackers = open_trackers(operative["TRACKERS"], values["MODEL_DIR"], hparams=operative)
-    try:
-        summary = train(
-            config,
-            model_dir=values["MODEL_DIR"],
-            train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
-            eval_examples=eval_examples,
-            initial_params=initial_params,
-            run_info=run_info,
-            progress=progress,
-            operative_config=operative_config(operative, values.sources, f"{command}: {values['MODEL_DIR']}"),
-            trackers=trackers,
-        )
-    finally:
-        trackers.close()
+    with claim_run_dir(values["MODEL_DIR"], "pretrain", *fingerprint, primary=jax.process_index() == 0):
+        trackers = open_trackers(operative["TRACKERS"], values["MODEL_DIR"], hparams=operative)
+        try:
+            summary = train(
+                config,
+                model_dir=values["MODEL_DIR"],
+                train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
+                eval_examples=eval_examples,
+                initial_params=initial_params,
+                run_info=run_info,
+                progress=progress,
+                operative_config=operative_config(operative, values.sources, f"{command}: {values['MODEL_DIR']}"),
+                trackers=trackers,
+            )
+        finally:
+            trackers.close()
     final = summary.evals[-1] if summary.evals else {}
     print(
         f"done: step {summary.step}, checkpoint {summary.checkpoint}, "

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_PATH = Path(__file__).with_name("paper_data_manifest.json")
 GROUPS = ("vocab", "finetuning", "pretraining")  # download order: small and most needed first
+BASE_FLAGS = {"paper_bucket": "--base-url", "t5_vocab": "--vocab-base-url", "squad": "--squad-base-url"}
+"""The `synpt data download` flag that mirrors each manifest base."""
 CHUNK_BYTES = 1 << 20
 LINES_CHECKED = 5
 _USER_AGENT = "synpt-data-download"
@@ -160,8 +162,10 @@ def _open(url: str, offset: int, timeout: float):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
-def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool) -> None:
-    """Fetch `url` into `part`, continuing from its current size; raises `_Transient` when incomplete."""
+def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool, flag: str) -> None:
+    """Fetch `url` into `part`, continuing from its current size; raises `_Transient` when incomplete.
+
+    `flag` is the command-line flag that sets the URL's base (named in a 404's advice)."""
     from tqdm import tqdm
 
     offset = part.stat().st_size if part.exists() else 0
@@ -175,7 +179,7 @@ def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool) -> None
             part.unlink()
             raise _Transient(f"{part} did not match the remote file; restarting it") from err
         if err.code == 404:
-            raise SynptError(f"{url} does not exist (HTTP 404); check --base-url or the manifest entry") from err
+            raise SynptError(f"{url} does not exist (HTTP 404); check {flag} or the manifest entry") from err
         if err.code >= 500 or err.code == 429:
             raise _Transient(f"HTTP {err.code} from {url}") from err
         raise SynptError(f"{url}: HTTP {err.code} {err.reason}") from err
@@ -229,13 +233,15 @@ def download_file(
     part = dest.with_name(dest.name + ".part")
     for attempt in range(retries + 1):
         try:
-            _fetch_into(url, part, timeout=timeout_s, progress=progress)
+            flag = BASE_FLAGS.get(entry.base, "the base URL flag") if entry is not None else "the URL"
+            _fetch_into(url, part, timeout=timeout_s, progress=progress, flag=flag)
             break
         except _Transient as err:
             if attempt == retries:
+                resume = f"to resume from {part}" if part.exists() else "to try again"
                 raise SynptError(
                     f"download of {url} failed after {retries + 1} attempts ({err}); run the same command again "
-                    f"to resume from {part}"
+                    f"{resume}"
                 ) from err
             delay = backoff_s * 2**attempt
             logger.warning("%s; retrying in %.1f s", err, delay)

@@ -5,9 +5,10 @@ labels, resume identity, all without JAX); initialise the model unless resuming;
 the trainer's `on_eval` hook (inference.py); apply the paper's selection rule (selection.py: the eval step of best
 teacher-forced validation accuracy, and the decoded metrics there); write results.json.
 
-A run directory is resumable: `request.json` records what the run is, so re-running the same command continues from
-the latest checkpoint (and re-does an eval an interruption cut short), while a different command pointed at the same
-directory is refused. A directory with `results.json` is finished and is skipped.
+A run directory is resumable: `run.json` records what the run is (plan.py's `RunSpec.fingerprint`), so re-running
+the same command continues from the latest checkpoint, while a different command, or another kind of run, pointed at
+the same directory is refused; the directory is locked while the run works in it. `request.json` keeps the request
+and the init log. A directory with `results.json` is finished and is skipped.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from synpt.train.distributed import is_main_process
 from synpt.train.gin_config import operative_config
 from synpt.train.logging import read_metrics
 from synpt.train.partitioning import host_train_stream
+from synpt.train.run_identity import claim_run_dir
 from synpt.train.sources import load_checkpoint
 from synpt.train.trackers import open_trackers
 from synpt.train.trainer import train
@@ -45,28 +47,29 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
     if finished is not None:
         return finished
     spec = plan_run(request)
-    params = maybe_initialize(spec)
-    eval_examples = validation_examples(spec)
-    operative = operative_gin(spec)
-    trackers = open_trackers(request.trackers, spec.out, hparams=operative)
-    on_eval = InferenceEval(spec, progress=progress, trackers=trackers)
-    announce(spec, on_eval)
-    started = time.time()
-    try:
-        train(
-            spec.train_config,
-            model_dir=spec.out,
-            train_stream=host_train_stream(spec.task, seed=request.seed, data_dir=spec.data_dir),
-            eval_examples=eval_examples,
-            initial_params=params,
-            on_eval=on_eval,
-            progress=progress,
-            operative_config=operative_config(operative, operative.sources, f"synpt finetune: {spec.out}"),
-            trackers=trackers,
-        )
-    finally:
-        trackers.close()
-    return write_results(spec, started) if is_main_process() else {}
+    with claim_run_dir(spec.out, "finetune", *spec.fingerprint, primary=jax.process_index() == 0):
+        params = maybe_initialize(spec)
+        eval_examples = validation_examples(spec)
+        operative = operative_gin(spec)
+        trackers = open_trackers(request.trackers, spec.out, hparams=operative)
+        on_eval = InferenceEval(spec, progress=progress, trackers=trackers)
+        announce(spec, on_eval)
+        started = time.time()
+        try:
+            train(
+                spec.train_config,
+                model_dir=spec.out,
+                train_stream=host_train_stream(spec.task, seed=request.seed, data_dir=spec.data_dir),
+                eval_examples=eval_examples,
+                initial_params=params,
+                on_eval=on_eval,
+                progress=progress,
+                operative_config=operative_config(operative, operative.sources, f"synpt finetune: {spec.out}"),
+                trackers=trackers,
+            )
+        finally:
+            trackers.close()
+        return write_results(spec, started) if is_main_process() else {}
 
 
 def maybe_skip_finished(out: Path) -> dict[str, Any] | None:

@@ -6,8 +6,9 @@ run) is decided here from the request and a few small files, so it can be tested
 command fails before a model exists. The recipe (finetune.py) then only executes a RunSpec.
 
 Why a run is "task + init + settings": Tables 1-3 differ only in how the model is initialised (reference §6) and
-in two per-task settings (§5.1). A run directory records `request.json` (its `identity`), so re-running the same
-command resumes it, while a different command pointed at the same directory is refused.
+in two per-task settings (§5.1). A run directory records what defines the run (`RunSpec.fingerprint`: settings,
+init, model, seed and the --ckpt checkpoint's identity) in run.json, so re-running the same command resumes it, while
+a different command pointed at the same directory is refused (train/run_identity.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from synpt.paths import resolve_data_dir
 from synpt.train.config import TrainConfig
 from synpt.train.gin_config import LENGTH_ALIASES, GinValues, parse_gin, tracker_names
 from synpt.train.run_dir import checkpoint_steps
+from synpt.train.run_identity import RUN_FILE, check_run_dir, checkpoint_identity, train_fingerprint
 from synpt.train.sources import checkpoint_model_config, is_hf_folder, resolve_checkpoint
 
 REQUEST_FILE = "request.json"
@@ -332,7 +334,8 @@ def build_model_config(
 
 
 def check_same_request(out: Path, request: FinetuneRequest) -> None:
-    """Refuse a run directory that holds an unfinished run of another configuration (see `identity`)."""
+    """Refuse a directory written before run.json existed that holds an unfinished run of another configuration
+    (its request.json; see `identity`). Newer directories are checked by their fingerprint (RunSpec.fingerprint)."""
     path = out / REQUEST_FILE
     if not path.is_file():
         return
@@ -407,6 +410,22 @@ class RunSpec:
     def ckpt_label(self) -> str | None:
         return self.request.ckpt_label or (self.source or {}).get("label")
 
+    @property
+    def fingerprint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(what defines the run, what may change between sessions): see train/run_identity.py. Labels (row,
+        checkpoint label, --natural) and paths other than --ckpt's may change; so may the number of steps."""
+        settings = self.settings.to_dict()
+        settings.pop("steps")
+        run = {
+            "task": self.task.name,
+            "vocabulary": self.vocabulary.name,
+            "settings": settings,
+            "knobs": dataclasses.asdict(self.knobs),
+            "init": dataclasses.asdict(self.init),
+            "ckpt": checkpoint_identity(self.request.ckpt) if self.init.needs_checkpoint else None,
+        }
+        return train_fingerprint(self.train_config, run)
+
 
 def plan_run(request: FinetuneRequest) -> RunSpec:
     """Every decision of a fine-tuning run, checked, before anything is trained (and without JAX)."""
@@ -425,12 +444,11 @@ def plan_run(request: FinetuneRequest) -> RunSpec:
     task, settings, knobs = resolve_settings(request, task, init)
     vocabulary = task.vocabulary(data_dir)
     out = Path(request.out)
-    check_same_request(out, request)
     source = source_config = None
     if init.needs_checkpoint:
         source, source_config = describe_checkpoint(request.ckpt), checkpoint_model_config(request.ckpt)
     model_config = build_model_config(request, init, vocabulary.vocab_size, knobs, source_config)
-    return RunSpec(
+    spec = RunSpec(
         request=request,
         data_dir=data_dir,
         task=task,
@@ -443,6 +461,10 @@ def plan_run(request: FinetuneRequest) -> RunSpec:
         train_config=train_config(settings, knobs, model_config, request.seed),
         resuming=bool(checkpoint_steps(out)),
     )
+    if not (out / RUN_FILE).is_file():
+        check_same_request(out, request)
+    check_run_dir(out, "finetune", spec.fingerprint[0])
+    return spec
 
 
 def operative_gin(spec: RunSpec) -> GinValues:

@@ -11,11 +11,17 @@ A params-only checkpoint (`save_params`) is `DIR/params` plus `DIR/config.json` 
 `DIR/metadata.json`. Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
 run killed mid-save leaves the previous checkpoint as the latest one (atomicity). Reading the layout without
 JAX (steps, extra JSON, model config): run_dir.py.
+
+Each training checkpoint also gets `manifest.json` (every file's size and sha256), written last. A restore checks
+it and falls back, newest first: a checkpoint that fails its manifest or cannot be read is moved aside to
+`RUN_DIR/damaged/` (never deleted) with a warning, and the next older one is used (checkpoint_verify.py).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +29,10 @@ import jax
 import orbax.checkpoint as ocp
 
 from synpt.atomic import write_json_atomic
-from synpt.errors import SynptError
+from synpt.errors import SynptError, storage_error
 from synpt.model.config import T5Config
 from synpt.model.t5 import init_params
+from synpt.train.checkpoint_verify import move_aside, verify_manifest, write_manifest
 from synpt.train.run_dir import STEP_PREFIX, params_location, read_extra
 
 
@@ -75,16 +82,27 @@ class RunCheckpoints:
         return self.run_dir / f"{STEP_PREFIX}_{step}"
 
     def save(self, step: int, params, opt_state, extra: dict) -> Path:
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(params),
-                opt_state=ocp.args.StandardSave(opt_state),
-                extra=ocp.args.JsonSave(extra),
-            ),
-            force=True,
-        )
-        self.manager.wait_until_finished()
+        """Write checkpoint `step` and then its manifest; a full disk or read-only directory is a SynptError, and
+        the half-written temporary directory is removed (the previous checkpoints stay as they were)."""
+        try:
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(
+                    params=ocp.args.StandardSave(params),
+                    opt_state=ocp.args.StandardSave(opt_state),
+                    extra=ocp.args.JsonSave(extra),
+                ),
+                force=True,
+            )
+            self.manager.wait_until_finished()
+            write_manifest(self.path(step))
+        except Exception as err:
+            for partial in self.run_dir.glob(f"{STEP_PREFIX}_{step}.orbax-checkpoint-tmp*"):
+                shutil.rmtree(partial, ignore_errors=True)
+            converted = storage_error(err, self.path(step))
+            if converted is None:
+                raise
+            raise converted from err
         return self.path(step)
 
     def read_extra(self, step: int) -> dict:
@@ -99,6 +117,40 @@ class RunCheckpoints:
             ),
         )
         return restored["params"], restored["opt_state"], self.read_extra(step)
+
+    def restore_latest(
+        self, abstract_params_tree, abstract_opt_state, check_extra: Callable[[dict], None]
+    ) -> tuple[Any, Any, dict] | None:
+        """(params, opt_state, extra) of the newest usable checkpoint, or None when the run has none yet.
+
+        `check_extra` vets a checkpoint's extra JSON before its arrays are read (a SynptError there, e.g. another
+        model, is the user's and propagates). A damaged checkpoint is moved aside with a warning and the next older
+        one is tried; when none is usable the error says what to delete.
+        """
+        moved = []
+        while (step := self.latest_step()) is not None:
+            path = self.path(step)
+            try:
+                extra = self.read_extra(step)
+            except Exception as err:  # unreadable JSON: damaged like any other file
+                problem = f"unreadable extra metadata ({err})"
+            else:
+                check_extra(extra)
+                problem = verify_manifest(path)
+                if problem is None:
+                    try:
+                        params, opt_state, _ = self.restore(step, abstract_params_tree, abstract_opt_state)
+                        return params, opt_state, extra
+                    except Exception as err:  # orbax / tensorstore fail in many ways on damaged files
+                        problem = f"cannot be restored ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+            moved.append(move_aside(path, problem))
+            self.manager.reload()
+        if moved:
+            raise SynptError(
+                f"{self.run_dir} has no usable checkpoint left (damaged ones were moved to {moved[0].parent}); "
+                f"delete {self.run_dir} to start the run over"
+            )
+        return None
 
     def close(self) -> None:
         self.manager.close()

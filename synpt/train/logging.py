@@ -75,6 +75,39 @@ def _event(wall_time: float, step: int, *, file_version: str | None = None, scal
     return out
 
 
+def tfrecord_frame(record: bytes) -> bytes:
+    """One TFRecord: length, its masked CRC32C, the record, the record's masked CRC32C."""
+    header = struct.pack("<Q", len(record))
+    return header + struct.pack("<I", _masked_crc32c(header)) + record + struct.pack("<I", _masked_crc32c(record))
+
+
+def read_tfrecords(data: bytes) -> list[bytes]:
+    """The records of a TFRecord file's bytes, up to the first truncated or damaged one (a run killed mid-write)."""
+    records, offset = [], 0
+    while offset + 12 <= len(data):
+        (length,) = struct.unpack_from("<Q", data, offset)
+        end = offset + 12 + length + 4
+        if end > len(data):
+            break
+        record = data[offset + 12 : end - 4]
+        if tfrecord_frame(record) != data[offset:end]:
+            break
+        records.append(record)
+        offset = end
+    return records
+
+
+def event_step(record: bytes) -> int:
+    """The step (field 2) of an encoded tensorflow.Event, as `_event` writes it (wall_time first, then step)."""
+    value, shift, offset = 0, 0, 10  # 1 key byte + 8 bytes of wall_time, then the step's key byte
+    while True:
+        byte = record[offset]
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value
+        shift, offset = shift + 7, offset + 1
+
+
 class TensorBoardWriter:
     """Append scalar summaries to `logdir/events.out.tfevents.<time>.<host>` (readable by TensorBoard)."""
 
@@ -85,9 +118,7 @@ class TensorBoardWriter:
         self._write(_event(time.time(), 0, file_version="brain.Event:2"))
 
     def _write(self, record: bytes) -> None:
-        header = struct.pack("<Q", len(record))
-        self._file.write(header + struct.pack("<I", _masked_crc32c(header)))
-        self._file.write(record + struct.pack("<I", _masked_crc32c(record)))
+        self._file.write(tfrecord_frame(record))
         self._file.flush()
 
     def scalars(self, step: int, values: dict[str, float]) -> None:

@@ -17,7 +17,8 @@ import optax
 
 from synpt.train.losses import cross_entropy_sums
 
-TrainState = dict[str, Any]  # {"params", "opt_state", "step": int32[], "rng": uint32 key data}
+# {"params", "opt_state", "step": int32[], "rng": uint32 key data, optional "first_bad_step": int32[]}
+TrainState = dict[str, Any]
 
 _PACKING_FEATURES = ("encoder_segment_ids", "decoder_segment_ids", "encoder_positions", "decoder_positions")
 
@@ -87,10 +88,19 @@ def make_train_step(
             "rng": state["rng"],
         }
         metrics = dict(sums, grad_norm=optax.tree.norm(grads), learning_rate=schedule(state["step"]))
+        if "first_bad_step" in state:  # the trainer's NaN/Inf watch: read at log time, no per-step host sync
+            new_state["first_bad_step"] = first_bad_step(state, metrics)
         return new_state, metrics
 
     out_shardings = (state_shardings, None) if state_shardings is not None else None
     return jax.jit(step, donate_argnums=(0,), out_shardings=out_shardings)
+
+
+def first_bad_step(state: TrainState, metrics: dict) -> jax.Array:
+    """The (1-based) step whose loss or gradient norm first became non-finite, or -1 while all were finite."""
+    bad = ~(jnp.isfinite(metrics["loss"]) & jnp.isfinite(metrics["grad_norm"]))
+    seen = state["first_bad_step"]
+    return jnp.where((seen < 0) & bad, state["step"] + 1, seen)
 
 
 def make_eval_step(model, *, z_loss: float) -> Callable[[Any, dict], dict]:

@@ -2,9 +2,12 @@
 
 Why it is organised this way: everything a resumed run needs to continue bit-identically (params, Adafactor state,
 step, RNG key, number of training examples consumed) is in each checkpoint, and every random draw is a function of
-(seed, step), so "kill and rerun the same command" equals "never stopped". Metrics stay on device until a log,
-checkpoint or eval boundary, where they are fetched once; a non-finite loss found there stops the run before a bad
-checkpoint can be written.
+(seed, step), so "kill and rerun the same command" equals "never stopped". At a checkpoint step the run logs, then
+evaluates, then saves, so everything logged about a step precedes its checkpoint: a resumed run rewinds the logs to
+the restored step (log_rewind.py) and redoes the rest, and every step is logged exactly once. A checkpoint or eval
+step closes the log period, so the resumed run logs the same periods. Metrics stay on device until a log boundary,
+where they are fetched once; an on-device flag records the first step whose loss or gradient was not finite, and
+is read there, before anything is evaluated or saved.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -25,7 +27,7 @@ import numpy as np
 from synpt import progress as display
 from synpt.atomic import write_json_atomic
 from synpt.data.batching import batches, count_examples
-from synpt.errors import SynptError
+from synpt.errors import SynptError, storage_errors
 from synpt.model.config import T5Config
 from synpt.model.t5 import T5, init_params
 from synpt.tasks import Example
@@ -33,9 +35,12 @@ from synpt.train import gin_config, partitioning
 from synpt.train.checkpoints import RunCheckpoints, abstract_params, check_same_model
 from synpt.train.compile_time import compile_seconds
 from synpt.train.config import TrainConfig
-from synpt.train.logging import METRICS_FILE, RunLogger, peak_flops_per_second, read_metrics
+from synpt.train.health import TrainingHealth
+from synpt.train.log_rewind import rewind_logs
+from synpt.train.logging import RunLogger, peak_flops_per_second
 from synpt.train.losses import summarize
 from synpt.train.optimizer import adafactor
+from synpt.train.run_lock import hold_run_dir
 from synpt.train.schedules import make_schedule
 from synpt.train.step import make_eval_step, make_train_step
 from synpt.train.trackers import Trackers
@@ -138,18 +143,9 @@ class _PeriodMeter:
         self.padded_tokens += batch["encoder_input_tokens"].size + batch["decoder_target_tokens"].size
         self.flops += flops
 
-    def fetch(self, last_checkpoint: Path | None) -> list[tuple[int, dict]]:
-        """Host copies of the pending metrics; raises at the first non-finite loss."""
-        fetched = jax.device_get(self.pending)
-        for step, metrics in fetched:
-            loss = float(metrics["loss"])
-            if not math.isfinite(loss):
-                where = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
-                raise SynptError(
-                    f"training loss became {loss} at step {step + 1}; {where}. Lower the learning rate, use float32, "
-                    "or check the data; rerunning the same command resumes from the last good checkpoint"
-                )
-        return fetched
+    def fetch(self) -> list[tuple[int, dict]]:
+        """Host copies of the pending metrics."""
+        return jax.device_get(self.pending)
 
 
 class _TimeLeft:
@@ -186,7 +182,28 @@ class _TimeLeft:
         self.bar.set_postfix_str(f"eta {display.format_duration(seconds)}{note}")
 
 
-def train(
+def _check_finite(state, last_checkpoint: Path | None) -> None:
+    """Stop the run if the on-device flag says a step's loss or gradient norm was NaN or Inf."""
+    bad_step = int(jax.device_get(state["first_bad_step"]))
+    if bad_step >= 0:
+        where = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
+        raise SynptError(
+            f"the training loss or gradient became NaN/Inf at step {bad_step}; {where}. Lower the learning rate, use "
+            "float32, or check the data; rerunning the same command resumes from the last good checkpoint"
+        )
+
+
+def train(config: TrainConfig, *, model_dir: str | Path, **kwargs) -> TrainSummary:
+    """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md and `_train`'s arguments.
+
+    The run directory is locked for the call (one process per run directory, run_lock.py), and a full disk or
+    read-only directory ends in one line naming the path.
+    """
+    with hold_run_dir(model_dir, primary=jax.process_index() == 0), storage_errors(model_dir):
+        return _train(config, model_dir=model_dir, **kwargs)
+
+
+def _train(
     config: TrainConfig,
     *,
     model_dir: str | Path,
@@ -200,7 +217,7 @@ def train(
     operative_config: str | None = None,
     trackers: Trackers | None = None,
 ) -> TrainSummary:
-    """Train (or resume training) a T5 for `config.steps` steps; see docs/training.md.
+    """The training loop of `train`.
 
     `run_info` (task, options, data source, ...) is recorded under "run" in `model_dir/config.json`, and
     `operative_config` (gin_config.operative_config; default: the TrainConfig's macros) as `model_dir/config.gin`.
@@ -215,14 +232,6 @@ def train(
     model_dir = Path(model_dir)
     mesh = partitioning.make_mesh(config.model_parallel)
     store = RunCheckpoints(model_dir, keep=config.keep_checkpoints)
-    latest = store.latest_step()
-    if latest is not None:
-        check_same_model(T5Config.from_dict(store.read_extra(latest)["model_config"]), model_config, model_dir)
-    _write_run_config(model_dir, config, model_config, run_info)
-    operative_config = operative_config or gin_config.operative_config(
-        gin_config.macro_values(config), {}, f"train(): {model_dir}"
-    )
-    gin_config.write_operative_config(model_dir, operative_config)
 
     model = T5(model_config)
     schedule = make_schedule(config.schedule, learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)
@@ -236,13 +245,22 @@ def train(
     if jax.process_index() == 0:
         display.write(partitioning.describe_shardings(abstract, param_shardings))
 
-    if latest is not None:
-        with_sharding = lambda tree, shardings: jax.tree.map(
-            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), tree, shardings
-        )
-        params, opt_state, extra = store.restore(
-            latest, with_sharding(abstract, param_shardings), with_sharding(abstract_opt, opt_shardings)
-        )
+    with_sharding = lambda tree, shardings: jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), tree, shardings
+    )
+    restored = store.restore_latest(
+        with_sharding(abstract, param_shardings),
+        with_sharding(abstract_opt, opt_shardings),
+        lambda extra: check_same_model(T5Config.from_dict(extra["model_config"]), model_config, model_dir),
+    )
+    _write_run_config(model_dir, config, model_config, run_info)
+    operative_config = operative_config or gin_config.operative_config(
+        gin_config.macro_values(config), {}, f"train(): {model_dir}"
+    )
+    gin_config.write_operative_config(model_dir, operative_config)
+    latest = None if restored is None else restored[2]["step"]
+    if restored is not None:
+        params, opt_state, extra = restored
         step, position = extra["step"], partitioning.StreamPosition(extra)
         stopped = _stop_reason(model_dir, latest)
         rng = jnp.asarray(extra["rng_key_data"], jnp.uint32)
@@ -261,8 +279,9 @@ def train(
         "opt_state": opt_state,
         "step": jax.device_put(jnp.asarray(step, jnp.int32), replicated),
         "rng": jax.device_put(rng, replicated),
+        "first_bad_step": jax.device_put(jnp.asarray(-1, jnp.int32), replicated),
     }
-    state_shardings = {"params": param_shardings, "opt_state": opt_shardings, "step": replicated, "rng": replicated}
+    state_shardings = {key: replicated for key in state} | {"params": param_shardings, "opt_state": opt_shardings}
     train_step = make_train_step(
         model,
         optimizer,
@@ -274,7 +293,10 @@ def train(
     )
     eval_examples = list(eval_examples or [])
     evaluator = _Evaluator(config, model, eval_examples, mesh, progress) if eval_examples else None
+    if jax.process_index() == 0 and rewind_logs(model_dir, step):
+        display.write(f"[train] resuming at step {step}: dropped the log records after it, which this run redoes")
     logger = RunLogger(model_dir, echo=display.write, trackers=trackers)
+    health = TrainingHealth(display.write, model_config.vocab_size)
     chip_peak = peak_flops_per_second(jax.devices()[0].device_kind, model_config.dtype)
     peak = chip_peak * jax.device_count() if chip_peak else None  # MFU: the global batch's FLOPs over all devices'
     per_host_batch = config.batch_size // jax.process_count()
@@ -286,8 +308,6 @@ def train(
         padding=config.padding,
     )
     evals: list[dict[str, float]] = []
-    if latest is not None:
-        evals += _finish_interrupted_eval(latest, config, state["params"], evaluator, on_eval, logger)
     train_metrics: dict[str, float] = {}
     meter = _PeriodMeter()
     bar = display.bar(config.steps, "train", "step", enabled=progress and jax.process_index() == 0, initial=step)
@@ -301,15 +321,15 @@ def train(
             step += 1
             bar.update(1)
             is_last = step == config.steps
-            if step % config.log_every == 0 or is_last:
-                train_metrics = _log_period(logger, meter.fetch(last_checkpoint), meter, peak)
+            evaluating = step % config.eval_period == 0 or is_last
+            saving = step % config.checkpoint_every == 0 or is_last
+            if step % config.log_every == 0 or saving or evaluating:
+                _check_finite(state, last_checkpoint)
+                train_metrics = _log_period(logger, meter.fetch(), meter, peak)
+                health.observe(step, train_metrics)
                 time_left.train_period(step, train_metrics.get("seconds_per_step"))
                 meter = _PeriodMeter()
-            if step % config.checkpoint_every == 0 or is_last:
-                meter.fetch(last_checkpoint)
-                extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
-                last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
-            if step % config.eval_period == 0 or is_last:
+            if evaluating:
                 eval_started, compile_before = time.perf_counter(), compile_seconds()
                 evals.append(_evaluate(step, state["params"], evaluator, on_eval, logger))
                 meter.pause(time.perf_counter() - eval_started, compile_seconds() - compile_before)
@@ -317,10 +337,10 @@ def train(
                 stopped = should_stop(evals) if should_stop and not is_last else None
                 if stopped:
                     display.write(f"[train] stopping at step {step}: {stopped}")
-                    if last_checkpoint != store.path(step):
-                        extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
-                        last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
                     write_json_atomic(model_dir / STOPPED_FILE, {"step": step, "reason": stopped})
+            if saving or stopped:
+                extra = _checkpoint_extra(step, position, config.seed, state["rng"], model_config)
+                last_checkpoint = store.save(step, state["params"], state["opt_state"], extra)
     finally:
         bar.close()
         logger.close()
@@ -390,25 +410,6 @@ def _log_period(logger: RunLogger, fetched: list[tuple[int, dict]], meter: _Peri
         values["compile_seconds"] = compiling
     logger.log("train", last_step + 1, values)
     return values
-
-
-def _finish_interrupted_eval(step, config, params, evaluator, on_eval, logger) -> list[dict[str, float]]:
-    """The eval of the checkpoint a resumed run starts from, when the interrupted run died before logging it.
-
-    A checkpoint is saved before its eval runs, so a run killed during that eval resumes *after* the step; without
-    this its eval would be missing and no selection rule could pick that step. Only the missing parts are redone,
-    so every eval is logged once.
-    """
-    if step % config.eval_period and step != config.steps:
-        return []
-    path = logger.run_dir / METRICS_FILE
-    logged = {(r.get("event"), r.get("step")) for r in read_metrics(path)} if path.is_file() else set()
-    redo_eval = evaluator if ("eval", step) not in logged else None
-    redo_inference = on_eval if ("inference", step) not in logged else None
-    if redo_eval is None and redo_inference is None:
-        return []
-    display.write(f"[train] re-doing the eval of step {step}, which an interruption cut short")
-    return [_evaluate(step, params, redo_eval, redo_inference, logger)]
 
 
 def _evaluate(step, params, evaluator, on_eval, logger) -> dict[str, float]:
