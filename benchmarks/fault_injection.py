@@ -33,7 +33,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-TIMING_KEYS = {"seconds_per_step", "tokens_per_second", "padded_tokens_per_second", "mfu"}
+TIMING_KEYS = {"seconds_per_step", "tokens_per_second", "padded_tokens_per_second", "mfu", "compile_seconds"}
 MOMENTS = ("random", "checkpoint", "eval")
 
 

@@ -24,7 +24,7 @@ from synpt.train.logging import RunLogger, event_step, read_tfrecords
 from synpt.train.step import first_bad_step
 from synpt.train.trainer import TrainConfig, train
 
-TIMINGS = {"seconds_per_step", "tokens_per_second", "padded_tokens_per_second", "mfu"}
+TIMINGS = {"seconds_per_step", "tokens_per_second", "padded_tokens_per_second", "mfu", "compile_seconds"}
 # LOG_EVERY 3 is not a multiple of the checkpoint period 2: the case where two copies of a step disagreed
 CONFIG = TrainConfig(**{**TINY, "steps": 6, "checkpoint_every": 2, "eval_period": 2, "eval_batches": 1, "log_every": 3})
 EVAL_EXAMPLES = list(itertools.islice(copy_stream(0, seed=9), 8))
