@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -131,10 +132,17 @@ def claim_run_dir(
     if not primary:
         yield
         return
-    with hold_run_dir(run_dir), storage_errors(run_dir):
-        check_run_dir(run_dir, kind, fingerprint)  # again under the lock: another process may have started it
-        record_run_dir(run_dir, kind, fingerprint, variable)
-        yield
+    run_dir = Path(run_dir)
+    fresh = not run_dir.exists()
+    try:
+        with hold_run_dir(run_dir), storage_errors(run_dir):
+            check_run_dir(run_dir, kind, fingerprint)  # again under the lock: another process may have started it
+            record_run_dir(run_dir, kind, fingerprint, variable)
+            yield
+    except BaseException:
+        if fresh and run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_FILE, LOCK_FILE}:
+            shutil.rmtree(run_dir, ignore_errors=True)  # a command that failed before writing leaves nothing
+        raise
 
 
 def checkpoint_identity(path: str | os.PathLike) -> dict[str, Any]:
