@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from synpt import __version__
@@ -111,15 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     except SynptError as err:
         print(f"synpt: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `synpt data check | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail again
+        return 0
     except OSError as err:  # a full disk, read-only or forbidden path that no command turned into a SynptError
         converted = storage_error(err, "a file")
         if converted is None:
             raise
         print(f"synpt: error: {converted}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `synpt data check | head`: the reader left, nothing to report
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print("synpt: interrupted", file=sys.stderr)
         return 130

@@ -27,7 +27,7 @@ from synpt.train.run_lock import LOCK_FILE, hold_run_dir
 
 RUN_FILE = "run.json"
 # TrainConfig fields that may change between sessions of one run: none changes what a step computes
-VARIABLE_FIELDS = ("steps", "checkpoint_every", "keep_checkpoints", "log_every", "model_parallel")
+VARIABLE_FIELDS = ("steps", "checkpoint_every", "eval_period", "keep_checkpoints", "log_every", "model_parallel")
 KINDS = ("pretrain", "finetune", "init", "export")
 _SAMPLED_BYTES = 1 << 16  # per file end, for a checkpoint's content identity
 
