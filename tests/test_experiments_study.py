@@ -237,3 +237,30 @@ def test_plateau_rules_stop_synthetic_at_accuracy_and_natural_at_loss():
     assert natural(loss(3.0, 2.5, 2.0)) is None
     assert natural(loss(3.0, 2.0, 1.99, 1.985)).startswith("validation loss plateau")  # < 1 % below 2.0
     assert natural(loss(3.0, 2.0, 1.99, 1.90)) is None
+
+
+def test_jobs_fine_tune_rows_without_a_checkpoint_while_pre_training_runs(tmp_path, monkeypatch):
+    """With --jobs 2, a free worker trains Random Init cells while the pre-training runs; a transfer cell starts
+    only after its own pre-training has finished."""
+    import threading
+    import time
+
+    from synpt.experiments import study
+
+    spec = resolve_spec("quickstart", spec_file=tiny_spec(tmp_path, seeds=2))
+    events, lock = [], threading.Lock()
+
+    def fake_cell(cell, out):
+        with lock:
+            events.append(("start", cell.name))
+        time.sleep(0.4 if cell.kind == "pretrain" else 0.05)
+        with lock:
+            events.append(("end", cell.name))
+
+    monkeypatch.setattr(study, "_run_cell_subprocess", fake_cell)
+    run_study(spec, tmp_path / "study", jobs=2)
+    order = [f"{what} {name}" for what, name in events]
+    pretrain_end = order.index("end pretrain/identity")
+    assert order.index("start finetune/g2p/Random_Init/seed_0") < pretrain_end
+    assert min(i for i, e in enumerate(order) if e.startswith("start finetune/g2p/natural")) > pretrain_end
+    assert len(order) == 2 * (1 + 2 * 2)

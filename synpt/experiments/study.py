@@ -206,15 +206,27 @@ def run_study(
         trained.append(cell)
         lines.report(cell, time.perf_counter() - started)
 
-    for stage in ("pretrain", "finetune"):
-        stage_cells = [cell for cell in all_cells if cell.kind == stage]
-        if jobs == 1:
-            for cell in stage_cells:
-                one(cell)
-        else:
-            with ThreadPoolExecutor(jobs) as pool:
-                for future in [pool.submit(one, cell) for cell in stage_cells]:
-                    future.result()
+    if jobs == 1:
+        for cell in all_cells:  # pre-training first
+            one(cell)
+        return trained
+    # Cells start in submission order: pre-training, then the rows that need no checkpoint (Random Init, LN), then
+    # the rest, each of which waits for its own pre-training only. So a free worker fine-tunes Random Init while the
+    # long natural pre-training still runs, and a waiting cell never holds back a pre-training cell (those never wait).
+    needs = lambda cell: cell.row is not None and cell.row.pretrain is not None  # noqa: E731
+    ordered = sorted(all_cells, key=lambda cell: (cell.kind != "pretrain", needs(cell)))
+    with ThreadPoolExecutor(jobs) as pool:
+        pretrained = {cell.task: pool.submit(one, cell) for cell in ordered if cell.kind == "pretrain"}
+
+        def after_pretraining(cell: Cell) -> None:
+            if needs(cell):
+                pretrained[cell.row.pretrain].result()
+            one(cell)
+
+        for future in [pool.submit(after_pretraining, cell) for cell in ordered if cell.kind == "finetune"]:
+            future.result()
+        for future in pretrained.values():
+            future.result()
     return trained
 
 
