@@ -7,7 +7,6 @@ tiny hand-encoded `Event` protobuf, so the run does not depend on TensorFlow, te
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
 import time
@@ -198,19 +197,6 @@ def read_metrics(path: str | Path) -> list[dict]:
     return records
 
 
-def _drop_partial_line(path: Path) -> None:
-    """Cut a last line that a killed run left without its newline, so appended records start on a line of their
-    own (otherwise the file would hold a corrupted line in the middle)."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return
-    with open(path, "rb+") as handle:
-        handle.seek(-1, os.SEEK_END)
-        if handle.read(1) == b"\n":  # the usual case: nothing to read beyond the last byte
-            return
-        handle.seek(0)
-        handle.truncate(handle.read().rfind(b"\n") + 1)
-
-
 class RunLogger:
     """Writes every event to `RUN_DIR/metrics.jsonl` and the run's trackers (trackers.py; default: TensorBoard in
     `RUN_DIR/tensorboard/<event>/`), and prints it. Only process 0 writes, so a multi-host run logs once.
@@ -223,7 +209,6 @@ class RunLogger:
         self.trackers = trackers if trackers is not None else TensorBoardTracker(self.run_dir)
         if self.enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            _drop_partial_line(self.run_dir / METRICS_FILE)
             self._jsonl = open(self.run_dir / METRICS_FILE, "a")  # noqa: SIM115
 
     def log(self, event: str, step: int, values: dict[str, float]) -> None:
