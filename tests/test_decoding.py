@@ -11,7 +11,7 @@ import pytest
 
 from synpt.errors import SynptError
 from synpt.model.config import get_config
-from synpt.model.decoding import beam_search, brevity_penalty, decode_examples, greedy_decode, predict_batch
+from synpt.model.decoding import beam_search, brevity_penalty, decode_examples, greedy_decode, predict_batch, top_k
 from synpt.model.t5 import T5, init_params
 
 EOS = 1
@@ -189,3 +189,14 @@ def test_hf_scoring_with_a_large_beam_finds_the_optimum_of_hugging_face_rules():
                 best = max(best, (total / size**ALPHA, list(seq)))
         assert float(scores[b, 0]) == pytest.approx(best[0], abs=1e-4)
         assert np.asarray(seqs[b, 0, : len(best[1])]).tolist() == best[1]
+
+
+@pytest.mark.parametrize("width", [37, 2048, 2049, 5000, 4 * 32128])
+def test_blocked_top_k_equals_lax_top_k_ties_included(width):
+    rng = np.random.default_rng(width)
+    for values in (rng.standard_normal((6, width)), rng.integers(0, 20, (6, width))):  # integers: many ties
+        x = jnp.asarray(values, jnp.float32)
+        expected_values, expected_ids = jax.lax.top_k(x, 8)
+        got_values, got_ids = top_k(x, 8)
+        np.testing.assert_array_equal(np.asarray(got_values), np.asarray(expected_values))
+        np.testing.assert_array_equal(np.asarray(got_ids), np.asarray(expected_ids))
