@@ -41,7 +41,7 @@ class PlainProgress:
 
     def __init__(
         self,
-        total: int,
+        total: int | None,
         desc: str,
         unit: str,
         *,
@@ -71,21 +71,34 @@ class PlainProgress:
     def _line(self) -> None:
         self.last_line = self.clock()
         percent = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
+        done = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
         postfix = f" | {self.postfix}" if self.postfix else ""
         elapsed = format_duration(self.last_line - self.started)
-        print(f"[{self.desc}] {self.n}/{self.total} {self.unit}{percent}, {elapsed}{postfix}", file=self.stream)
+        print(f"[{self.desc}] {done} {self.unit}{percent}, {elapsed}{postfix}", file=self.stream)
         self.stream.flush()
 
 
-def bar(total: int, desc: str, unit: str, *, enabled: bool = True, initial: int = 0, leave: bool = True) -> Progress:
-    """A progress display for `total` units of work under the policy above (`leave=False`: a nested bar, such
-    as an eval inside training, that disappears when done)."""
+def bar(
+    total: int | None,
+    desc: str,
+    unit: str,
+    *,
+    enabled: bool = True,
+    initial: int = 0,
+    leave: bool = True,
+    unit_scale: bool = False,
+) -> Progress:
+    """A progress display for `total` units of work (None: unknown) under the policy above (`leave=False`: a
+    nested bar, such as an eval inside training, that disappears when done; `unit_scale`: 1.2M rather than
+    1200000 on a terminal bar)."""
     if not enabled:
         return _Silent()
     if sys.stderr.isatty():
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=leave, dynamic_ncols=True)
+        return tqdm(
+            total=total, initial=initial, desc=desc, unit=unit, leave=leave, dynamic_ncols=True, unit_scale=unit_scale
+        )
     return PlainProgress(total, desc, unit, initial=initial)
 
 

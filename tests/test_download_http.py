@@ -177,10 +177,17 @@ def test_unreachable_server_gives_up_after_retries(tmp_path):
         dl.download_file("http://127.0.0.1:9/x.txt", tmp_path / "x.txt", retries=1, backoff_s=0, progress=False)
 
 
-def test_cli_downloads_the_vocabulary_and_checks_it(server, tmp_path, t5_vocab_path, capsys):
+def test_cli_downloads_the_vocabulary_and_checks_it(server, tmp_path, t5_vocab_path, capsys, monkeypatch):
+    from synpt import progress
+
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)  # off a terminal: a plain line per chunk
     server.files["sentencepiece.model"] = t5_vocab_path.read_bytes()
     code = main(["data", "download", "vocab", "--dest", str(tmp_path), "--vocab-base-url", server.url])
     assert code == 0
+    assert "[t5_spiece.model]" in capsys.readouterr().err
+    code = main(["data", "download", "vocab", "--dest", str(tmp_path), "--vocab-base-url", server.url, "--force",
+                 "--no-progress"])  # fmt: skip
+    assert code == 0 and "[t5_spiece.model]" not in capsys.readouterr().err
     assert (tmp_path / "vocab" / "t5_spiece.model").read_bytes() == t5_vocab_path.read_bytes()
     from synpt.vocab import t5_vocabulary
 

@@ -44,6 +44,14 @@ def test_plain_progress_prints_a_line_per_interval_and_where_it_ended():
     assert "decoding" not in stream.getvalue()
 
 
+def test_plain_progress_of_unknown_total_counts_without_a_percentage():
+    clock, stream = FakeClock(), io.StringIO()
+    display = progress.PlainProgress(None, "f.txt", "B", stream=stream, interval=1, clock=clock)
+    clock.now = 2
+    display.update(4096)
+    assert stream.getvalue().splitlines() == ["[f.txt] 4096 B, 2s"]
+
+
 def test_bar_policy_off_terminal_and_disabled(capsys, monkeypatch):
     monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
     assert list(progress.iterate(range(3), 3, "eval", "batch", enabled=False)) == [0, 1, 2]

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synpt.cli.run_options import add_progress_option
 from synpt.downstream import download as dl
 from synpt.downstream.tasks import FILE_TASKS, get_downstream_task, read_tsv_pairs, user_task_folders
 from synpt.errors import SynptError
@@ -34,6 +35,7 @@ def data_arguments(parser: argparse.ArgumentParser) -> None:
     get.add_argument("--squad-base-url", help="mirror of the SQuAD v1.1 JSON files")
     get.add_argument("--force", action="store_true", help="download files that already exist again")
     get.add_argument("--retries", type=int, default=5, help="retries per file on transient errors (default 5)")
+    add_progress_option(get)
     check = actions.add_parser("check", help="report which data files exist, their line counts and problems")
     check.add_argument("dir", nargs="?", help="data directory (default: --data-dir / $SYNPT_DATA_DIR / ./data)")
     check.add_argument("--data-dir", help="same as DIR")
@@ -54,7 +56,9 @@ def data_main(args: argparse.Namespace) -> int:
         if unused:
             flags = " or ".join(sorted(dl.BASE_FLAGS[name] for name in used))
             raise SynptError(f"{', '.join(unused)} is not used by 'data download {args.group}'; its files take {flags}")
-        summary = dl.download([args.group], dest, base_urls=bases, force=args.force, retries=args.retries)
+        summary = dl.download(
+            [args.group], dest, base_urls=bases, force=args.force, retries=args.retries, progress=not args.no_progress
+        )
         print(
             f"{len(summary['downloaded'])} file(s) downloaded, {len(summary['skipped'])} already present, under {dest}"
         )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from synpt.catalog import get_task
+from synpt.cli.run_options import add_progress_option
 from synpt.errors import SynptError, storage_errors
 from synpt.paths import resolve_data_dir
 from synpt.synthetic.files import parse_id_pair
@@ -85,7 +86,7 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="data root (default: $SYNPT_DATA_DIR or ./data)")
     parser.add_argument("--workers", type=int, default=1, help="worker threads; the output is the same for any K")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     _add_task_options(parser)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synpt import progress as display
 from synpt.errors import SynptError
 
 logger = logging.getLogger(__name__)
@@ -166,8 +167,6 @@ def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool, flag: s
     """Fetch `url` into `part`, continuing from its current size; raises `_Transient` when incomplete.
 
     `flag` is the command-line flag that sets the URL's base (named in a 404's advice)."""
-    from tqdm import tqdm
-
     offset = part.stat().st_size if part.exists() else 0
     try:
         response = _open(url, offset, timeout)
@@ -200,10 +199,9 @@ def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool, flag: s
             total = int(length) if length is not None else None
             mode = "wb"
         received = offset
-        bar = tqdm(
-            total=total, initial=offset, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
-            disable=not progress, leave=False,
-        )  # fmt: skip
+        bar = display.bar(
+            total, part.name.removesuffix(".part"), "B", enabled=progress, initial=offset, leave=False, unit_scale=True
+        )
         try:
             with open(part, mode) as f:
                 while chunk := response.read(CHUNK_BYTES):
