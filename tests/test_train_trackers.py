@@ -12,7 +12,7 @@ from test_train_logging import read_records
 from synpt.errors import SynptError
 from synpt.train.gin_config import tracker_names
 from synpt.train.tb_summaries import HPARAMS_TAG
-from synpt.train.trackers import markdown_table, open_trackers
+from synpt.train.trackers import Trackers, markdown_table, open_trackers
 
 
 def fields(message: bytes) -> dict[int, list]:
@@ -76,6 +76,19 @@ def test_tensorboard_text_summary_and_hparams(tmp_path):
     entries = {fields(entry)[1][0].decode(): fields(fields(entry)[2][0]) for entry in session[1]}
     assert struct.unpack("<d", entries["TRAIN_STEPS"][2][0]) == (5.0,)
     assert entries["MODEL"][3] == [b"tiny"] and entries["PACK"][4] == [0]
+
+
+def test_trackers_close_when_training_raises():
+    closed = []
+
+    class Recording:
+        def close(self):
+            closed.append(True)
+
+    with pytest.raises(RuntimeError), Trackers([Recording()]) as trackers:
+        raise RuntimeError("training failed")
+    trackers.close()  # the logger may close again: harmless
+    assert closed == [True]
 
 
 def test_tracker_selection_is_checked():

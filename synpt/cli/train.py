@@ -166,22 +166,21 @@ def run(values: GinValues, *, pretraining_only: bool, progress: bool = True):
     operative = {**values, **macro_values(config), "DATA_DIR": str(data_dir)}
     operative.setdefault("TRACKERS", "tensorboard")
     command = "synpt pretrain" if pretraining_only else "synpt train"
-    with claim_run_dir(values["MODEL_DIR"], "pretrain", *fingerprint, primary=jax.process_index() == 0):
-        trackers = open_trackers(operative["TRACKERS"], values["MODEL_DIR"], hparams=operative)
-        try:
-            summary = train(
-                config,
-                model_dir=values["MODEL_DIR"],
-                train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
-                eval_examples=eval_examples,
-                initial_params=initial_params,
-                run_info=run_info,
-                progress=progress,
-                operative_config=operative_config(operative, values.sources, f"{command}: {values['MODEL_DIR']}"),
-                trackers=trackers,
-            )
-        finally:
-            trackers.close()
+    with (
+        claim_run_dir(values["MODEL_DIR"], "pretrain", *fingerprint, primary=jax.process_index() == 0),
+        open_trackers(operative["TRACKERS"], values["MODEL_DIR"], hparams=operative) as trackers,
+    ):
+        summary = train(
+            config,
+            model_dir=values["MODEL_DIR"],
+            train_stream=host_train_stream(task, seed=seed, data_dir=data_dir),
+            eval_examples=eval_examples,
+            initial_params=initial_params,
+            run_info=run_info,
+            progress=progress,
+            operative_config=operative_config(operative, values.sources, f"{command}: {values['MODEL_DIR']}"),
+            trackers=trackers,
+        )
     final = summary.evals[-1] if summary.evals else {}
     print(
         f"done: step {summary.step}, checkpoint {summary.checkpoint}, "

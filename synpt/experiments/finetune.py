@@ -51,11 +51,10 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
         params = maybe_initialize(spec)
         eval_examples = validation_examples(spec)
         operative = operative_gin(spec)
-        trackers = open_trackers(request.trackers, spec.out, hparams=operative)
-        on_eval = InferenceEval(spec, progress=progress, trackers=trackers)
-        announce(spec, on_eval)
-        started = time.time()
-        try:
+        with open_trackers(request.trackers, spec.out, hparams=operative) as trackers:
+            on_eval = InferenceEval(spec, progress=progress, trackers=trackers)
+            announce(spec, on_eval)
+            started = time.time()
             train(
                 spec.train_config,
                 model_dir=spec.out,
@@ -67,8 +66,6 @@ def run_finetune(request: FinetuneRequest, *, progress: bool = True) -> dict[str
                 operative_config=operative_config(operative, operative.sources, f"synpt finetune: {spec.out}"),
                 trackers=trackers,
             )
-        finally:
-            trackers.close()
         return write_results(spec, started) if is_main_process() else {}
 
 

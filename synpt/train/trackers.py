@@ -91,8 +91,15 @@ class Trackers:
         for tracker in self.trackers:
             tracker.hparams(values)
 
+    def __enter__(self) -> Trackers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Close every tracker; closing twice is harmless (the logger and a caller may both close)."""
+        """Close every tracker; closing twice is harmless (the logger closes them at the end of training, and a
+        caller's `with open_trackers(...)` again, also when training raised)."""
         trackers, self.trackers = self.trackers, []
         for tracker in trackers:
             tracker.close()
