@@ -147,6 +147,8 @@ def test_study_runs_resumes_after_an_interrupt_and_skips_finished_cells(tmp_path
     assert "ETA" in progress[-1]
     plateau = json.loads((out / "pretrain" / "identity" / "plateau.json").read_text())
     assert plateau["seed"] == 0 and plateau["step"] <= 4 and plateau["stopped"]
+    record = json.loads((out / "pretrain" / "identity" / "run.json").read_text())
+    assert record["kind"] == "pretrain" and record["fingerprint"]["run"]["task"] == "identity"
 
     # interrupt: one run lost its results.json (killed while finishing), one never started
     resumed, fresh = out / "finetune/g2p/Random_Init/seed_0", out / "finetune/g2p/natural__identity_/seed_0"
@@ -169,6 +171,18 @@ def test_study_runs_resumes_after_an_interrupt_and_skips_finished_cells(tmp_path
     ]  # fmt: skip
     saved = json.loads((out / "tables.json").read_text())
     assert {s["metric"] for s in saved["statistics"]} == {"valid_accuracy", "f1", "em"}
+
+
+def test_a_pre_training_row_aimed_at_another_kind_of_run_is_refused_before_training(tmp_path):
+    from synpt.experiments.pretraining import pretrain_until_plateau
+
+    spec = resolve_spec("quickstart", spec_file=tiny_spec(tmp_path))
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "run.json").write_text(json.dumps({"kind": "finetune", "fingerprint": {}}))
+    with pytest.raises(SynptError, match="holds a finetune run"):
+        pretrain_until_plateau(spec.pretrain[0], "tiny", taken, progress=False)
+    assert sorted(p.name for p in taken.iterdir()) == ["run.json"]
 
 
 def test_evidence_tables_and_verdicts_on_hand_made_runs(tmp_path):

@@ -89,6 +89,7 @@ def pretrain_until_plateau(
     from synpt.experiments.selection import validation_accuracy
     from synpt.model.config import get_config
     from synpt.train.logging import read_metrics
+    from synpt.train.run_identity import claim_run_dir, train_fingerprint
     from synpt.train.trainer import TrainConfig, train
 
     out = Path(out)
@@ -114,21 +115,19 @@ def pretrain_until_plateau(
     )
     validation = list(itertools.islice(task.examples("validation", seed=seed, data_dir=data_dir),
                                        row.eval_batches * row.batch_size))  # fmt: skip
-    summary = train(
-        config,
-        model_dir=out,
-        train_stream=lambda start: transform(task.examples("train", seed=seed, data_dir=data_dir, start=start)),
-        eval_examples=list(transform(validation)),
-        run_info={
-            "task": task.name,
-            "task_options": task.options,
-            "ids": ids,
-            "natural": row.natural,
-            "data": task.data_info(data_dir),
-        },
-        progress=progress,
-        should_stop=plateau_rule(row),
-    )
+    identity = {"task": task.name, "task_options": task.options, "ids": ids, "natural": row.natural}
+    # Locked and fingerprinted like `synpt pretrain`'s runs: another study (or profile) aimed at the same folder is
+    # refused with its differences instead of training on into this row's checkpoints.
+    with claim_run_dir(out, "pretrain", *train_fingerprint(config, identity)):
+        summary = train(
+            config,
+            model_dir=out,
+            train_stream=lambda start: transform(task.examples("train", seed=seed, data_dir=data_dir, start=start)),
+            eval_examples=list(transform(validation)),
+            run_info={**identity, "data": task.data_info(data_dir)},
+            progress=progress,
+            should_stop=plateau_rule(row),
+        )
     records = read_metrics(out)
     evals = {r["step"]: r for r in records if r.get("event") == "eval"}
     last = evals.get(summary.step, {})
