@@ -9,6 +9,7 @@ import pytest
 from synpt import cli
 from synpt.errors import SynptError
 from synpt.experiments import evidence
+from synpt.experiments.plots import benefit_series, plot_benefit
 from synpt.experiments.report import find_results
 from synpt.experiments.study import cells, finetune_request, run_study
 from synpt.experiments.study_report import write_study_report
@@ -192,7 +193,7 @@ def test_evidence_tables_and_verdicts_on_hand_made_runs(tmp_path):
         run = tmp_path / name / f"seed_{seed}"
         run.mkdir(parents=True)
         data = {"task": "g2p", "init": "from_scratch", "score": score, "paper_metric": "em", "seed": seed,
-                "valid_accuracy": score / 100, **fields}  # fmt: skip
+                "valid_accuracy": score / 100, "test_metrics": {"f1": 0.0}, **fields}  # fmt: skip
         (run / "results.json").write_text(json.dumps(data))
 
     for seed, base in enumerate((40.0, 60.0, 50.0, 45.0)):
@@ -207,6 +208,10 @@ def test_evidence_tables_and_verdicts_on_hand_made_runs(tmp_path):
         write("ln", seed, base + 1 + 0.1 * seed, pre_attn_ln_value=0.4)
     results = find_results([tmp_path])
     [item] = evidence.analyse(results, {"g2p": ["em"]})
+    [floor] = evidence.analyse(find_results([tmp_path]), {"g2p": ["f1"]})  # f1 0 everywhere: at its floor
+    plotted, notes = benefit_series([item, floor], "g2p")
+    assert plotted == [item] and notes == ["f1: not plotted, no measurable natural benefit (CI 0.00..0.00)"]
+    assert plot_benefit([item, floor], tmp_path / "plot").name == "benefit.png"
     assert [r.label for r in item.rows] == [
         "Random Init", "t5 [all]", "Per Param Scale ← Set", "Set [all_but_embedding]", "pre-attn LN = 0.4"
     ]  # fmt: skip

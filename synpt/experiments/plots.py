@@ -57,9 +57,29 @@ def plot_validation_curves(results: Sequence[RunResult], out_dir: str | Path, me
     return written
 
 
+def benefit_series(analysis, task: str) -> tuple[list, list[str]]:
+    """The metrics of `task` that `benefit.png` plots, and a note for each one it leaves out.
+
+    Why leave some out: a % of benefit divides by natural - Random Init, so on a metric where that difference's
+    interval does not lie above 0 (decoded scores at their floor, e.g. exact match 0 for every run) the percentages
+    are noise around a division by ~0 (thousands of %), and drawn beside a measurable metric they squash its scale.
+    """
+    plotted, notes = [], []
+    for item in analysis:
+        if item.task != task or item.natural is None:
+            continue
+        if item.natural_gain is not None and item.natural_gain.above(0.0):
+            plotted.append(item)
+        else:
+            shown = f"CI {item.natural_gain.text()}" if item.natural_gain is not None else "one seed"
+            notes.append(f"{item.metric}: not plotted, no measurable natural benefit ({shown})")
+    return plotted, notes
+
+
 def plot_benefit(analysis, out_dir: str | Path) -> Path | None:
     """`benefit.png`: % of natural benefit per row with its 95 % bootstrap CI, one panel per task, one marker series
-    per metric (evidence.MetricStats); None when no row has a % of benefit."""
+    per metric with a measurable natural benefit (benefit_series; evidence.MetricStats); None when no row has a % of
+    benefit."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,8 +90,9 @@ def plot_benefit(analysis, out_dir: str | Path) -> Path | None:
         return None
     figure, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
     for axis, task in zip(axes[0], tasks, strict=True):
-        items = [item for item in analysis if item.task == task and item.natural is not None]
-        labels = [row.label for row in items[0].rows if row.role == "method"]
+        items, notes = benefit_series(analysis, task)
+        first = next(item for item in analysis if item.task == task and item.natural is not None)
+        labels = [row.label for row in first.rows if row.role == "method"]
         for offset, item in enumerate(items):
             rows = {row.label: row for row in item.rows}
             xs, ys, errors = [], [], [[], []]
@@ -91,7 +112,9 @@ def plot_benefit(analysis, out_dir: str | Path) -> Path | None:
         axis.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
         axis.set_xlim(-0.5, max(len(labels), 1) - 0.5)
         axis.set(title=f"{task}: % of natural benefit (95 % CI)", ylabel="% of benefit")
-        axis.legend(fontsize=8)
+        for note in notes:
+            axis.plot([], [], " ", label=note)  # a legend line without a marker
+        axis.legend(fontsize=7)
     figure.tight_layout()
     path = Path(out_dir) / "benefit.png"
     path.parent.mkdir(parents=True, exist_ok=True)
