@@ -8,7 +8,7 @@ rows are fine-tuned, on which downstream tasks with which fine-tuning overrides,
 * `cpu`: the full CPU study (g2p and code_translation, five seeds).
 * `gpu`: t5_small-sized, minutes on one GPU (documented; not run in CI).
 
-The numbers are placeholders to be tuned on an idle machine (docs/experiments.md records the measured ones).
+docs/experiments.md records what the `quickstart` and `cpu` profiles measured on a 2-core machine.
 Row syntax (also for `--rows` and the TOML spec): `random` (Random Init), `ln=0.4` (pre-attention LN = 0.4 on a
 random init), `P` (transfer all_but_embedding from pre-training row P, a catalog task id or alias), `SCHEME<-P`
 (a statistics scheme, by id or alias, with the statistics of P's checkpoint).
@@ -104,14 +104,16 @@ _ROWS = ("random", "natural", "set", "per_param_scale<-set", "ln=0.4")
 _TINY_SET = PretrainRow(
     task="set",
     label="Set",
-    # Short arguments from a 64-token pool, ids compacted to 0..n-1 (pretraining.CompactIds): learnt in minutes.
+    # Short arguments from a 64-token pool, ids compacted to 0..n-1 (pretraining.CompactIds): ~0.2 s per step on one
+    # CPU thread; at 2,000 steps it was still learning (validation accuracy 0.72 and rising), hence room to plateau.
     options={"length_range": (8, 24), "pool_size": 64},
-    steps=2000,
+    steps=8000,
     eval_period=250,
 )
-# Span-corrupted prose in 128-byte inputs (targets of at most 29 ids: natural_text's target_length for 128).
+# Span-corrupted prose in 128-byte inputs (targets of at most 29 ids: natural_text's target_length for 128); ~0.5 s
+# per step on one CPU thread, the longest cell of the CPU study (at 2,000 steps the loss still fell ~1 % per eval).
 _TINY_NATURAL = PretrainRow(
-    task="natural_text", label="natural", natural=True, transfer="all", steps=2000, eval_period=250,
+    task="natural_text", label="natural", natural=True, transfer="all", steps=4000, eval_period=250,
     input_length=128, target_length=29, plateau=LOSS_PLATEAU,
 )  # fmt: skip
 
