@@ -186,7 +186,10 @@ def host_rows(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def put_global(tree, shardings):
-    """Place a host-side (or single-device) tree, identical on every process, onto global `shardings`."""
+    """Place a host-side (or single-device) tree, identical on every process, onto global `shardings`; one
+    process: a plain device_put (no copy through host memory)."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, shardings)
 
     def to_global(leaf, sharding):
         value = np.asarray(leaf)
